@@ -1,0 +1,60 @@
+# The engine's commands: `make run` and `make test` set everything up on a fresh Debian machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SEED ?= 1
+WORKERS ?= 1
+PROFILE ?= quick
+export HOST PORT WORKERS DATABASE_URL
+
+.PHONY: help run test setup system venv db-up migrate psql db-url db-down bench lint typecheck pytest pgtap
+
+help:
+	@echo "make run   - install what is missing, start the embedded PostGIS, migrate, seed, serve"
+	@echo "make test  - the same set-up, then ruff, mypy, pytest and pg_prove"
+	@echo "make psql | db-url | db-down | bench"
+
+system:
+	@bash scripts/ensure-system.sh
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+db-up: system venv
+	@$(BIN)/dispatch db-up
+
+migrate: db-up
+	@$(BIN)/dispatch migrate
+
+setup: migrate
+
+run: setup
+	@if [ "$(SEED)" != "0" ]; then $(BIN)/dispatch seed; fi
+	@$(BIN)/dispatch serve --workers $(WORKERS)
+
+test: setup
+	$(BIN)/ruff check dispatch api tests bench
+	$(BIN)/ruff format --check dispatch api tests bench
+	$(BIN)/mypy
+	$(BIN)/pytest
+	@$(BIN)/dispatch pgtap tests/sql
+
+psql: db-up
+	@$(BIN)/dispatch psql
+
+db-url: venv
+	@$(BIN)/dispatch db-url
+
+db-down: venv
+	@$(BIN)/dispatch db-down
+
+bench: setup
+	@$(BIN)/python -m bench --profile $(PROFILE)

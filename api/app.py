@@ -1,0 +1,48 @@
+"""The application factory: settings in, a configured aiohttp application out."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+
+import asyncpg
+from aiohttp import web
+
+from api.keys import DB_URL, POOL, SETTINGS
+from api.middleware import error_middleware
+from api.routes import setup_routes
+from dispatch import db
+from dispatch.config import Settings
+from dispatch.devdb import database_url
+
+
+async def _pool_ctx(app: web.Application) -> AsyncIterator[None]:
+    if POOL in app:  # given by the caller (tests), who also closes it
+        yield
+        return
+    settings = app[SETTINGS]
+    # If the database is down at start-up, open connections lazily instead: the server still
+    # starts, answers /api/health/ with 503, and recovers when the database comes back.
+    try:
+        app[POOL] = await db.create_pool(settings.db, app[DB_URL])
+    except OSError:
+        app[POOL] = await db.create_pool(dataclasses.replace(settings.db, pool_min=0), app[DB_URL])
+    yield
+    await app[POOL].close()
+
+
+def create_app(
+    settings: Settings, *, db_url: str | None = None, pool: asyncpg.Pool | None = None
+) -> web.Application:
+    """The engine's application; `pool` lets a caller share a pool (or a test transaction)."""
+    app = web.Application(
+        middlewares=[error_middleware],
+        client_max_size=settings.http.max_body_bytes,
+    )
+    app[SETTINGS] = settings
+    app[DB_URL] = db_url or database_url(settings.db)
+    if pool is not None:
+        app[POOL] = pool
+    app.cleanup_ctx.append(_pool_ctx)
+    setup_routes(app)
+    return app

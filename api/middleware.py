@@ -1,0 +1,71 @@
+"""The one error middleware: every failure leaves as the contract's JSON error shape."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+from aiohttp import web
+
+from api.responses import json_response
+from dispatch.errors import DispatchError, from_postgres
+
+log = logging.getLogger("dispatch.api")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_HTTP_CODES = {
+    400: ("BAD_REQUEST", "The request is invalid."),
+    401: ("NOT_AUTHENTICATED", "Authentication credentials are missing or invalid."),
+    403: ("PERMISSION_DENIED", "You do not have permission to perform this action."),
+    404: ("NOT_FOUND", "Not found."),
+    405: ("METHOD_NOT_ALLOWED", "This method is not allowed on this path."),
+    409: ("CONFLICT", "The request conflicts with the current state."),
+    413: ("PAYLOAD_TOO_LARGE", "The request body is too large."),
+    415: ("UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json."),
+    429: ("RATE_LIMITED", "Too many requests; try again later."),
+}
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    fields: dict[str, list[str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    body: dict[str, object] = {"error": message, "code": code}
+    if fields:
+        body["fields"] = fields
+    return json_response(body, status=status, headers=headers)
+
+
+def _render(exc: DispatchError) -> web.Response:
+    return json_response(exc.body(), status=exc.status, headers=exc.headers or None)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except DispatchError as exc:
+        return _render(exc)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code, message = _HTTP_CODES.get(exc.status, ("HTTP_ERROR", exc.reason))
+        headers = {}
+        if exc.status == 405 and "Allow" in exc.headers:
+            headers["Allow"] = exc.headers["Allow"]
+        return error_response(exc.status, code, message, headers=headers or None)
+    except asyncpg.PostgresError as exc:
+        known = from_postgres(exc)
+        if known is not None:
+            return _render(known)
+        log.exception("database error on %s %s", request.method, request.path)
+        return error_response(500, "INTERNAL_ERROR", "An unexpected error occurred.")
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "INTERNAL_ERROR", "An unexpected error occurred.")

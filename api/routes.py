@@ -1,0 +1,22 @@
+"""The whole route table in one place; every path answers with and without its trailing slash."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from api.handlers import health
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def add(router: web.UrlDispatcher, method: str, path: str, handler: Handler) -> None:
+    """Register `path` (which ends in '/') and its slash-less twin, without any redirect."""
+    router.add_route(method, path, handler)
+    router.add_route(method, path.rstrip("/"), handler)
+
+
+def setup_routes(app: web.Application) -> None:
+    r = app.router
+    add(r, "GET", "/api/health/", health.health)

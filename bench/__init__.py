@@ -1,0 +1,1 @@
+"""The benchmark suite: dispatch latency under load, matching at scale, location ingest."""

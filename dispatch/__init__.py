@@ -1,0 +1,1 @@
+"""Geo dispatch engine for roadside assistance: the domain package (config, database, dispatch logic)."""

@@ -1,0 +1,1 @@
+"""Authentication: password hashing, tokens, one-time codes and Google sign-in."""

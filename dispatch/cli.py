@@ -1,0 +1,163 @@
+"""The `dispatch` command: database set-up, migrations, demo data, and the server."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import asyncpg
+
+from dispatch import devdb
+from dispatch.config import Settings, SettingsError
+from dispatch.migrate import MigrationError, migrate_url
+
+log = logging.getLogger("dispatch.cli")
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        sys.exit(f"invalid setting: {exc}")
+
+
+def cmd_db_up(settings: Settings, _: argparse.Namespace) -> None:
+    if settings.db.url:
+        return  # an external server: never start a cluster
+    try:
+        devdb.cluster(settings.db).up()
+    except devdb.DevDbError as exc:
+        sys.exit(str(exc))
+
+
+def cmd_db_down(settings: Settings, _: argparse.Namespace) -> None:
+    if settings.db.url:
+        print("DATABASE_URL is set: there is no embedded cluster to stop", file=sys.stderr)
+        return
+    devdb.cluster(settings.db).down()
+
+
+def cmd_db_url(settings: Settings, _: argparse.Namespace) -> None:
+    print(devdb.database_url(settings.db))
+
+
+def cmd_psql(settings: Settings, _: argparse.Namespace) -> None:
+    psql = shutil.which("psql") or str(Path(settings.db.pg_bin) / "psql")
+    os.execv(psql, [psql, devdb.database_url(settings.db)])  # noqa: S606
+
+
+def cmd_migrate(settings: Settings, _: argparse.Namespace) -> None:
+    try:
+        result = asyncio.run(
+            migrate_url(devdb.database_url(settings.db), Path(settings.db.sql_dir))
+        )
+    except (MigrationError, OSError, asyncpg.PostgresError) as exc:
+        sys.exit(f"migrate: {exc}")
+    for name in result.applied:
+        print(f"applied {name}")
+    print(f"migrations up to date; {len(result.functions)} function files applied")
+
+
+def cmd_seed(settings: Settings, _: argparse.Namespace) -> None:
+    from dispatch.seed import seed_demo
+
+    print(asyncio.run(seed_demo(devdb.database_url(settings.db))))
+
+
+def cmd_pgtap(settings: Settings, args: argparse.Namespace) -> None:
+    from dispatch.testdb import prepare_test_database
+
+    _, url = asyncio.run(prepare_test_database(settings, extensions=("pgtap",)))
+    files = sorted(str(p) for p in Path(args.directory).glob("*.sql"))
+    if not files:
+        sys.exit(f"no pgTAP files in {args.directory}")
+    pg_prove = shutil.which("pg_prove")
+    if not pg_prove:
+        sys.exit("pg_prove not found: install postgresql-15-pgtap")
+    proc = subprocess.run([pg_prove, "--failures", "-d", url, *files], check=False)  # noqa: S603
+    code = proc.returncode
+    sys.exit(code)
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
+    workers = args.workers if args.workers is not None else settings.http.workers
+    if workers <= 1:
+        _serve_one(settings, reuse_port=args.reuse_port)
+        return
+    # Supervisor: N worker processes bind the same port with SO_REUSEPORT; the kernel
+    # spreads connections. SIGINT/SIGTERM are passed on and the workers drain gracefully.
+    cmd = [sys.executable, "-m", "dispatch.cli", "serve", "--workers", "1", "--reuse-port"]
+    procs = [subprocess.Popen(cmd) for _ in range(workers)]  # noqa: S603
+
+    def forward(signum: int, _frame: object) -> None:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    codes = [proc.wait() for proc in procs]
+    sys.exit(max(codes, default=0))
+
+
+def _serve_one(settings: Settings, *, reuse_port: bool) -> None:
+    from aiohttp import web
+
+    from api.app import create_app
+    from api.logs import AccessLogger
+
+    app = create_app(settings)
+    web.run_app(
+        app,
+        host=settings.http.host,
+        port=settings.http.port,
+        reuse_port=reuse_port or None,
+        shutdown_timeout=settings.http.shutdown_timeout,
+        access_log_class=AccessLogger,
+        access_log=logging.getLogger("dispatch.access") if settings.http.access_log else None,
+        print=lambda msg: log.info(msg.strip()),
+        handle_signals=True,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    from api.logs import configure
+
+    parser = argparse.ArgumentParser(prog="dispatch", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("db-up", help="create/start the embedded cluster (no-op with DATABASE_URL)")
+    sub.add_parser("db-down", help="stop the embedded cluster")
+    sub.add_parser("db-url", help="print the libpq URL of the database in use")
+    sub.add_parser("psql", help="open psql on the database in use")
+    sub.add_parser("migrate", help="apply pending migrations and re-apply SQL functions")
+    sub.add_parser("seed", help="load the small demo data set (idempotent)")
+    pgtap = sub.add_parser("pgtap", help="run pg_prove over a directory on the test database")
+    pgtap.add_argument("directory")
+    serve = sub.add_parser("serve", help="serve HTTP and WebSockets in the foreground")
+    serve.add_argument("--workers", type=int, default=None, help="processes (default: WORKERS)")
+    serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    commands = {
+        "db-up": cmd_db_up,
+        "db-down": cmd_db_down,
+        "db-url": cmd_db_url,
+        "psql": cmd_psql,
+        "migrate": cmd_migrate,
+        "seed": cmd_seed,
+        "pgtap": cmd_pgtap,
+        "serve": cmd_serve,
+    }
+    settings = _settings()
+    configure(settings.http.log_level)
+    commands[args.command](settings, args)
+
+
+if __name__ == "__main__":
+    main()

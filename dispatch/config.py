@@ -1,0 +1,142 @@
+"""Settings: frozen dataclasses read once from environment variables, each with a documented default."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import typing
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used."""
+
+
+def _bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected a boolean, got {raw!r}")
+
+
+def setting(env: str, default: Any, doc: str, parse: Callable[[str], Any] | None = None) -> Any:
+    """A dataclass field read from the environment variable `env` (documented in the README)."""
+    return dataclasses.field(default=default, metadata={"env": env, "doc": doc, "parse": parse})
+
+
+@dataclasses.dataclass(frozen=True)
+class HttpSettings:
+    host: str = setting("HOST", "127.0.0.1", "Interface the HTTP server binds to.")
+    port: int = setting("PORT", 8000, "TCP port of the HTTP server.")
+    workers: int = setting("WORKERS", 1, "Server processes sharing the port (SO_REUSEPORT).")
+    max_body_bytes: int = setting(
+        "DISPATCH_MAX_BODY_BYTES", 1024 * 1024, "Largest accepted request body; larger gets 413."
+    )
+    shutdown_timeout: float = setting(
+        "DISPATCH_SHUTDOWN_TIMEOUT", 10.0, "Seconds in-flight requests get after SIGTERM."
+    )
+    log_level: str = setting("DISPATCH_LOG_LEVEL", "INFO", "Log level (DEBUG, INFO, WARNING, ...).")
+    access_log: bool = setting(
+        "DISPATCH_ACCESS_LOG", True, "Write one JSON access-log line per request.", _bool
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = setting(
+        "DATABASE_URL",
+        "",
+        "libpq URL of an external PostGIS server. Unset: the embedded cluster under .dispatch/pg/.",
+    )
+    pg_port: int = setting(
+        "DISPATCH_PG_PORT", 5544, "TCP port of the embedded cluster (127.0.0.1)."
+    )
+    pg_bin: str = setting(
+        "DISPATCH_PG_BIN", "/usr/lib/postgresql/15/bin", "Directory of initdb, pg_ctl and postgres."
+    )
+    pg_user: str = setting(
+        "DISPATCH_PG_OS_USER",
+        "dispatchpg",
+        "Unprivileged OS user that runs the embedded cluster when started as root.",
+    )
+    pool_min: int = setting("DISPATCH_DB_POOL_MIN", 1, "Connections a server process keeps open.")
+    pool_max: int = setting("DISPATCH_DB_POOL_MAX", 10, "Most connections a server process opens.")
+    command_timeout: float = setting(
+        "DISPATCH_DB_COMMAND_TIMEOUT", 10.0, "Seconds before a database call is abandoned."
+    )
+    sql_dir: str = setting(
+        "DISPATCH_SQL_DIR",
+        str(PROJECT_ROOT / "sql"),
+        "Directory holding migrations/ and functions/.",
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Every setting of the engine, grouped by concern."""
+
+    http: HttpSettings = dataclasses.field(default_factory=HttpSettings)
+    db: DatabaseSettings = dataclasses.field(default_factory=DatabaseSettings)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        return cls(**{name: _group_from_env(group, env) for name, group in _groups().items()})
+
+
+def _groups() -> dict[str, type[Any]]:
+    """The settings groups by attribute name, read off the Settings annotations."""
+    hints = typing.get_type_hints(Settings)
+    return {f.name: hints[f.name] for f in dataclasses.fields(Settings)}
+
+
+def _parse(raw: str, field: dataclasses.Field[Any]) -> Any:
+    parser = field.metadata.get("parse")
+    if parser is not None:
+        return parser(raw)
+    default: object = field.default
+    if isinstance(default, bool):
+        return _bool(raw)
+    if isinstance(default, int):
+        return int(raw.strip())
+    if isinstance(default, float):
+        return float(raw.strip())
+    return raw
+
+
+def _group_from_env(group: type[Any], env: Mapping[str, str]) -> Any:
+    values: dict[str, Any] = {}
+    for field in dataclasses.fields(group):
+        name = field.metadata["env"]
+        raw = env.get(name)
+        if raw is None or raw == "":
+            continue
+        try:
+            values[field.name] = _parse(raw, field)
+        except ValueError as exc:
+            raise SettingsError(f"{name}: {exc}") from None
+    instance = group(**values)
+    _validate(instance)
+    return instance
+
+
+def _validate(group: Any) -> None:
+    for field in dataclasses.fields(group):
+        value = getattr(group, field.name)
+        if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
+            raise SettingsError(f"{field.metadata['env']} must not be negative")
+
+
+def documented_settings() -> list[tuple[str, Any, str]]:
+    """(environment variable, default, description) for every setting, for docs and their test."""
+    rows = []
+    for group in _groups().values():
+        for field in dataclasses.fields(group):
+            rows.append((field.metadata["env"], field.default, field.metadata["doc"]))
+    return rows

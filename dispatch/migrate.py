@@ -1,0 +1,137 @@
+"""Migration runner: numbered SQL files once each with checksums; function files on every run."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+
+log = logging.getLogger(__name__)
+
+MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+# Serialises concurrent migrate runs (several workers, parallel test sessions).
+LOCK_KEY = 0x6469737061746368  # "dispatch"
+
+
+class MigrationError(RuntimeError):
+    """The migrations cannot be applied as they are."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: str
+    name: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+
+def load_migrations(sql_dir: Path) -> list[Migration]:
+    folder = sql_dir / "migrations"
+    found: list[Migration] = []
+    for path in sorted(folder.glob("*.sql")):
+        match = MIGRATION_NAME.match(path.name)
+        if not match:
+            raise MigrationError(f"{path.name}: migration files are named NNNN_slug.sql")
+        found.append(Migration(match.group(1), path.name, path.read_text()))
+    versions = [m.version for m in found]
+    duplicates = {v for v in versions if versions.count(v) > 1}
+    if duplicates:
+        raise MigrationError(f"two migrations share the number {sorted(duplicates)[0]}")
+    return found
+
+
+def load_functions(sql_dir: Path) -> list[tuple[str, str]]:
+    return [(p.name, p.read_text()) for p in sorted((sql_dir / "functions").glob("*.sql"))]
+
+
+@dataclass(frozen=True)
+class MigrateResult:
+    applied: list[str]
+    functions: list[str]
+
+
+async def migrate(conn: asyncpg.Connection, sql_dir: Path) -> MigrateResult:
+    """Apply pending migrations in order (each in its own transaction), then every function file."""
+    migrations = load_migrations(sql_dir)
+    functions = load_functions(sql_dir)
+    await conn.execute("SELECT pg_advisory_lock($1)", LOCK_KEY)
+    try:
+        await conn.execute(
+            """
+            CREATE TABLE IF NOT EXISTS public.schema_migrations (
+                version    text PRIMARY KEY,
+                name       text NOT NULL,
+                checksum   text NOT NULL,
+                applied_at timestamptz NOT NULL DEFAULT now()
+            )
+            """
+        )
+        done = {
+            r["version"]: r
+            for r in await conn.fetch(
+                "SELECT version, name, checksum FROM public.schema_migrations"
+            )
+        }
+        applied: list[str] = []
+        for m in migrations:
+            if m.version in done:
+                if done[m.version]["checksum"] != m.checksum:
+                    raise MigrationError(
+                        f"migration {m.name} was changed after it was applied "
+                        f"(recorded checksum {done[m.version]['checksum'][:12]}…, "
+                        f"file now {m.checksum[:12]}…). Applied migrations are immutable: "
+                        "restore the file and put the change in a new migration."
+                    )
+                continue
+            try:
+                async with conn.transaction():
+                    await conn.execute(m.sql)
+                    await conn.execute(
+                        "INSERT INTO public.schema_migrations (version, name, checksum) "
+                        "VALUES ($1, $2, $3)",
+                        m.version,
+                        m.name,
+                        m.checksum,
+                    )
+            except asyncpg.PostgresError as exc:
+                raise MigrationError(
+                    f"migration {m.name} failed and was rolled back: {exc}"
+                ) from exc
+            log.info("applied migration %s", m.name)
+            applied.append(m.name)
+        async with conn.transaction():
+            for name, sql in functions:
+                try:
+                    await conn.execute(sql)
+                except asyncpg.PostgresError as exc:
+                    raise MigrationError(f"function file {name} failed: {exc}") from exc
+        return MigrateResult(applied=applied, functions=[name for name, _ in functions])
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1)", LOCK_KEY)
+
+
+async def migrate_url(url: str, sql_dir: Path) -> MigrateResult:
+    conn = await asyncpg.connect(url)
+    try:
+        await ensure_postgis(conn)
+        return await migrate(conn, sql_dir)
+    finally:
+        await conn.close()
+
+
+async def ensure_postgis(conn: asyncpg.Connection) -> None:
+    available = await conn.fetchval(
+        "SELECT count(*) FROM pg_available_extensions WHERE name = 'postgis'"
+    )
+    if not available:
+        raise MigrationError(
+            "the database server does not offer the PostGIS extension; install PostGIS 3 "
+            "(Debian: postgresql-15-postgis-3) or unset DATABASE_URL to use the embedded cluster"
+        )

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the engine needs (PostgreSQL 15, PostGIS 3, pgTAP) when they are missing.
+set -euo pipefail
+
+PACKAGES=(postgresql-15 postgresql-15-postgis-3 postgresql-15-pgtap)
+missing=()
+[ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15)
+[ -f /usr/share/postgresql/15/extension/postgis.control ] || missing+=(postgresql-15-postgis-3)
+{ [ -f /usr/share/postgresql/15/extension/pgtap.control ] && command -v pg_prove >/dev/null; } \
+  || missing+=(postgresql-15-pgtap)
+
+if [ -n "${DATABASE_URL:-}" ]; then
+  # An external server brings its own PostGIS; only the client tools are needed here.
+  missing=()
+  command -v psql >/dev/null || missing+=(postgresql-client-15)
+  command -v pg_prove >/dev/null || missing+=(postgresql-15-pgtap)
+fi
+
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+  echo "==> installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+else
+  echo "Missing system packages: ${missing[*]}" >&2
+  echo "Install them with:" >&2
+  echo "  sudo apt-get update && sudo apt-get install -y ${PACKAGES[*]}" >&2
+  exit 1
+fi

@@ -1,0 +1,121 @@
+"""Shared fixtures: a migrated test database, per-test rolled-back transactions, real app clients."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from api.app import create_app
+from dispatch import db
+from dispatch.config import Settings
+from dispatch.testdb import clone_database, drop_database, prepare_test_database
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings.from_env()
+
+
+@pytest.fixture(scope="session")
+def test_databases(settings: Settings) -> tuple[str, str]:
+    """(template URL, test database URL), created and migrated once per session."""
+    return asyncio.run(prepare_test_database(settings))
+
+
+@pytest.fixture(scope="session")
+def template_url(test_databases: tuple[str, str]) -> str:
+    return test_databases[0]
+
+
+@pytest.fixture(scope="session")
+def db_url(test_databases: tuple[str, str]) -> str:
+    return test_databases[1]
+
+
+@pytest.fixture(scope="session")
+async def pool(settings: Settings, db_url: str) -> AsyncIterator[asyncpg.Pool]:
+    p = await db.create_pool(settings.db, db_url)
+    yield p
+    await p.close()
+
+
+class TxPool:
+    """A pool stand-in handing out one connection inside a test transaction, one user at a time."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+        self._lock = asyncio.Lock()
+
+    @contextlib.asynccontextmanager
+    async def acquire(self, *, timeout: float | None = None) -> AsyncIterator[asyncpg.Connection]:
+        async with self._lock:
+            yield self._conn
+
+    async def fetchval(self, *args: Any, **kw: Any) -> Any:
+        async with self.acquire() as conn:
+            return await conn.fetchval(*args, **kw)
+
+    async def fetchrow(self, *args: Any, **kw: Any) -> Any:
+        async with self.acquire() as conn:
+            return await conn.fetchrow(*args, **kw)
+
+    async def fetch(self, *args: Any, **kw: Any) -> Any:
+        async with self.acquire() as conn:
+            return await conn.fetch(*args, **kw)
+
+    async def execute(self, *args: Any, **kw: Any) -> Any:
+        async with self.acquire() as conn:
+            return await conn.execute(*args, **kw)
+
+    async def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+async def conn(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """A connection inside a transaction that is rolled back after the test."""
+    async with pool.acquire() as c:
+        tx = c.transaction()
+        await tx.start()
+        try:
+            yield c
+        finally:
+            await tx.rollback()
+
+
+@contextlib.asynccontextmanager
+async def serve(app: Any) -> AsyncIterator[TestClient[Any, Any]]:
+    client: TestClient[Any, Any] = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+@pytest.fixture
+async def client(
+    settings: Settings, conn: asyncpg.Connection
+) -> AsyncIterator[TestClient[Any, Any]]:
+    """The real app over real HTTP, its database work inside the test's rolled-back transaction."""
+    app = create_app(settings, db_url="unused", pool=TxPool(conn))  # type: ignore[arg-type]
+    async with serve(app) as c:
+        yield c
+
+
+_clone_numbers = itertools.count()
+
+
+@pytest.fixture
+def throwaway_db(template_url: str) -> Iterator[str]:
+    """A fresh migrated database for tests that need real commits (races, NOTIFY, outages)."""
+    url = asyncio.run(clone_database(template_url, f"dispatch_tmp_{next(_clone_numbers)}"))
+    yield url
+    asyncio.run(drop_database(url))

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 from aiohttp import web
 
+from api.auth import jwt_middlewares
 from api.keys import DB_URL, POOL, SETTINGS
 from api.middleware import error_middleware
 from api.routes import setup_routes
@@ -36,7 +37,7 @@ def create_app(
 ) -> web.Application:
     """The engine's application; `pool` lets a caller share a pool (or a test transaction)."""
     app = web.Application(
-        middlewares=[error_middleware],
+        middlewares=[error_middleware, *jwt_middlewares(settings.auth)],
         client_max_size=settings.http.max_body_bytes,
     )
     app[SETTINGS] = settings

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import secrets
 import typing
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -78,11 +79,44 @@ class DatabaseSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class AuthSettings:
+    jwt_secret: str = setting(
+        "DISPATCH_JWT_SECRET",
+        "",
+        "HMAC key signing tokens (32+ bytes). Unset: generated once into .dispatch/jwt-secret.",
+    )
+    access_ttl: int = setting("DISPATCH_ACCESS_TOKEN_TTL", 3600, "Access token lifetime, seconds.")
+    refresh_ttl: int = setting(
+        "DISPATCH_REFRESH_TOKEN_TTL", 7 * 24 * 3600, "Refresh token lifetime, seconds."
+    )
+    issuer: str = setting("DISPATCH_JWT_ISSUER", "dispatch", "The `iss` claim of issued tokens.")
+
+    def secret(self) -> str:
+        return self.jwt_secret or _local_secret("jwt-secret")
+
+
+def _local_secret(name: str) -> str:
+    """A random secret generated once into .dispatch/<name> (0600), shared by all local workers."""
+    path = PROJECT_ROOT / ".dispatch" / name
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another worker won the race
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+@dataclasses.dataclass(frozen=True)
 class Settings:
     """Every setting of the engine, grouped by concern."""
 
     http: HttpSettings = dataclasses.field(default_factory=HttpSettings)
     db: DatabaseSettings = dataclasses.field(default_factory=DatabaseSettings)
+    auth: AuthSettings = dataclasses.field(default_factory=AuthSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

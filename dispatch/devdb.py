@@ -53,7 +53,9 @@ class Cluster:
 
     @property
     def password_file(self) -> Path:
-        return self.home / "pg-password"
+        # Kept beside the data (not in the checkout) so a re-cloned checkout that finds a
+        # relocated cluster also finds its password.
+        return self.pg_dir / "password"
 
     @property
     def os_user(self) -> str | None:
@@ -62,7 +64,8 @@ class Cluster:
 
     def password(self) -> str:
         if not self.password_file.exists():
-            self.home.mkdir(parents=True, exist_ok=True)
+            self._ensure_os_user()
+            self._ensure_dirs()
             fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as fh:
                 fh.write(secrets.token_urlsafe(24))

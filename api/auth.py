@@ -1,0 +1,79 @@
+"""Request authentication: the Bearer check (aiohttp-jwt) and the role guard handlers call."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+from aiohttp_jwt import JWTMiddleware
+
+from dispatch.auth.tokens import ALGORITHM, CurrentUser, user_from_claims
+from dispatch.config import AuthSettings
+from dispatch.errors import AuthenticationError, PermissionDenied
+
+CLAIMS = "jwt_claims"  # where aiohttp-jwt stores the verified claims on the request
+
+# aiohttp-jwt logs every refused token with a stack trace; our own middleware reports refusals.
+logging.getLogger("aiohttp_jwt").setLevel(logging.CRITICAL)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def bearer_token(request: web.Request) -> str | None:
+    """The token from `Authorization: Bearer …`, or None when there is no such header."""
+    header = request.headers.get("Authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthenticationError("The Authorization header must be 'Bearer <token>'.")
+    return token.strip()
+
+
+def jwt_middlewares(settings: AuthSettings) -> list[Middleware]:
+    """aiohttp-jwt verifies signature, expiry and issuer of any Bearer token sent; the wrapper
+    turns its refusals (401 or 403 HTTP exceptions) into the contract's 401 error."""
+
+    inner = JWTMiddleware(
+        settings.secret(),
+        request_property=CLAIMS,
+        credentials_required=False,  # public routes exist; handlers demand a user via require()
+        token_getter=bearer_token,
+        algorithms=[ALGORITHM],
+        issuer=settings.issuer,
+    )
+
+    @web.middleware
+    async def refusals(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await inner(request, handler)
+        except (web.HTTPUnauthorized, web.HTTPForbidden) as exc:
+            if CLAIMS in request:
+                raise  # raised by a handler, not by the token check
+            expired = "expired" in (exc.reason or "").lower()
+            raise AuthenticationError(
+                "The token has expired." if expired else "The token is invalid.",
+                code="TOKEN_EXPIRED" if expired else "TOKEN_INVALID",
+            ) from None
+
+    return [refusals]
+
+
+def current_user(request: web.Request) -> CurrentUser:
+    """The authenticated caller; 401 when the request carries no valid access token."""
+    claims = request.get(CLAIMS)
+    if not claims:
+        raise AuthenticationError()
+    if claims.get("typ") != "access":
+        raise AuthenticationError("The token is invalid.", code="TOKEN_INVALID")
+    return user_from_claims(claims)
+
+
+def require(request: web.Request, *roles: str) -> CurrentUser:
+    """The caller, who must hold one of `roles` (403 otherwise); any role when none given."""
+    user = current_user(request)
+    if roles and user.role not in roles:
+        raise PermissionDenied()
+    return user

@@ -9,12 +9,15 @@ import asyncpg
 from aiohttp import web
 
 from api.auth import jwt_middlewares
-from api.keys import DB_URL, POOL, SETTINGS
+from api.keys import BATCHER, BUS, DB_URL, HUB, POOL, SETTINGS
 from api.middleware import error_middleware
 from api.routes import setup_routes
+from api.ws.hub import Hub
 from dispatch import db
 from dispatch.config import Settings
 from dispatch.devdb import database_url
+from dispatch.events import EventBus
+from dispatch.positions import PositionBatcher
 
 
 async def _pool_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -32,6 +35,27 @@ async def _pool_ctx(app: web.Application) -> AsyncIterator[None]:
     await app[POOL].close()
 
 
+async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The hub of local sockets, the LISTEN connection feeding it, and the location batcher."""
+    settings = app[SETTINGS]
+    app[HUB] = hub = Hub()
+    app[BUS] = bus = EventBus(app[DB_URL], app[POOL], hub.deliver)
+    app[BATCHER] = batcher = PositionBatcher(
+        app[POOL], interval=settings.realtime.location_flush_ms / 1000
+    )
+    await bus.start()
+    await batcher.start()
+    yield
+    await batcher.stop()
+    await bus.stop()
+
+
+async def _close_sockets(app: web.Application) -> None:
+    # Open WebSockets would otherwise hold graceful shutdown until its timeout.
+    if HUB in app:
+        await app[HUB].close_all()
+
+
 def create_app(
     settings: Settings, *, db_url: str | None = None, pool: asyncpg.Pool | None = None
 ) -> web.Application:
@@ -45,5 +69,7 @@ def create_app(
     if pool is not None:
         app[POOL] = pool
     app.cleanup_ctx.append(_pool_ctx)
+    app.cleanup_ctx.append(_realtime_ctx)
+    app.on_shutdown.append(_close_sockets)
     setup_routes(app)
     return app

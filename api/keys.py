@@ -5,8 +5,14 @@ from __future__ import annotations
 import asyncpg
 from aiohttp import web
 
+from api.ws.hub import Hub
 from dispatch.config import Settings
+from dispatch.events import EventBus
+from dispatch.positions import PositionBatcher
 
 SETTINGS = web.AppKey("settings", Settings)
 DB_URL = web.AppKey("db_url", str)
 POOL = web.AppKey("pool", asyncpg.Pool)
+HUB = web.AppKey("hub", Hub)
+BUS = web.AppKey("bus", EventBus)
+BATCHER = web.AppKey("batcher", PositionBatcher)

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from api.handlers import health
+from api.ws import channels
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -20,3 +21,5 @@ def add(router: web.UrlDispatcher, method: str, path: str, handler: Handler) -> 
 def setup_routes(app: web.Application) -> None:
     r = app.router
     add(r, "GET", "/api/health/", health.health)
+    add(r, "GET", "/ws/assistant/{id}/", channels.assistant_channel)
+    add(r, "GET", "/ws/assistance/{id}/", channels.assistance_channel)

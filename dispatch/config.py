@@ -111,12 +111,36 @@ def _local_secret(name: str) -> str:
 
 
 @dataclasses.dataclass(frozen=True)
+class RealtimeSettings:
+    heartbeat: float = setting(
+        "DISPATCH_WS_HEARTBEAT",
+        20.0,
+        "Seconds between WebSocket pings; a peer missing a pong is closed.",
+    )
+    send_queue: int = setting(
+        "DISPATCH_WS_SEND_QUEUE",
+        256,
+        "Messages buffered per socket before it is closed as too slow.",
+    )
+    send_timeout: float = setting(
+        "DISPATCH_WS_SEND_TIMEOUT", 5.0, "Seconds one send may take before the socket is closed."
+    )
+    max_frame_bytes: int = setting(
+        "DISPATCH_WS_MAX_FRAME_BYTES", 16384, "Largest accepted incoming WebSocket frame."
+    )
+    location_flush_ms: int = setting(
+        "DISPATCH_LOCATION_FLUSH_MS", 50, "Location frames are written in one batch per interval."
+    )
+
+
+@dataclasses.dataclass(frozen=True)
 class Settings:
     """Every setting of the engine, grouped by concern."""
 
     http: HttpSettings = dataclasses.field(default_factory=HttpSettings)
     db: DatabaseSettings = dataclasses.field(default_factory=DatabaseSettings)
     auth: AuthSettings = dataclasses.field(default_factory=AuthSettings)
+    realtime: RealtimeSettings = dataclasses.field(default_factory=RealtimeSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

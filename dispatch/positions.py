@@ -1,11 +1,18 @@
-"""Positions: H3 cells for a point and the writes of current position plus history."""
+"""Positions: H3 cells for a point; single and batched writes of current position plus history."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 import h3
+
+log = logging.getLogger(__name__)
 
 RESOLUTIONS = (7, 8, 9)
 
@@ -47,3 +54,87 @@ async def store_position(conn: asyncpg.Connection, *, user_id: int, lat: float, 
         c.r8,
         c.r9,
     )
+
+
+_FLUSH_SQL = """
+WITH frames AS (
+    SELECT f.*, ST_SetSRID(ST_MakePoint(f.lng, f.lat), 4326)::geography AS geog
+    FROM unnest($1::bigint[], $2::float8[], $3::float8[], $4::bigint[], $5::bigint[],
+                $6::bigint[], $7::text[], $8::timestamptz[])
+         AS f(user_id, lat, lng, r7, r8, r9, topic, at)
+    JOIN dispatch.users u ON u.id = f.user_id          -- a user deleted meanwhile is skipped
+), latest AS (
+    SELECT DISTINCT ON (user_id) * FROM frames ORDER BY user_id, at DESC
+), current AS (
+    INSERT INTO dispatch.positions AS p (user_id, geog, h3_r7, h3_r8, h3_r9, updated_at)
+    SELECT user_id, geog, r7, r8, r9, at FROM latest
+    ON CONFLICT (user_id) DO UPDATE
+       SET geog = EXCLUDED.geog, h3_r7 = EXCLUDED.h3_r7, h3_r8 = EXCLUDED.h3_r8,
+           h3_r9 = EXCLUDED.h3_r9, updated_at = EXCLUDED.updated_at
+     WHERE p.updated_at <= EXCLUDED.updated_at
+), history AS (
+    INSERT INTO dispatch.position_history (user_id, geog, h3_r9, recorded_at)
+    SELECT user_id, geog, r9, at FROM frames
+)
+SELECT count(dispatch.emit_except(
+           topic,
+           jsonb_build_object('type', 'location', 'lat', lat, 'lng', lng, 'user_id', user_id),
+           user_id))
+FROM frames WHERE topic IS NOT NULL
+"""
+
+
+class PositionBatcher:
+    """Collects location frames and writes them in one statement per interval (via unnest):
+    current positions upserted, every frame appended to the history, relays emitted."""
+
+    MAX_PENDING = 100_000  # beyond this the database is not keeping up: drop, don't balloon
+
+    def __init__(self, pool: asyncpg.Pool, *, interval: float) -> None:
+        self._pool = pool
+        self._interval = interval
+        self._pending: list[tuple[int, float, float, str | None, datetime]] = []
+        self._task: asyncio.Task[None] | None = None
+        self.dropped = 0
+        self.written = 0
+
+    def add(self, *, user_id: int, lat: float, lng: float, relay_topic: str | None = None) -> None:
+        if len(self._pending) >= self.MAX_PENDING:
+            self.dropped += 1
+            return
+        self._pending.append((user_id, lat, lng, relay_topic, datetime.now(UTC)))
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="position-batcher")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.flush()
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            await self.flush()
+
+    async def flush(self) -> int:
+        batch, self._pending = self._pending, []
+        if not batch:
+            return 0
+        cols: list[list[Any]] = [[], [], [], [], [], [], [], []]
+        for user_id, lat, lng, topic, at in batch:
+            c = cells(lat, lng)
+            for col, value in zip(
+                cols, (user_id, lat, lng, c.r7, c.r8, c.r9, topic, at), strict=True
+            ):
+                col.append(value)
+        try:
+            await self._pool.execute(_FLUSH_SQL, *cols)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("dropped %d location frames: %s", len(batch), type(exc).__name__)
+            self.dropped += len(batch)
+            return 0
+        self.written += len(batch)
+        return len(batch)

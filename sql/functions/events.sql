@@ -1,11 +1,12 @@
 -- dispatch.emit: the one seam between a change and the real-time layer.
-CREATE OR REPLACE FUNCTION dispatch.emit(topic text, message jsonb)
+CREATE OR REPLACE FUNCTION dispatch.emit_except(topic text, message jsonb, skip_user bigint)
 RETURNS void
 LANGUAGE plpgsql
 VOLATILE
 AS $$
 DECLARE
-    envelope text := jsonb_build_object('topic', topic, 'message', message)::text;
+    envelope text := jsonb_strip_nulls(
+        jsonb_build_object('topic', topic, 'message', message, 'skip', skip_user))::text;
     parked   bigint;
 BEGIN
     -- NOTIFY is transactional: a rolled-back change announces nothing.
@@ -14,11 +15,21 @@ BEGIN
     ELSE
         INSERT INTO dispatch.event_overflow (topic, message) VALUES (topic, message)
         RETURNING id INTO parked;
-        PERFORM pg_notify('dispatch_events', jsonb_build_object('topic', topic, 'ref', parked)::text);
+        PERFORM pg_notify('dispatch_events', jsonb_strip_nulls(jsonb_build_object(
+            'topic', topic, 'ref', parked, 'skip', skip_user))::text);
         DELETE FROM dispatch.event_overflow WHERE created_at < now() - interval '1 hour';
     END IF;
 END;
 $$;
+COMMENT ON FUNCTION dispatch.emit_except(text, jsonb, bigint) IS
+    'Publish a WebSocket message to a topic on commit, not delivered to sockets of skip_user '
+    '(used to relay a party''s own location to the other party only).';
+
+CREATE OR REPLACE FUNCTION dispatch.emit(topic text, message jsonb)
+RETURNS void
+LANGUAGE sql
+VOLATILE
+AS $$ SELECT dispatch.emit_except(topic, message, NULL) $$;
 COMMENT ON FUNCTION dispatch.emit(text, jsonb) IS
     'Publish a WebSocket message to a topic (assistant:<id> or assistance:<id>) on commit, via '
     'NOTIFY dispatch_events; messages over the NOTIFY limit are parked in dispatch.event_overflow.';

@@ -1,0 +1,1 @@
+"""WebSocket channels: the hub of local sockets and the two channel handlers."""

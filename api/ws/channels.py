@@ -1,0 +1,129 @@
+"""The two WebSocket channels: an assistant's own (/ws/assistant/<id>/) and a job's
+(/ws/assistance/<id>/). Authenticated and authorised before the upgrade."""
+
+from __future__ import annotations
+
+import logging
+
+import orjson
+from aiohttp import WSMsgType, web
+
+from api.auth import CLAIMS, current_user
+from api.keys import BATCHER, HUB, POOL, SETTINGS
+from api.ws import frames
+from api.ws.hub import Peer
+from dispatch import db, realtime
+from dispatch.auth.tokens import CurrentUser, decode_token, user_from_claims
+from dispatch.errors import DispatchError, NotFound, PermissionDenied
+
+log = logging.getLogger(__name__)
+
+ASSISTANT_FRAMES = frozenset({"location", "ping"})
+ASSISTANCE_FRAMES = frozenset({"location", "chat", "ping"})
+
+
+def ws_user(request: web.Request) -> CurrentUser:
+    """The caller from `?token=` or the Authorization header; 401 before any upgrade."""
+    token = request.query.get("token")
+    if token and CLAIMS not in request:
+        claims = decode_token(request.app[SETTINGS].auth, token, typ="access")
+        return user_from_claims(claims)
+    return current_user(request)
+
+
+def _path_id(request: web.Request) -> int:
+    try:
+        return int(request.match_info["id"])
+    except ValueError:
+        raise NotFound() from None
+
+
+def _open(request: web.Request, user: CurrentUser) -> tuple[web.WebSocketResponse, Peer]:
+    rt = request.app[SETTINGS].realtime
+    ws = web.WebSocketResponse(heartbeat=rt.heartbeat, max_msg_size=rt.max_frame_bytes)
+    return ws, Peer(ws, user.id, queue=rt.send_queue, timeout=rt.send_timeout)
+
+
+def _message(**fields: object) -> str:
+    return orjson.dumps(fields).decode()
+
+
+async def assistant_channel(request: web.Request) -> web.StreamResponse:
+    user = ws_user(request)
+    channel_id = _path_id(request)
+    if user.role != "assistant" or user.id != channel_id:
+        raise PermissionDenied("This channel belongs to another assistant.")
+    ws, peer = _open(request, user)
+    await ws.prepare(request)
+    hub = request.app[HUB]
+    topic = f"assistant:{user.id}"
+    hub.subscribe(topic, peer)
+    try:
+        peer.send(
+            _message(type="connection_established", message=f"Connected as assistant_{user.id}")
+        )
+        await _read(request, ws, peer, user, ASSISTANT_FRAMES, assistance_id=None)
+    finally:
+        hub.unsubscribe(topic, peer)
+        await peer.close()
+    return ws
+
+
+async def assistance_channel(request: web.Request) -> web.StreamResponse:
+    user = ws_user(request)
+    assistance_id = _path_id(request)
+    async with db.connection(request.app[POOL]) as conn:
+        status = await realtime.channel_status(conn, assistance_id=assistance_id, user_id=user.id)
+    if status is None:
+        # Not a party (or no such request): the contract's 403 for channels.
+        raise PermissionDenied("You are not a party to this assistance request.")
+    ws, peer = _open(request, user)
+    await ws.prepare(request)
+    hub = request.app[HUB]
+    topic = f"assistance:{assistance_id}"
+    hub.subscribe(topic, peer)
+    try:
+        peer.send(
+            _message(type="connection_established", message=f"Connected to channel_{assistance_id}")
+        )
+        peer.send(orjson.dumps(status).decode())
+        await _read(request, ws, peer, user, ASSISTANCE_FRAMES, assistance_id=assistance_id)
+    finally:
+        hub.unsubscribe(topic, peer)
+        await peer.close()
+    return ws
+
+
+async def _read(
+    request: web.Request,
+    ws: web.WebSocketResponse,
+    peer: Peer,
+    user: CurrentUser,
+    allowed: frozenset[str],
+    *,
+    assistance_id: int | None,
+) -> None:
+    batcher = request.app[BATCHER]
+    async for msg in ws:
+        if msg.type != WSMsgType.TEXT:
+            if msg.type == WSMsgType.BINARY:
+                peer.send(frames.error_frame("frames must be JSON text"))
+            continue
+        try:
+            frame = frames.parse(msg.data, allowed=allowed)
+        except frames.FrameError as exc:
+            peer.send(frames.error_frame(str(exc)))
+            continue
+        if isinstance(frame, frames.Ping):
+            peer.send(_message(type="pong"))
+        elif isinstance(frame, frames.Location):
+            topic = f"assistance:{assistance_id}" if assistance_id is not None else None
+            batcher.add(user_id=user.id, lat=frame.lat, lng=frame.lng, relay_topic=topic)
+        elif isinstance(frame, frames.Chat) and assistance_id is not None:
+            try:
+                async with db.transaction(request.app[POOL]) as conn:
+                    await realtime.post_chat(
+                        conn, assistance_id=assistance_id, sender_id=user.id, message=frame.message
+                    )
+            except DispatchError as exc:
+                peer.send(frames.error_frame(exc.message))

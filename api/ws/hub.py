@@ -1,0 +1,97 @@
+"""The hub: which local sockets listen to which topic, each with a bounded, timed send queue."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+
+from aiohttp import web
+
+log = logging.getLogger(__name__)
+
+# Close codes (4000-4999 are the application's own; documented in docs/api.md).
+CLOSE_SLOW_CONSUMER = 4008
+CLOSE_GOING_AWAY = 1001
+_SLOW = object()  # queue sentinel: close as a slow consumer
+
+
+class Peer:
+    """One connected socket. Sends go through a bounded queue drained by one writer task, so a
+    slow or stuck client only ever delays itself: a full queue or a send over the timeout closes it."""
+
+    def __init__(self, ws: web.WebSocketResponse, user_id: int, *, queue: int, timeout: float):
+        self.ws = ws
+        self.user_id = user_id
+        self._queue: asyncio.Queue[str | object] = asyncio.Queue(maxsize=queue)
+        self._closing = False
+        self._timeout = timeout
+        self._writer = asyncio.create_task(self._write(), name=f"ws-writer-{user_id}")
+
+    def send(self, message: str) -> None:
+        """Queue a message without waiting; a peer that cannot keep up is closed."""
+        if self.ws.closed or self._closing:
+            return
+        try:
+            self._queue.put_nowait(message)
+        except asyncio.QueueFull:
+            log.warning("closing slow WebSocket consumer (user %s)", self.user_id)
+            self._closing = True
+            # Drop what it has not taken; the writer finishes its current frame, then closes.
+            while not self._queue.empty():
+                self._queue.get_nowait()
+            self._queue.put_nowait(_SLOW)
+
+    async def _write(self) -> None:
+        while True:
+            message = await self._queue.get()
+            if message is _SLOW:
+                await self.ws.close(code=CLOSE_SLOW_CONSUMER, message=b"slow consumer")
+                return
+            assert isinstance(message, str)
+            try:
+                await asyncio.wait_for(self.ws.send_str(message), self._timeout)
+            except TimeoutError:
+                log.warning("closing WebSocket after a send timeout (user %s)", self.user_id)
+                await self.ws.close(code=CLOSE_SLOW_CONSUMER, message=b"send timeout")
+                return
+            except (ConnectionError, RuntimeError):
+                return  # the peer went away; the reader notices and unregisters
+
+    async def close(self) -> None:
+        self._writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._writer
+
+
+class Hub:
+    """Topic → local peers. Fed by the event bus; every delivery is a non-blocking enqueue."""
+
+    def __init__(self) -> None:
+        self._topics: dict[str, set[Peer]] = defaultdict(set)
+
+    def subscribe(self, topic: str, peer: Peer) -> None:
+        self._topics[topic].add(peer)
+
+    def unsubscribe(self, topic: str, peer: Peer) -> None:
+        peers = self._topics.get(topic)
+        if peers is not None:
+            peers.discard(peer)
+            if not peers:
+                del self._topics[topic]
+
+    def deliver(self, topic: str, message: str, skip_user: int | None = None) -> None:
+        for peer in tuple(self._topics.get(topic, ())):
+            if peer.user_id != skip_user:
+                peer.send(message)
+
+    def peers(self) -> int:
+        return sum(len(p) for p in self._topics.values())
+
+    async def close_all(self) -> None:
+        peers = {peer for group in self._topics.values() for peer in group}
+        await asyncio.gather(
+            *(p.ws.close(code=CLOSE_GOING_AWAY, message=b"server shutdown") for p in peers),
+            return_exceptions=True,
+        )

@@ -1,0 +1,201 @@
+"""The assistant channel over real WebSockets: auth before the upgrade, events, frames, slow peers."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+import aiohttp
+import asyncpg
+import pytest
+
+from api.app import create_app
+from dispatch.db import init_connection
+from tests.conftest import serve
+from tests.factories import auth_header, create_user
+
+
+@pytest.fixture
+async def rt(settings, throwaway_db):
+    """A real app with a real pool on a throwaway database (events need real commits)."""
+    conn = await asyncpg.connect(throwaway_db)
+    await init_connection(conn)
+    app = create_app(settings, db_url=throwaway_db)
+    async with serve(app) as client:
+        yield client, conn
+    await conn.close()
+
+
+def token_of(settings, user) -> str:
+    return auth_header(settings, user)["Authorization"].split(" ", 1)[1]
+
+
+async def next_json(ws, timeout: float = 5.0) -> dict:
+    msg = await asyncio.wait_for(ws.receive(), timeout)
+    assert msg.type == aiohttp.WSMsgType.TEXT, msg
+    return msg.json()
+
+
+async def wait_listening(client) -> None:
+    from api.keys import BUS
+
+    await asyncio.wait_for(client.app[BUS].connected.wait(), 5)
+
+
+async def test_connects_with_query_token_and_header(rt, settings):
+    client, conn = rt
+    a = await create_user(conn, role="assistant")
+    async with client.ws_connect(f"/ws/assistant/{a.id}/?token={token_of(settings, a)}") as ws:
+        assert await next_json(ws) == {
+            "type": "connection_established",
+            "message": f"Connected as assistant_{a.id}",
+        }
+    async with client.ws_connect(f"/ws/assistant/{a.id}", headers=auth_header(settings, a)) as ws:
+        assert (await next_json(ws))["type"] == "connection_established"
+
+
+@pytest.mark.parametrize("who", ["nobody", "garbage", "other-assistant", "client"])
+async def test_refused_before_upgrade(rt, settings, who):
+    client, conn = rt
+    a = await create_user(conn, role="assistant")
+    other = await create_user(conn, role="assistant" if who == "other-assistant" else "client")
+    query = {
+        "nobody": "",
+        "garbage": "?token=not.a.jwt",
+        "other-assistant": f"?token={token_of(settings, other)}",
+        "client": f"?token={token_of(settings, other)}",
+    }[who]
+    resp = await client.get(
+        f"/ws/assistant/{a.id}/{query}",
+        headers={
+            "Connection": "Upgrade",
+            "Upgrade": "websocket",
+            "Sec-WebSocket-Version": "13",
+            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        },
+    )
+    expected = 401 if who in {"nobody", "garbage"} else 403
+    assert resp.status == expected
+    body = await resp.json()
+    assert set(body) == {"error", "code"}
+
+
+async def test_receives_committed_events_only(rt, settings):
+    client, conn = rt
+    a = await create_user(conn, role="assistant")
+    await wait_listening(client)
+    async with client.ws_connect(f"/ws/assistant/{a.id}/?token={token_of(settings, a)}") as ws:
+        await next_json(ws)
+        async with conn.transaction():
+            await conn.execute(
+                "SELECT dispatch.emit($1, $2::jsonb)", f"assistant:{a.id}", {"type": "x", "n": 1}
+            )
+        tx = conn.transaction()
+        await tx.start()
+        await conn.execute(
+            "SELECT dispatch.emit($1, $2::jsonb)", f"assistant:{a.id}", {"type": "x", "n": 2}
+        )
+        await tx.rollback()
+        await conn.execute(
+            "SELECT dispatch.emit($1, $2::jsonb)", f"assistant:{a.id}", {"type": "x", "n": 3}
+        )
+        assert await next_json(ws) == {"type": "x", "n": 1}
+        assert await next_json(ws) == {"type": "x", "n": 3}  # n=2 was rolled back
+
+
+async def test_large_event_goes_by_reference(rt, settings):
+    client, conn = rt
+    a = await create_user(conn, role="assistant")
+    await wait_listening(client)
+    big = {"type": "big", "text": "x" * 20000}
+    async with client.ws_connect(f"/ws/assistant/{a.id}/?token={token_of(settings, a)}") as ws:
+        await next_json(ws)
+        await conn.execute("SELECT dispatch.emit($1, $2::jsonb)", f"assistant:{a.id}", big)
+        assert await next_json(ws) == big
+
+
+async def test_bad_frames_get_error_and_connection_stays(rt, settings):
+    client, conn = rt
+    a = await create_user(conn, role="assistant")
+    async with client.ws_connect(f"/ws/assistant/{a.id}/?token={token_of(settings, a)}") as ws:
+        await next_json(ws)
+        for bad in [
+            "{oops",
+            "[1]",
+            '{"type": "dance"}',
+            '{"type": "location", "lat": "1", "lng": 2}',
+            '{"type": "location", "lat": 91, "lng": 2}',
+            '{"type": "chat", "message": "hi"}',
+        ]:
+            await ws.send_str(bad)
+            reply = await next_json(ws)
+            assert reply["type"] == "error" and reply["message"]
+        await ws.send_bytes(b"\x00")
+        assert (await next_json(ws))["type"] == "error"
+        await ws.send_str('{"type": "ping"}')
+        assert await next_json(ws) == {"type": "pong"}
+
+
+async def test_location_frames_are_stored_in_batches(rt, settings):
+    client, conn = rt
+    a = await create_user(conn, role="assistant")
+    async with client.ws_connect(f"/ws/assistant/{a.id}/?token={token_of(settings, a)}") as ws:
+        await next_json(ws)
+        for i in range(5):
+            await ws.send_str(
+                f'{{"type": "location_update", "latitude": 36.7{i}, "longitude": 3.05}}'
+            )
+        await ws.send_str('{"type": "location", "lat": 36.8, "lng": 3.06}')
+        for _ in range(100):
+            row = await conn.fetchrow(
+                "SELECT ST_Y(geog::geometry) AS lat, ST_X(geog::geometry) AS lng "
+                "FROM dispatch.positions WHERE user_id = $1",
+                a.id,
+            )
+            if row and row["lat"] == pytest.approx(36.8):
+                break
+            await asyncio.sleep(0.05)
+        assert row is not None and (row["lat"], row["lng"]) == (
+            pytest.approx(36.8),
+            pytest.approx(3.06),
+        )
+        history = await conn.fetchval(
+            "SELECT count(*) FROM dispatch.position_history WHERE user_id = $1", a.id
+        )
+        assert history == 6
+
+
+async def test_slow_consumer_is_closed_without_delaying_others(settings, throwaway_db):
+    tiny = dataclasses.replace(
+        settings, realtime=dataclasses.replace(settings.realtime, send_queue=3)
+    )
+    conn = await asyncpg.connect(throwaway_db)
+    try:
+        app = create_app(tiny, db_url=throwaway_db)
+        async with serve(app) as client:
+            from api.keys import HUB
+
+            slow = await create_user(conn, role="assistant")
+            fast = await create_user(conn, role="assistant")
+            ws_slow = await client.ws_connect(
+                f"/ws/assistant/{slow.id}/?token={token_of(settings, slow)}"
+            )
+            ws_fast = await client.ws_connect(
+                f"/ws/assistant/{fast.id}/?token={token_of(settings, fast)}"
+            )
+            await next_json(ws_slow)
+            await next_json(ws_fast)
+            hub = client.app[HUB]
+            # Ten messages at once for a queue of three: the slow peer overflows and is closed.
+            for n in range(10):
+                hub.deliver(f"assistant:{slow.id}", f'{{"n": {n}}}')
+            hub.deliver(f"assistant:{fast.id}", '{"ok": true}')
+            assert await next_json(ws_fast) == {"ok": True}
+            while True:
+                msg = await asyncio.wait_for(ws_slow.receive(), 5)
+                if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED):
+                    break
+            assert ws_slow.close_code == 4008
+            await ws_fast.close()
+    finally:
+        await conn.close()

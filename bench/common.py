@@ -1,0 +1,293 @@
+"""Shared bench plumbing: the bench database, synthetic assistants, statistics and result files."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import platform
+import random
+import subprocess
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from dispatch.config import Settings
+from dispatch.devdb import database_url
+from dispatch.migrate import migrate_url
+from dispatch.positions import cells
+from dispatch.testdb import database_name, with_database
+
+RESULTS = Path(__file__).resolve().parent / "results"
+# The synthetic city: a ~100 km square around Algiers.
+CENTER = (36.75, 3.06)
+SPAN_KM = 100.0
+BENCH_PASSWORD_HASH = "!"  # bench users cannot log in with a password
+
+
+def say(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+async def bench_database(settings: Settings) -> str:
+    """`<db>_bench` beside the database in use, created and migrated if needed; its URL."""
+    main = database_url(settings.db)
+    name = database_name(main) + "_bench"
+    admin = await asyncpg.connect(with_database(main, "postgres"))
+    try:
+        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    url = with_database(main, name)
+    await migrate_url(url, Path(settings.db.sql_dir))
+    return url
+
+
+def random_point(rng: random.Random) -> tuple[float, float]:
+    """A uniform point in the city square."""
+    half_lat = SPAN_KM / 2 / 111.32
+    half_lng = SPAN_KM / 2 / (111.32 * math.cos(math.radians(CENTER[0])))
+    return (
+        CENTER[0] + rng.uniform(-half_lat, half_lat),
+        CENTER[1] + rng.uniform(-half_lng, half_lng),
+    )
+
+
+async def populate(url: str, n: int, *, active_ratio: float = 0.3, seed: int = 7) -> None:
+    """Exactly `n` positioned bench assistants (30% active by default), reused when already there."""
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS public.bench_population (n int, active_ratio float8, seed int)"
+        )
+        have = await conn.fetchrow("SELECT n, active_ratio, seed FROM public.bench_population")
+        if have and tuple(have) == (n, active_ratio, seed):
+            say(f"reusing {n:,} bench assistants")
+            return
+        say(f"generating {n:,} assistants ({active_ratio:.0%} active)")
+        started = time.monotonic()
+        await conn.execute(
+            "TRUNCATE dispatch.users RESTART IDENTITY CASCADE; DELETE FROM public.bench_population"
+        )
+        await conn.execute(
+            """
+            INSERT INTO dispatch.users (role, name, phone_number, password_hash)
+            SELECT 'assistant', 'Bench ' || i, '+9' || lpad(i::text, 10, '0'), $2
+            FROM generate_series(1, $1) AS i
+            """,
+            n,
+            BENCH_PASSWORD_HASH,
+        )
+        await conn.execute(
+            """
+            INSERT INTO dispatch.assistants (user_id, service_type, vehicle_type, driving_license_cat,
+                driving_license_num, driving_license_expiry, vehicle_registration_num, is_active)
+            SELECT id, CASE WHEN hashint4(id::int + $2) % 4 = 0 THEN 'repair' ELSE 'towing' END,
+                   'light', 'c', 'B-' || id, current_date + 365, id,
+                   (abs(hashint4(id::int * 7 + $2)) % 1000) < $1 * 1000
+            FROM dispatch.users
+            """,
+            active_ratio,
+            seed,
+        )
+        rng = random.Random(seed)
+        records = []
+        for user_id in range(1, n + 1):
+            lat, lng = random_point(rng)
+            c = cells(lat, lng)
+            records.append((user_id, lat, lng, c.r7, c.r8, c.r9))
+        await conn.execute(
+            "CREATE TEMP TABLE bench_points (user_id bigint, lat float8, lng float8, "
+            "r7 bigint, r8 bigint, r9 bigint)"
+        )
+        await conn.copy_records_to_table("bench_points", records=records)
+        await conn.execute(
+            """
+            INSERT INTO dispatch.positions (user_id, geog, h3_r7, h3_r8, h3_r9)
+            SELECT user_id, ST_SetSRID(ST_MakePoint(lng, lat), 4326)::geography, r7, r8, r9
+            FROM bench_points
+            """
+        )
+        await conn.execute(
+            "INSERT INTO public.bench_population VALUES ($1, $2, $3)", n, active_ratio, seed
+        )
+        await conn.execute("VACUUM ANALYZE dispatch.users")
+        await conn.execute("VACUUM ANALYZE dispatch.assistants")
+        await conn.execute("VACUUM ANALYZE dispatch.positions")
+        say(f"generated {n:,} assistants in {time.monotonic() - started:.1f} s")
+    finally:
+        await conn.close()
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * q / 100
+    lo, hi = math.floor(k), math.ceil(k)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def summary_ms(seconds: Sequence[float]) -> dict[str, float]:
+    ms = [s * 1000 for s in seconds]
+    return {
+        "n": len(ms),
+        "p50_ms": round(percentile(ms, 50), 3),
+        "p90_ms": round(percentile(ms, 90), 3),
+        "p99_ms": round(percentile(ms, 99), 3),
+        "max_ms": round(max(ms), 3) if ms else float("nan"),
+        "mean_ms": round(sum(ms) / len(ms), 3) if ms else float("nan"),
+    }
+
+
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_kb = 0
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                mem_kb = int(line.split()[1])
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(mem_kb / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+    }
+
+
+def commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+        )
+        return out.stdout.strip() or "unknown"
+    except OSError:
+        return "unknown"
+
+
+def write_result(name: str, parameters: dict[str, Any], figures: dict[str, Any]) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    doc = {
+        "benchmark": name,
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": machine(),
+        "commit": commit(),
+        "parameters": parameters,
+        "figures": figures,
+    }
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(doc, indent=2))
+    return path
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+class Server:
+    """`dispatch serve` in a subprocess, as `make run` starts it, with RSS sampling of its processes."""
+
+    def __init__(
+        self, url: str, *, workers: int, port: int | None = None, env: dict[str, str] | None = None
+    ):
+        import socket
+
+        if port is None:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = int(s.getsockname()[1])
+        self.port = port
+        self.base = f"http://127.0.0.1:{port}"
+        self.workers = workers
+        self._env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "PORT": str(port),
+            "HOST": "127.0.0.1",
+            "DISPATCH_ACCESS_LOG": "0",
+            "DISPATCH_LOG_LEVEL": "WARNING",
+            "DISPATCH_DB_POOL_MAX": os.environ.get("DISPATCH_DB_POOL_MAX", "20"),
+            **(env or {}),
+        }
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    async def __aenter__(self) -> Server:
+        import sys
+
+        import aiohttp
+
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "dispatch.cli", "serve", "--workers", str(self.workers)],
+            env=self._env,
+        )
+        async with aiohttp.ClientSession() as session:
+            for _ in range(200):
+                try:
+                    async with session.get(self.base + "/api/health/") as resp:
+                        if resp.status == 200:
+                            break
+                except aiohttp.ClientConnectionError:
+                    pass
+                await asyncio.sleep(0.05)
+            else:
+                raise RuntimeError("the server did not start")
+        await asyncio.sleep(0.3)  # let every worker finish starting
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        import signal
+
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+    def pids(self) -> list[int]:
+        """The serving processes (the workers, or the single process)."""
+        assert self.proc is not None
+        if self.workers <= 1:
+            return [self.proc.pid]
+        out = subprocess.run(
+            ["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True, check=False
+        )
+        return [int(p) for p in out.stdout.split()]
+
+
+def rss_mb(pid: int) -> float:
+    """Resident set size of a process, MiB (0 when it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def postgres_rss_mb() -> float:
+    """Summed RSS of all postgres processes (shared buffers counted once per process touched)."""
+    out = subprocess.run(["pgrep", "-x", "postgres"], capture_output=True, text=True, check=False)
+    return round(sum(rss_mb(int(p)) for p in out.stdout.split()), 1)
+
+
+def tokens_for(settings: Settings, ids: Sequence[int], role: str = "assistant") -> dict[int, str]:
+    from dispatch.auth.tokens import issue_access_token
+
+    return {i: issue_access_token(settings.auth, user_id=i, role=role) for i in ids}

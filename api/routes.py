@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from api.handlers import health
+from api.handlers import assistance, health
 from api.ws import channels
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -21,5 +21,12 @@ def add(router: web.UrlDispatcher, method: str, path: str, handler: Handler) -> 
 def setup_routes(app: web.Application) -> None:
     r = app.router
     add(r, "GET", "/api/health/", health.health)
+    add(r, "POST", "/api/assistance/request/", assistance.request_assistance)
+    add(r, "GET", "/api/assistance/view/", assistance.view_list)
+    add(r, "GET", "/api/assistance/view/{id}/", assistance.view_one)
+    add(r, "PATCH", "/api/assistance/accept/{id}/", assistance.accept)
+    add(r, "PATCH", "/api/assistance/update/{id}/", assistance.update_status)
+    add(r, "PATCH", "/api/assistance/update/status/{id}/", assistance.update_status)
+    add(r, "POST", "/api/assistance/rate/{id}/", assistance.rate)
     add(r, "GET", "/ws/assistant/{id}/", channels.assistant_channel)
     add(r, "GET", "/ws/assistance/{id}/", channels.assistance_channel)

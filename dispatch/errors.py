@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
+import orjson
 
 
 class DispatchError(Exception):
@@ -102,10 +103,57 @@ def from_postgres(exc: asyncpg.PostgresError) -> DispatchError | None:
     sqlstate = getattr(exc, "sqlstate", None)
     if sqlstate in SQLSTATES:
         cls, code = SQLSTATES[sqlstate]
-        # Messages of DP-class errors are written for clients by our own SQL functions.
-        return cls(getattr(exc, "message", None) or None, code=code)
+        # Messages of DP-class errors are written for clients by our own SQL functions, and so is
+        # a DETAIL holding a JSON object (e.g. {"assistance_id": 7}): it joins the error body.
+        return cls(getattr(exc, "message", None) or None, code=code, extra=_detail(exc))
     constraint = getattr(exc, "constraint_name", None)
     if constraint in CONSTRAINTS:
         cls, code, message = CONSTRAINTS[constraint]
         return cls(message, code=code)
     return None
+
+
+def _detail(exc: asyncpg.PostgresError) -> dict[str, Any] | None:
+    detail = getattr(exc, "detail", None)
+    if not detail or not detail.startswith("{"):
+        return None
+    try:
+        value = orjson.loads(detail)
+    except orjson.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+# The dispatch core (sql/functions/lifecycle.sql, pricing.sql): the README's SQLSTATE table.
+register_sqlstate("DP001", NotFound, "ASSISTANCE_NOT_FOUND")
+register_sqlstate("DP002", Conflict, "OPEN_REQUEST_EXISTS")
+register_sqlstate("DP003", Conflict, "ALREADY_ACCEPTED")
+register_sqlstate("DP004", Conflict, "ASSISTANT_BUSY")
+register_sqlstate("DP005", Conflict, "ASSISTANT_UNAVAILABLE")
+register_sqlstate("DP006", Conflict, "ASSISTANCE_FINAL")
+register_sqlstate("DP007", Conflict, "INVALID_TRANSITION")
+register_sqlstate("DP008", PermissionDenied, "TRANSITION_FORBIDDEN")
+register_sqlstate("DP009", ValidationError, "INVALID_VALUE")
+register_sqlstate("DP010", Conflict, "NOT_COMPLETED")
+register_sqlstate("DP011", Conflict, "ALREADY_RATED")
+register_sqlstate("DP012", Conflict, "IDEMPOTENCY_KEY_REUSED")
+# The same rules as constraints, for writers that bypass the functions or race past their checks.
+register_constraint(
+    "assistance_one_open_per_client",
+    Conflict,
+    "OPEN_REQUEST_EXISTS",
+    "You already have an open assistance request.",
+)
+register_constraint(
+    "assistance_one_open_per_assistant",
+    Conflict,
+    "ASSISTANT_BUSY",
+    "You already have an open job.",
+)
+register_constraint(
+    "assistance_requests_idempotency_key",
+    Conflict,
+    "IDEMPOTENCY_KEY_REUSED",
+    "A request with this Idempotency-Key is being processed; retry it.",
+)
+register_constraint("ratings_pkey", Conflict, "ALREADY_RATED", "This assistance was already rated.")

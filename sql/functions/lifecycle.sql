@@ -1,0 +1,470 @@
+-- The assistance lifecycle: create (price + match + notify), accept, transitions, rating, views.
+-- Every change runs in the caller's transaction, records a row in dispatch.assistance_events and
+-- announces itself through dispatch.emit, so a rolled-back change announces nothing.
+
+CREATE OR REPLACE FUNCTION dispatch.iso_utc(ts timestamptz)
+RETURNS text
+LANGUAGE sql
+IMMUTABLE
+PARALLEL SAFE
+AS $$
+    SELECT to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+$$;
+COMMENT ON FUNCTION dispatch.iso_utc(timestamptz) IS
+    'A timestamp as ISO 8601 in UTC with a Z suffix and milliseconds, as the API writes times.';
+
+CREATE OR REPLACE FUNCTION dispatch.point_json(geog geography)
+RETURNS jsonb
+LANGUAGE sql
+IMMUTABLE
+PARALLEL SAFE
+AS $$
+    SELECT CASE WHEN geog IS NULL THEN NULL
+                ELSE jsonb_build_object('lat', ST_Y(geog::geometry), 'lng', ST_X(geog::geometry))
+           END
+$$;
+COMMENT ON FUNCTION dispatch.point_json(geography) IS
+    'A point as {"lat", "lng"}; NULL for NULL.';
+
+CREATE OR REPLACE FUNCTION dispatch.assistance_json(request dispatch.assistance_requests)
+RETURNS jsonb
+LANGUAGE sql
+STABLE
+AS $$
+    SELECT jsonb_build_object(
+        'id', request.id,
+        'status', request.status,
+        'service_type', request.service_type,
+        'vehicle_type', request.vehicle_type,
+        'description', request.description,
+        'client', (SELECT jsonb_build_object('id', c.id, 'name', c.name, 'phone', c.phone_number,
+                                             'phone_number', c.phone_number)
+                     FROM dispatch.users c WHERE c.id = request.client_id),
+        'assistant', (SELECT jsonb_build_object('id', s.id, 'name', s.name, 'phone', s.phone_number,
+                                                'phone_number', s.phone_number,
+                                                'lat', ST_Y(p.geog::geometry),
+                                                'lng', ST_X(p.geog::geometry))
+                        FROM dispatch.users s LEFT JOIN dispatch.positions p ON p.user_id = s.id
+                        WHERE s.id = request.assistant_id),
+        'pickup_lat', ST_Y(request.pickup::geometry),
+        'pickup_lng', ST_X(request.pickup::geometry),
+        'dropoff_lat', ST_Y(request.dropoff::geometry),
+        'dropoff_lng', ST_X(request.dropoff::geometry),
+        'pickupLocation', dispatch.point_json(request.pickup),
+        'dropoffLocation', dispatch.point_json(request.dropoff),
+        'distance_km', round(request.distance_km::numeric, 3),
+        'total_price', request.total_price,
+        'currency', request.currency,
+        'surge_multiplier', request.price -> 'surge_multiplier',
+        'price_breakdown', request.price -> 'lines',
+        'rating', (SELECT r.rating FROM dispatch.ratings r WHERE r.assistance_id = request.id),
+        'comment', (SELECT r.comment FROM dispatch.ratings r WHERE r.assistance_id = request.id),
+        'created_at', dispatch.iso_utc(request.created_at),
+        'updated_at', dispatch.iso_utc(request.updated_at),
+        'createdAt', dispatch.iso_utc(request.created_at),
+        'updatedAt', dispatch.iso_utc(request.updated_at)
+    )
+$$;
+COMMENT ON FUNCTION dispatch.assistance_json(dispatch.assistance_requests) IS
+    'The API''s assistance object (both renditions'' field names) for a request row.';
+
+CREATE OR REPLACE FUNCTION dispatch.status_message(request dispatch.assistance_requests)
+RETURNS jsonb
+LANGUAGE sql
+STABLE
+AS $$
+    SELECT jsonb_build_object(
+        'type', 'status',
+        'assistance_id', request.id,
+        'status', request.status,
+        'assistant', (SELECT jsonb_build_object('id', s.id, 'name', s.name,
+                                                'phone_number', s.phone_number,
+                                                'lat', ST_Y(p.geog::geometry),
+                                                'lng', ST_X(p.geog::geometry))
+                        FROM dispatch.users s LEFT JOIN dispatch.positions p ON p.user_id = s.id
+                        WHERE s.id = request.assistant_id),
+        'client', (SELECT jsonb_build_object('id', c.id, 'name', c.name)
+                     FROM dispatch.users c WHERE c.id = request.client_id)
+    )
+$$;
+COMMENT ON FUNCTION dispatch.status_message(dispatch.assistance_requests) IS
+    'The WebSocket "status" frame for a request: {type, assistance_id, status, assistant|null, client}.';
+
+-- Record a transition and announce it on the request's channel (internal helper).
+CREATE OR REPLACE FUNCTION dispatch.record_transition(
+    request dispatch.assistance_requests,
+    actor_id bigint,
+    from_status text
+)
+RETURNS void
+LANGUAGE plpgsql
+VOLATILE
+AS $$
+BEGIN
+    INSERT INTO dispatch.assistance_events (assistance_id, actor_id, actor_role, from_status, to_status)
+    SELECT request.id, u.id, u.role, record_transition.from_status, request.status
+    FROM dispatch.users u WHERE u.id = record_transition.actor_id;
+    PERFORM dispatch.emit('assistance:' || request.id, dispatch.status_message(request));
+END;
+$$;
+COMMENT ON FUNCTION dispatch.record_transition(dispatch.assistance_requests, bigint, text) IS
+    'Internal: write the transition to dispatch.assistance_events and emit the status frame to '
+    'topic assistance:<id>.';
+
+CREATE OR REPLACE FUNCTION dispatch.request_assistance(
+    client_id bigint,
+    pickup_lat double precision,
+    pickup_lng double precision,
+    pickup_cell_r7 bigint,
+    dropoff_lat double precision DEFAULT NULL,
+    dropoff_lng double precision DEFAULT NULL,
+    service_type text DEFAULT 'towing',
+    vehicle_type text DEFAULT 'light',
+    description text DEFAULT '',
+    neighbour_cells_r7 bigint[] DEFAULT NULL,
+    idempotency_key text DEFAULT NULL,
+    idempotency_fingerprint text DEFAULT NULL
+)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+AS $$
+#variable_conflict use_column
+DECLARE
+    caller_role text;
+    existing    dispatch.assistance_requests;
+    req         dispatch.assistance_requests;
+    km          double precision;
+    quote       jsonb;
+    matched     jsonb;
+    pickup      geography := ST_SetSRID(ST_MakePoint(pickup_lng, pickup_lat), 4326)::geography;
+    dropoff     geography;
+BEGIN
+    -- Serialises one client's concurrent requests (a retry racing its original, say).
+    SELECT u.role INTO caller_role FROM dispatch.users u
+    WHERE u.id = request_assistance.client_id FOR NO KEY UPDATE;
+    IF caller_role IS DISTINCT FROM 'client' THEN
+        RAISE EXCEPTION 'Only clients can request assistance.' USING ERRCODE = 'DP008';
+    END IF;
+
+    IF request_assistance.idempotency_key IS NOT NULL THEN
+        SELECT * INTO existing FROM dispatch.assistance_requests r
+        WHERE r.client_id = request_assistance.client_id
+          AND r.idempotency_key = request_assistance.idempotency_key;
+        IF FOUND THEN
+            IF existing.idempotency_fingerprint IS DISTINCT FROM request_assistance.idempotency_fingerprint
+            THEN
+                RAISE EXCEPTION 'This Idempotency-Key was already used for a different request.'
+                    USING ERRCODE = 'DP012';
+            END IF;
+            RETURN jsonb_build_object('assistance', dispatch.assistance_json(existing),
+                                      'nearby_assistants', existing.matched_assistants,
+                                      'replayed', true);
+        END IF;
+    END IF;
+
+    SELECT * INTO existing FROM dispatch.assistance_requests r
+    WHERE r.client_id = request_assistance.client_id
+      AND r.status IN ('requested', 'accepted', 'ongoing');
+    IF FOUND THEN
+        RAISE EXCEPTION 'You already have an open assistance request.'
+            USING ERRCODE = 'DP002', DETAIL = jsonb_build_object('assistance_id', existing.id)::text;
+    END IF;
+
+    IF (dropoff_lat IS NULL) <> (dropoff_lng IS NULL) THEN
+        RAISE EXCEPTION 'A dropoff needs both lat and lng.' USING ERRCODE = 'DP009';
+    END IF;
+    IF dropoff_lat IS NOT NULL THEN
+        dropoff := ST_SetSRID(ST_MakePoint(dropoff_lng, dropoff_lat), 4326)::geography;
+    END IF;
+    km := dispatch.route_distance_km(pickup_lat, pickup_lng, dropoff_lat, dropoff_lng);
+    quote := dispatch.quote_price(request_assistance.service_type, request_assistance.vehicle_type,
+                                  km, request_assistance.pickup_cell_r7,
+                                  request_assistance.neighbour_cells_r7);
+
+    SELECT coalesce(jsonb_agg(jsonb_build_object('assistant_id', n.assistant_id,
+                                                 'distance', round((n.distance_m / 1000)::numeric, 3))
+                              ORDER BY n.distance_m, n.assistant_id), '[]')
+    INTO matched
+    FROM dispatch.nearby_assistants(pickup_lat, pickup_lng, request_assistance.service_type) n;
+
+    INSERT INTO dispatch.assistance_requests AS r
+        (client_id, service_type, vehicle_type, description, pickup, dropoff, pickup_h3_r7,
+         distance_km, price, total_price, currency, matched_assistants, idempotency_key,
+         idempotency_fingerprint)
+    VALUES
+        (request_assistance.client_id, request_assistance.service_type,
+         request_assistance.vehicle_type, coalesce(request_assistance.description, ''),
+         pickup, dropoff, request_assistance.pickup_cell_r7, km, quote,
+         (quote ->> 'total')::numeric, quote ->> 'currency', matched,
+         request_assistance.idempotency_key, request_assistance.idempotency_fingerprint)
+    RETURNING * INTO req;
+
+    PERFORM dispatch.record_transition(req, request_assistance.client_id, NULL);
+    PERFORM dispatch.emit(
+        'assistant:' || (m ->> 'assistant_id'),
+        jsonb_build_object(
+            'type', 'new_assistance_request',
+            'assistance_id', req.id,
+            'service_type', req.service_type,
+            'assistance_type', req.service_type,
+            'vehicle_type', req.vehicle_type,
+            'description', req.description,
+            'pickup_location', dispatch.point_json(req.pickup),
+            'dropoff_location', dispatch.point_json(req.dropoff),
+            'distance', (m -> 'distance'),
+            'distance_km', round(req.distance_km::numeric, 3),
+            'total_price', req.total_price,
+            'currency', req.currency,
+            'client', (SELECT jsonb_build_object('id', c.id, 'name', c.name)
+                         FROM dispatch.users c WHERE c.id = req.client_id)))
+    FROM jsonb_array_elements(matched) m;
+
+    RETURN jsonb_build_object('assistance', dispatch.assistance_json(req),
+                              'nearby_assistants', matched,
+                              'replayed', false);
+END;
+$$;
+COMMENT ON FUNCTION dispatch.request_assistance(bigint, double precision, double precision, bigint,
+    double precision, double precision, text, text, text, bigint[], text, text) IS
+    'A client asks for help: prices the job (dispatch.quote_price with the pickup cell and its '
+    'neighbours), finds dispatch.nearby_assistants, stores the request and emits '
+    'new_assistance_request to topic assistant:<id> of each of them. Returns {assistance, '
+    'nearby_assistants, replayed}. With an idempotency_key already used by this client it returns '
+    'that request instead (DP012 if the fingerprint differs). DP002 when an open request exists.';
+
+CREATE OR REPLACE FUNCTION dispatch.accept_assistance(assistance_id bigint, assistant_id bigint)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+AS $$
+#variable_conflict use_column
+DECLARE
+    profile  dispatch.assistants;
+    disabled boolean;
+    busy_id  bigint;
+    req      dispatch.assistance_requests;
+BEGIN
+    -- Locking the assistant's profile serialises one assistant's concurrent accepts, so the
+    -- open-job check below sees the other one's outcome.
+    SELECT a.* INTO profile FROM dispatch.assistants a
+    WHERE a.user_id = accept_assistance.assistant_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'Only assistants can accept assistance requests.' USING ERRCODE = 'DP008';
+    END IF;
+    SELECT u.is_disabled INTO disabled FROM dispatch.users u WHERE u.id = profile.user_id;
+    IF NOT profile.is_active OR disabled THEN
+        RAISE EXCEPTION 'Go active before accepting assistance requests.' USING ERRCODE = 'DP005';
+    END IF;
+    IF profile.driving_license_expiry < current_date THEN
+        RAISE EXCEPTION 'Your driving licence has expired.' USING ERRCODE = 'DP005';
+    END IF;
+    SELECT r.id INTO busy_id FROM dispatch.assistance_requests r
+    WHERE r.assistant_id = profile.user_id AND r.status IN ('accepted', 'ongoing');
+    IF FOUND THEN
+        RAISE EXCEPTION 'You already have an open job.'
+            USING ERRCODE = 'DP004', DETAIL = jsonb_build_object('assistance_id', busy_id)::text;
+    END IF;
+
+    SELECT * INTO req FROM dispatch.assistance_requests r WHERE r.id = accept_assistance.assistance_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'Assistance request not found.' USING ERRCODE = 'DP001';
+    END IF;
+    IF req.service_type <> profile.service_type THEN
+        RAISE EXCEPTION 'This request needs a % assistant.', req.service_type USING ERRCODE = 'DP005';
+    END IF;
+
+    -- The conditional update is the arbiter: of concurrent accepts, the first takes the row lock;
+    -- the others re-check status = 'requested' on the committed row and find nothing to update.
+    UPDATE dispatch.assistance_requests AS r
+       SET status = 'accepted', assistant_id = profile.user_id, accepted_at = now(), updated_at = now()
+     WHERE r.id = accept_assistance.assistance_id AND r.status = 'requested'
+    RETURNING * INTO req;
+    IF NOT FOUND THEN
+        SELECT * INTO req FROM dispatch.assistance_requests r WHERE r.id = accept_assistance.assistance_id;
+        IF req.status IN ('completed', 'canceled') THEN
+            RAISE EXCEPTION 'This assistance request is already %.', req.status USING ERRCODE = 'DP006';
+        END IF;
+        RAISE EXCEPTION 'This assistance request was already accepted.' USING ERRCODE = 'DP003';
+    END IF;
+
+    PERFORM dispatch.record_transition(req, profile.user_id, 'requested');
+    RETURN dispatch.assistance_json(req);
+END;
+$$;
+COMMENT ON FUNCTION dispatch.accept_assistance(bigint, bigint) IS
+    'An assistant takes a requested job: exactly one of any number of concurrent accepts wins '
+    '(DP003 for the others). DP005 inactive / licence expired / other service type, DP004 the '
+    'assistant has an open job, DP001 unknown request, DP006 request canceled or completed.';
+
+CREATE OR REPLACE FUNCTION dispatch.update_assistance_status(
+    assistance_id bigint,
+    actor_id bigint,
+    new_status text,
+    total_price numeric DEFAULT NULL
+)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+AS $$
+#variable_conflict use_column
+DECLARE
+    req        dispatch.assistance_requests;
+    old_status text;
+    by_client  boolean;
+    final_ok   boolean;
+    quoted     numeric;
+BEGIN
+    IF new_status IS NULL
+       OR new_status NOT IN ('requested', 'accepted', 'ongoing', 'completed', 'canceled') THEN
+        RAISE EXCEPTION 'Unknown status.' USING ERRCODE = 'DP009';
+    END IF;
+    SELECT * INTO req FROM dispatch.assistance_requests r
+    WHERE r.id = update_assistance_status.assistance_id FOR UPDATE;
+    IF NOT FOUND OR update_assistance_status.actor_id NOT IN (req.client_id, coalesce(req.assistant_id, -1))
+    THEN
+        RAISE EXCEPTION 'Assistance request not found.' USING ERRCODE = 'DP001';
+    END IF;
+    by_client := req.client_id = update_assistance_status.actor_id;
+    old_status := req.status;
+
+    IF by_client AND new_status <> 'canceled' THEN
+        RAISE EXCEPTION 'Clients can only cancel an assistance request.' USING ERRCODE = 'DP008';
+    END IF;
+    IF old_status IN ('completed', 'canceled') THEN
+        RAISE EXCEPTION 'This assistance request is already %.', old_status USING ERRCODE = 'DP006';
+    END IF;
+    IF NOT (
+        (by_client AND new_status = 'canceled')
+        OR (NOT by_client AND (old_status, new_status) IN (('accepted', 'ongoing'),
+                                                          ('ongoing', 'completed'),
+                                                          ('accepted', 'canceled'),
+                                                          ('ongoing', 'canceled')))
+    ) THEN
+        RAISE EXCEPTION 'Cannot go from % to %.', old_status, new_status USING ERRCODE = 'DP007';
+    END IF;
+
+    IF update_assistance_status.total_price IS NOT NULL THEN
+        SELECT t.final_price_on_completion INTO final_ok FROM dispatch.tariffs t
+        WHERE t.service_type = req.service_type AND t.vehicle_type = req.vehicle_type;
+        quoted := (req.price ->> 'total')::numeric;
+        IF by_client OR new_status <> 'completed' OR NOT coalesce(final_ok, false) THEN
+            RAISE EXCEPTION 'total_price is only set by the assistant when completing repair work.'
+                USING ERRCODE = 'DP009';
+        END IF;
+        IF update_assistance_status.total_price < quoted THEN
+            RAISE EXCEPTION 'total_price cannot be below the quoted % %.', quoted, req.currency
+                USING ERRCODE = 'DP009';
+        END IF;
+    END IF;
+
+    UPDATE dispatch.assistance_requests AS r
+       SET status = new_status,
+           updated_at = now(),
+           started_at = CASE WHEN new_status = 'ongoing' THEN now() ELSE r.started_at END,
+           completed_at = CASE WHEN new_status = 'completed' THEN now() ELSE r.completed_at END,
+           canceled_at = CASE WHEN new_status = 'canceled' THEN now() ELSE r.canceled_at END,
+           total_price = coalesce(round(update_assistance_status.total_price, 2), r.total_price),
+           price = CASE
+               WHEN update_assistance_status.total_price IS NULL THEN r.price
+               ELSE r.price || jsonb_build_object(
+                   'total', round(update_assistance_status.total_price, 2),
+                   'lines', (r.price -> 'lines') || jsonb_build_array(jsonb_build_object(
+                       'label', 'Repair work',
+                       'amount', round(update_assistance_status.total_price, 2) - quoted)))
+           END
+     WHERE r.id = req.id
+    RETURNING * INTO req;
+
+    PERFORM dispatch.record_transition(req, update_assistance_status.actor_id, old_status);
+    RETURN dispatch.assistance_json(req);
+END;
+$$;
+COMMENT ON FUNCTION dispatch.update_assistance_status(bigint, bigint, text, numeric) IS
+    'Move a request through the state machine. The client may cancel from requested, accepted or '
+    'ongoing (anything else DP008); the assigned assistant may go accepted->ongoing, '
+    'ongoing->completed (with total_price for repair work, at least the quote) and cancel '
+    'from accepted or ongoing. DP001 not a party, DP006 final state, DP007 invalid transition, '
+    'DP009 unknown status or misplaced total_price.';
+
+CREATE OR REPLACE FUNCTION dispatch.rate_assistance(
+    assistance_id bigint,
+    client_id bigint,
+    rating integer,
+    comment text DEFAULT ''
+)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+AS $$
+#variable_conflict use_column
+DECLARE
+    req dispatch.assistance_requests;
+BEGIN
+    SELECT * INTO req FROM dispatch.assistance_requests r
+    WHERE r.id = rate_assistance.assistance_id FOR UPDATE;
+    IF NOT FOUND OR req.client_id <> rate_assistance.client_id THEN
+        RAISE EXCEPTION 'Assistance request not found.' USING ERRCODE = 'DP001';
+    END IF;
+    IF req.status <> 'completed' THEN
+        RAISE EXCEPTION 'Only a completed assistance can be rated.' USING ERRCODE = 'DP010';
+    END IF;
+    IF EXISTS (SELECT 1 FROM dispatch.ratings x WHERE x.assistance_id = req.id) THEN
+        RAISE EXCEPTION 'This assistance was already rated.' USING ERRCODE = 'DP011';
+    END IF;
+    IF rate_assistance.rating IS NULL OR rate_assistance.rating NOT BETWEEN 1 AND 5 THEN
+        RAISE EXCEPTION 'The rating must be between 1 and 5.' USING ERRCODE = 'DP009';
+    END IF;
+    INSERT INTO dispatch.ratings (assistance_id, client_id, assistant_id, rating, comment)
+    VALUES (req.id, req.client_id, req.assistant_id, rate_assistance.rating,
+            coalesce(rate_assistance.comment, ''));
+    RETURN dispatch.assistance_json(req);
+END;
+$$;
+COMMENT ON FUNCTION dispatch.rate_assistance(bigint, bigint, integer, text) IS
+    'The client rates a completed assistance once (1..5, optional comment). DP001 not the client, '
+    'DP010 not completed, DP011 already rated, DP009 rating out of range.';
+
+CREATE OR REPLACE FUNCTION dispatch.list_assistance(
+    user_id bigint,
+    status text DEFAULT NULL,
+    page_size integer DEFAULT 20,
+    page_offset integer DEFAULT 0
+)
+RETURNS jsonb
+LANGUAGE sql
+STABLE
+AS $$
+    SELECT coalesce(jsonb_agg(dispatch.assistance_json(r) ORDER BY r.created_at DESC, r.id DESC),
+                    '[]')
+    FROM (
+        SELECT r.*
+        FROM dispatch.assistance_requests r
+        JOIN dispatch.users u ON u.id = list_assistance.user_id
+        WHERE CASE u.role
+                  WHEN 'client' THEN r.client_id = u.id
+                  WHEN 'assistant' THEN r.assistant_id = u.id
+                  ELSE u.role = 'dispatcher'
+              END
+          AND (list_assistance.status IS NULL OR r.status = list_assistance.status)
+        ORDER BY r.created_at DESC, r.id DESC
+        LIMIT list_assistance.page_size OFFSET list_assistance.page_offset
+    ) r
+$$;
+COMMENT ON FUNCTION dispatch.list_assistance(bigint, text, integer, integer) IS
+    'The requests a user may see, newest first, as a JSON array of assistance objects: a client''s '
+    'own, an assistant''s accepted ones, every one for a dispatcher; optional status filter.';
+
+CREATE OR REPLACE FUNCTION dispatch.get_assistance(assistance_id bigint, user_id bigint)
+RETURNS jsonb
+LANGUAGE sql
+STABLE
+AS $$
+    SELECT dispatch.assistance_json(r)
+    FROM dispatch.assistance_requests r
+    JOIN dispatch.users u ON u.id = get_assistance.user_id
+    WHERE r.id = get_assistance.assistance_id
+      AND (u.id IN (r.client_id, r.assistant_id) OR u.role = 'dispatcher')
+$$;
+COMMENT ON FUNCTION dispatch.get_assistance(bigint, bigint) IS
+    'One assistance object if the user is its client, its assistant or a dispatcher; else NULL.';

@@ -1,0 +1,110 @@
+-- Matching: who can take a job right now, and the nearest of them (GiST KNN over positions).
+
+CREATE OR REPLACE FUNCTION dispatch.setting_numeric(setting_key text)
+RETURNS numeric
+LANGUAGE sql
+STABLE
+PARALLEL SAFE
+AS $$
+    SELECT (s.value #>> '{}')::numeric FROM dispatch.settings s WHERE s.key = setting_key
+$$;
+COMMENT ON FUNCTION dispatch.setting_numeric(text) IS
+    'The numeric value of a row of dispatch.settings (surge_k, surge_cap, matching_radius_m, '
+    'matching_max_results); NULL when the key is unknown.';
+
+-- Idle supply: active, enabled, licence valid today, a known position, and no open job.
+CREATE OR REPLACE VIEW dispatch.available_assistants AS
+SELECT a.user_id, a.service_type, a.vehicle_type, p.geog, p.h3_r7
+FROM dispatch.assistants a
+JOIN dispatch.users u ON u.id = a.user_id
+JOIN dispatch.positions p ON p.user_id = a.user_id
+WHERE a.is_active
+  AND NOT u.is_disabled
+  AND a.driving_license_expiry >= current_date
+  AND NOT EXISTS (
+      SELECT 1 FROM dispatch.assistance_requests r
+      WHERE r.assistant_id = a.user_id AND r.status IN ('accepted', 'ongoing')
+  );
+COMMENT ON VIEW dispatch.available_assistants IS
+    'Assistants who could take a job now: active, not disabled, licence unexpired, with a known '
+    'position and no accepted or ongoing job.';
+
+CREATE OR REPLACE FUNCTION dispatch.nearby_assistants(
+    lat double precision,
+    lng double precision,
+    service_type text DEFAULT NULL,
+    radius_m double precision DEFAULT NULL,
+    max_results integer DEFAULT NULL
+)
+RETURNS TABLE (
+    assistant_id bigint,
+    distance_m double precision,
+    assistant_service_type text,
+    vehicle_type text
+)
+LANGUAGE sql
+STABLE
+PARALLEL SAFE
+AS $$
+    -- Exact geodesic (WGS84 spheroid) top-N in two index-driven steps:
+    -- 1. the GiST index's KNN order (<->, sphere distance) yields N eligible candidates within
+    --    the radius; the largest spheroid distance among them, M, bounds the true N-th nearest;
+    -- 2. every eligible assistant within M (+1 %, more than the sphere/spheroid difference of
+    --    at most 0.6 %) is re-ranked by spheroid distance. Step 2 is again an index range scan.
+    WITH params AS (
+        SELECT ST_SetSRID(ST_MakePoint(nearby_assistants.lng, nearby_assistants.lat), 4326)::geography
+                   AS g,
+               coalesce(nearby_assistants.radius_m,
+                        dispatch.setting_numeric('matching_radius_m')::double precision) AS r,
+               coalesce(nearby_assistants.max_results,
+                        dispatch.setting_numeric('matching_max_results')::integer) AS n
+    ), knn AS (
+        SELECT ST_Distance(c.geog, params.g) AS d
+        FROM params, LATERAL (
+            SELECT v.geog
+            FROM dispatch.available_assistants v
+            WHERE (nearby_assistants.service_type IS NULL
+                   OR v.service_type = nearby_assistants.service_type)
+              AND ST_DWithin(v.geog, params.g, params.r)
+            ORDER BY v.geog <-> params.g
+            LIMIT params.n
+        ) c
+    ), bound AS (
+        SELECT max(knn.d) * 1.01 AS b FROM knn
+    )
+    SELECT v.user_id, ST_Distance(v.geog, params.g), v.service_type, v.vehicle_type
+    FROM params, bound, dispatch.available_assistants v
+    WHERE (nearby_assistants.service_type IS NULL OR v.service_type = nearby_assistants.service_type)
+      AND ST_DWithin(v.geog, params.g, bound.b, false)
+      AND ST_DWithin(v.geog, params.g, params.r)
+    ORDER BY ST_Distance(v.geog, params.g), v.user_id
+    LIMIT (SELECT n FROM params)
+$$;
+COMMENT ON FUNCTION dispatch.nearby_assistants(double precision, double precision, text,
+                                               double precision, integer) IS
+    'Available assistants (see dispatch.available_assistants) of service_type (NULL = any) within '
+    'radius_m metres of (lat, lng), nearest first by geodesic distance (WGS84), at most max_results. '
+    'NULL radius_m / max_results take the settings matching_radius_m / matching_max_results.';
+
+CREATE OR REPLACE FUNCTION dispatch.route_distance_km(
+    pickup_lat double precision,
+    pickup_lng double precision,
+    dropoff_lat double precision,
+    dropoff_lng double precision
+)
+RETURNS double precision
+LANGUAGE sql
+IMMUTABLE
+PARALLEL SAFE
+AS $$
+    SELECT coalesce(
+        ST_Distance(
+            ST_SetSRID(ST_MakePoint(pickup_lng, pickup_lat), 4326)::geography,
+            ST_SetSRID(ST_MakePoint(dropoff_lng, dropoff_lat), 4326)::geography
+        ) / 1000.0,
+        0
+    )
+$$;
+COMMENT ON FUNCTION dispatch.route_distance_km(double precision, double precision,
+                                               double precision, double precision) IS
+    'Geodesic (WGS84) pickup-to-dropoff distance in km; 0 when the dropoff is NULL.';

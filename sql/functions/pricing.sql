@@ -1,0 +1,129 @@
+-- Pricing: live supply and demand per H3 resolution-7 cell, the surge multiplier, and quotes.
+
+CREATE OR REPLACE FUNCTION dispatch.surge_multiplier(
+    supply bigint,
+    demand bigint,
+    k numeric DEFAULT NULL,
+    cap numeric DEFAULT NULL
+)
+RETURNS numeric
+LANGUAGE sql
+STABLE
+PARALLEL SAFE
+AS $$
+    SELECT round(greatest(1.0, least(
+        coalesce(surge_multiplier.cap, dispatch.setting_numeric('surge_cap'), 1.0),
+        CASE
+            WHEN coalesce(surge_multiplier.demand, 0) <= 0 THEN 1.0
+            -- Demand with no idle assistant at all: as scarce as it gets.
+            WHEN coalesce(surge_multiplier.supply, 0) <= 0 THEN 'Infinity'::numeric
+            ELSE 1.0 + coalesce(surge_multiplier.k, dispatch.setting_numeric('surge_k'), 0)
+                     * greatest(0, surge_multiplier.demand::numeric / surge_multiplier.supply - 1)
+        END
+    )), 2)
+$$;
+COMMENT ON FUNCTION dispatch.surge_multiplier(bigint, bigint, numeric, numeric) IS
+    'Surge = 1 + k * max(0, demand / supply - 1), capped at cap (demand without supply: the cap), '
+    'rounded to 2 decimals. NULL k / cap take the settings surge_k / surge_cap.';
+
+CREATE OR REPLACE VIEW dispatch.supply_demand AS
+WITH supply AS (
+    SELECT v.h3_r7, count(*) AS n FROM dispatch.available_assistants v GROUP BY v.h3_r7
+), demand AS (
+    SELECT r.pickup_h3_r7 AS h3_r7, count(*) AS n
+    FROM dispatch.assistance_requests r
+    WHERE r.status = 'requested'
+    GROUP BY r.pickup_h3_r7
+)
+SELECT h3_r7,
+       to_hex(h3_r7) AS h3_r7_hex,
+       coalesce(supply.n, 0) AS idle_assistants,
+       coalesce(demand.n, 0) AS open_requests,
+       dispatch.surge_multiplier(coalesce(supply.n, 0), coalesce(demand.n, 0)) AS surge_multiplier
+FROM supply
+FULL JOIN demand USING (h3_r7);
+COMMENT ON VIEW dispatch.supply_demand IS
+    'Per H3 resolution-7 cell (bigint and hex string): idle assistants of any service type '
+    '(dispatch.available_assistants), open requests still waiting for an assistant, and the surge '
+    'multiplier of that cell alone. Cells with neither do not appear.';
+
+CREATE OR REPLACE FUNCTION dispatch.surge_for_cells(cells_r7 bigint[])
+RETURNS numeric
+LANGUAGE sql
+STABLE
+PARALLEL SAFE
+AS $$
+    SELECT dispatch.surge_multiplier(
+        (SELECT count(*) FROM dispatch.available_assistants v WHERE v.h3_r7 = ANY (cells_r7)),
+        (SELECT count(*) FROM dispatch.assistance_requests r
+          WHERE r.status = 'requested' AND r.pickup_h3_r7 = ANY (cells_r7))
+    )
+$$;
+COMMENT ON FUNCTION dispatch.surge_for_cells(bigint[]) IS
+    'The surge multiplier over a set of H3 resolution-7 cells taken together (supply and demand '
+    'summed), e.g. a pickup cell and its neighbours; 1.0 for an empty or NULL set.';
+
+CREATE OR REPLACE FUNCTION dispatch.quote_price(
+    service_type text,
+    vehicle_type text,
+    distance_km double precision,
+    pickup_cell_r7 bigint DEFAULT NULL,
+    neighbour_cells_r7 bigint[] DEFAULT NULL
+)
+RETURNS jsonb
+LANGUAGE plpgsql
+STABLE
+AS $$
+DECLARE
+    t         dispatch.tariffs;
+    km        numeric := round(quote_price.distance_km::numeric, 3);
+    surge     numeric := 1.0;
+    base      numeric;
+    by_km     numeric;
+    subtotal  numeric;
+    total     numeric;
+    lines     jsonb;
+BEGIN
+    IF quote_price.distance_km IS NULL OR quote_price.distance_km < 0
+       OR quote_price.distance_km = 'Infinity'::double precision
+       OR quote_price.distance_km = 'NaN'::double precision THEN
+        RAISE EXCEPTION 'The distance must be a non-negative number of km.' USING ERRCODE = 'DP009';
+    END IF;
+    SELECT * INTO t FROM dispatch.tariffs x
+    WHERE x.service_type = quote_price.service_type AND x.vehicle_type = quote_price.vehicle_type;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'There is no tariff for this service type and vehicle type.'
+            USING ERRCODE = 'DP009';
+    END IF;
+    IF quote_price.pickup_cell_r7 IS NOT NULL THEN
+        surge := dispatch.surge_for_cells(
+            array_append(coalesce(quote_price.neighbour_cells_r7, '{}'), quote_price.pickup_cell_r7));
+    END IF;
+    base := round(t.base_fare, 2);
+    by_km := round(t.per_km * km, 2);
+    subtotal := base + by_km;
+    total := round(subtotal * surge, 2);
+    lines := jsonb_build_array(jsonb_build_object('label', t.base_label, 'amount', base));
+    IF t.per_km > 0 THEN
+        lines := lines || jsonb_build_object(
+            'label', format('Distance (%s km × %s %s/km)', km, trim_scale(t.per_km), t.currency),
+            'amount', by_km);
+    END IF;
+    IF total <> subtotal THEN
+        lines := lines || jsonb_build_object(
+            'label', format('Surge × %s', trim_scale(surge)), 'amount', total - subtotal);
+    END IF;
+    RETURN jsonb_build_object(
+        'total', total,
+        'currency', t.currency,
+        'surge_multiplier', surge,
+        'lines', lines,
+        'final_price_on_completion', t.final_price_on_completion
+    );
+END;
+$$;
+COMMENT ON FUNCTION dispatch.quote_price(text, text, double precision, bigint, bigint[]) IS
+    'Price of a job from dispatch.tariffs: {total, currency, surge_multiplier, lines: [{label, '
+    'amount}], final_price_on_completion}. Base fare (or callout fee) + per-km × distance_km, times '
+    'the surge over pickup_cell_r7 and neighbour_cells_r7 (1.0 when pickup_cell_r7 is NULL). '
+    'The lines add up to the total. Unknown tariff or bad distance: SQLSTATE DP009.';

@@ -1,0 +1,100 @@
+"""Helpers for the assistance tests: HTTP calls as a given user and requests brought to a state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from dispatch.config import Settings
+from tests.factories import User, auth_header, create_user
+
+# Central Algiers; assistants are placed a few hundred metres to a few km from here.
+PICKUP = {"lat": 36.7525, "lng": 3.0420}
+DROPOFF = {"lat": 36.7700, "lng": 3.0600}
+
+
+async def call(
+    client: Any,
+    settings: Settings,
+    user: User | None,
+    method: str,
+    path: str,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, Any]:
+    """(status, JSON body) of a request made as `user` (anonymous when None)."""
+    hdrs = dict(headers or {})
+    if user is not None:
+        hdrs.update(auth_header(settings, user))
+    resp = await client.request(method, path, json=body, headers=hdrs)
+    return resp.status, await resp.json()
+
+
+@dataclass
+class Job:
+    id: int
+    client: User
+    assistant: User | None
+
+
+async def active_assistant(
+    conn: asyncpg.Connection, *, service_type: str = "towing", dlat: float = 0.005, **kw: Any
+) -> User:
+    kw.setdefault("is_active", True)
+    return await create_user(
+        conn,
+        role="assistant",
+        service_type=service_type,
+        lat=PICKUP["lat"] + dlat,
+        lng=PICKUP["lng"],
+        **kw,
+    )
+
+
+async def job_in_state(
+    client: Any,
+    settings: Settings,
+    conn: asyncpg.Connection,
+    state: str,
+    *,
+    service_type: str = "towing",
+) -> Job:
+    """A request brought over HTTP to `state` (canceled: by its client after being accepted)."""
+    owner = await create_user(conn, role="client", lat=PICKUP["lat"], lng=PICKUP["lng"])
+    status, body = await call(
+        client,
+        settings,
+        owner,
+        "POST",
+        "/api/assistance/request/",
+        {"pickup": PICKUP, "dropoff": DROPOFF, "service_type": service_type},
+    )
+    assert status == 201, body
+    job = Job(id=body["assistance"]["id"], client=owner, assistant=None)
+    if state == "requested":
+        return job
+    job.assistant = await active_assistant(conn, service_type=service_type)
+    steps = {
+        "accepted": [],
+        "ongoing": [(job.assistant, "ongoing")],
+        "completed": [(job.assistant, "ongoing"), (job.assistant, "completed")],
+        "canceled": [(owner, "canceled")],
+    }[state]
+    status, body = await call(
+        client, settings, job.assistant, "PATCH", f"/api/assistance/accept/{job.id}/"
+    )
+    assert status == 200, body
+    for actor, target in steps:
+        status, body = await call(
+            client,
+            settings,
+            actor,
+            "PATCH",
+            f"/api/assistance/update/{job.id}/",
+            {"status": target},
+        )
+        assert status == 200, body
+    assert body["status"] == state
+    return job

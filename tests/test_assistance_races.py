@@ -1,0 +1,177 @@
+"""Real commits on a throwaway database: accept races over a real pool, and the emit seam."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+
+import asyncpg
+import pytest
+
+from api.app import create_app
+from dispatch import assistance, db
+from tests.assist import PICKUP, call
+from tests.conftest import serve
+from tests.factories import create_user
+
+RACERS = 25
+
+
+@pytest.fixture
+async def committed(throwaway_db):
+    """An autocommit connection to the throwaway database, for setting up shared data."""
+    conn = await asyncpg.connect(throwaway_db)
+    await db.init_connection(conn)
+    yield conn
+    await conn.close()
+
+
+@pytest.fixture
+async def live(settings, throwaway_db):
+    """The real app over HTTP with its own pool (big enough for every racer at once)."""
+    big = dataclasses.replace(
+        settings, db=dataclasses.replace(settings.db, pool_min=1, pool_max=RACERS + 5)
+    )
+    async with serve(create_app(big, db_url=throwaway_db)) as client:
+        yield client
+
+
+async def _assistant(conn, **kw):
+    return await create_user(
+        conn, role="assistant", is_active=True, lat=PICKUP["lat"] + 0.003, lng=PICKUP["lng"], **kw
+    )
+
+
+async def test_many_assistants_accept_one_request_exactly_one_wins(live, settings, committed):
+    owner = await create_user(committed, role="client")
+    racers = [await _assistant(committed) for _ in range(RACERS)]
+    status, body = await call(
+        live, settings, owner, "POST", "/api/assistance/request/", {"pickup": PICKUP}
+    )
+    assert status == 201
+    job_id = body["assistance"]["id"]
+
+    results = await asyncio.gather(
+        *(call(live, settings, a, "PATCH", f"/api/assistance/accept/{job_id}/") for a in racers)
+    )
+    statuses = sorted(status for status, _ in results)
+    assert statuses == [200] + [409] * (RACERS - 1)
+    assert {b["code"] for s, b in results if s == 409} == {"ALREADY_ACCEPTED"}
+    winner = next(b["assistant"]["id"] for s, b in results if s == 200)
+    row = await committed.fetchrow(
+        "SELECT status, assistant_id FROM dispatch.assistance_requests WHERE id = $1", job_id
+    )
+    assert tuple(row) == ("accepted", winner)
+    accepted_events = await committed.fetchval(
+        "SELECT count(*) FROM dispatch.assistance_events "
+        "WHERE assistance_id = $1 AND to_status = 'accepted'",
+        job_id,
+    )
+    assert accepted_events == 1
+
+
+@pytest.mark.parametrize("round_", range(5))
+async def test_one_assistant_racing_for_two_requests_gets_one(live, settings, committed, round_):
+    racer = await _assistant(committed)
+    job_ids = []
+    for _ in range(2):
+        owner = await create_user(committed, role="client")
+        status, body = await call(
+            live, settings, owner, "POST", "/api/assistance/request/", {"pickup": PICKUP}
+        )
+        assert status == 201
+        job_ids.append(body["assistance"]["id"])
+    results = await asyncio.gather(
+        *(call(live, settings, racer, "PATCH", f"/api/assistance/accept/{i}/") for i in job_ids)
+    )
+    assert sorted(status for status, _ in results) == [200, 409]
+    assert {b["code"] for s, b in results if s == 409} == {"ASSISTANT_BUSY"}
+    open_jobs = await committed.fetchval(
+        "SELECT count(*) FROM dispatch.assistance_requests "
+        "WHERE assistant_id = $1 AND status IN ('accepted', 'ongoing')",
+        racer.id,
+    )
+    assert open_jobs == 1
+
+
+class Inbox:
+    """NOTIFY payloads of dispatch_events received on a dedicated listening connection."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[dict] = asyncio.Queue()
+
+    def __call__(self, conn, pid, channel, payload) -> None:
+        self.queue.put_nowait(json.loads(payload))
+
+    async def until(self, topic: str) -> list[dict]:
+        """Every envelope received up to and including the first one on `topic`."""
+        got = []
+        while True:
+            envelope = await asyncio.wait_for(self.queue.get(), 10)
+            got.append(envelope)
+            if envelope["topic"] == topic:
+                return got
+
+
+async def test_emit_fires_on_commit_and_never_on_rollback(throwaway_db, committed):
+    owner = await create_user(committed, role="client", name="Amel")
+    near = await _assistant(committed)
+    far = await _assistant(committed)
+    listener = await asyncpg.connect(throwaway_db)
+    inbox = Inbox()
+    await listener.add_listener("dispatch_events", inbox)
+    pool = await asyncpg.create_pool(throwaway_db, min_size=1, max_size=2, init=db.init_connection)
+    try:
+        # A request that is rolled back announces nothing ...
+        async with pool.acquire() as conn:
+            tx = conn.transaction()
+            await tx.start()
+            await assistance.request_assistance(
+                conn,
+                client_id=owner.id,
+                pickup=assistance.Point(**PICKUP),
+                dropoff=None,
+                service_type="towing",
+                vehicle_type="light",
+                description="rolled back",
+            )
+            await tx.rollback()
+        # ... a committed one reaches every matched assistant and the request's channel.
+        async with db.transaction(pool) as conn:
+            made = await assistance.request_assistance(
+                conn,
+                client_id=owner.id,
+                pickup=assistance.Point(**PICKUP),
+                dropoff=None,
+                service_type="towing",
+                vehicle_type="light",
+                description="committed",
+            )
+        job_id = made.body["assistance"]["id"]
+        async with db.transaction(pool) as conn:
+            await assistance.accept(conn, assistance_id=job_id, assistant_id=near.id)
+        await committed.execute("SELECT dispatch.emit('sentinel', '{}')")
+
+        got = await inbox.until("sentinel")
+        assert all(e["message"].get("description") != "rolled back" for e in got)
+        by_topic = [(e["topic"], e["message"]) for e in got[:-1]]
+        topics = [t for t, _ in by_topic]
+        assert sorted(topics[:3]) == sorted(
+            [f"assistance:{job_id}", f"assistant:{near.id}", f"assistant:{far.id}"]
+        )
+        assert topics[3:] == [f"assistance:{job_id}"]
+        offer = dict(by_topic)[f"assistant:{near.id}"]
+        assert offer["type"] == "new_assistance_request"
+        assert offer["assistance_id"] == job_id
+        assert offer["service_type"] == offer["assistance_type"] == "towing"
+        assert offer["pickup_location"] == PICKUP and offer["dropoff_location"] is None
+        assert offer["client"] == {"id": owner.id, "name": "Amel"}
+        assert offer["description"] == "committed"
+        status = by_topic[3][1]
+        assert status["type"] == "status" and status["status"] == "accepted"
+        assert status["assistant"]["id"] == near.id and status["client"]["id"] == owner.id
+        assert {"name", "phone_number", "lat", "lng"} <= set(status["assistant"])
+    finally:
+        await pool.close()
+        await listener.close()

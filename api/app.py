@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 from aiohttp import web
 
+from api.accounts_setup import setup_accounts
 from api.auth import jwt_middlewares
 from api.keys import DB_URL, POOL, SETTINGS
 from api.middleware import error_middleware
@@ -45,5 +46,6 @@ def create_app(
     if pool is not None:
         app[POOL] = pool
     app.cleanup_ctx.append(_pool_ctx)
+    setup_accounts(app, background=pool is None)
     setup_routes(app)
     return app

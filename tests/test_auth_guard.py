@@ -71,7 +71,9 @@ async def test_wrong_role_is_403(guarded, settings, conn):
 async def test_bad_credentials_are_401(guarded, settings, header):
     headers = {}
     if header == "forged":
-        headers["Authorization"] = "Bearer " + forge(settings, key="another-key-another-key-another-key-123456")
+        headers["Authorization"] = "Bearer " + forge(
+            settings, key="another-key-another-key-another-key-123456"
+        )
     elif header == "expired":
         headers["Authorization"] = "Bearer " + forge(settings, exp=int(time.time()) - 10)
     elif header == "refresh":

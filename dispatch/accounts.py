@@ -464,6 +464,10 @@ async def set_location(
     conn: asyncpg.Connection, *, user_id: int, lat: float, lng: float
 ) -> dict[str, Any]:
     """Store the user's current position (with H3 cells) and append it to the history."""
+    if not await conn.fetchval(
+        "SELECT true FROM dispatch.users WHERE id = $1 AND NOT is_disabled", user_id
+    ):
+        raise AuthenticationError("The account no longer exists or is disabled.")
     await store_position(conn, user_id=user_id, lat=lat, lng=lng)
     row = await conn.fetchrow(
         """

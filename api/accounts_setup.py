@@ -23,6 +23,8 @@ SENDER = web.AppKey("sender", outbox.Sender)
 async def _drain_forever(app: web.Application) -> None:
     interval = app[SETTINGS].accounts.outbox_interval
     while True:
+        # Sleep first: start-up is left to the requests, and the pool is not grown just to drain.
+        await asyncio.sleep(interval)
         try:
             while await outbox.drain(app[POOL], app[SENDER]):
                 pass
@@ -30,9 +32,8 @@ async def _drain_forever(app: web.Application) -> None:
                 await ratelimit.purge(conn)
         except asyncio.CancelledError:
             raise
-        except Exception:  # the database may be down for a while; keep trying
-            log.exception("outbox drain failed")
-        await asyncio.sleep(interval)
+        except Exception as exc:  # the database may be down for a while; keep trying
+            log.warning("outbox drain failed: %s", type(exc).__name__)
 
 
 def setup_accounts(app: web.Application, *, background: bool) -> None:

@@ -8,8 +8,9 @@ from collections.abc import AsyncIterator
 import asyncpg
 from aiohttp import web
 
+from api.accounts_setup import setup_accounts
 from api.auth import jwt_middlewares
-from api.keys import BATCHER, BUS, DB_URL, HUB, POOL, SETTINGS
+from api.keys import BATCHER, BUS, DB_URL, HUB, OWN_POOL, POOL, SETTINGS
 from api.middleware import error_middleware
 from api.routes import setup_routes
 from api.ws.hub import Hub
@@ -43,11 +44,15 @@ async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
     app[BATCHER] = batcher = PositionBatcher(
         app[POOL], interval=settings.realtime.location_flush_ms / 1000
     )
-    await bus.start()
+    # An app on a caller's pool (a test transaction) cannot see NOTIFY: no listener then.
+    listen = app[OWN_POOL]
+    if listen:
+        await bus.start()
     await batcher.start()
     yield
     await batcher.stop()
-    await bus.stop()
+    if listen:
+        await bus.stop()
 
 
 async def _close_sockets(app: web.Application) -> None:
@@ -66,10 +71,12 @@ def create_app(
     )
     app[SETTINGS] = settings
     app[DB_URL] = db_url or database_url(settings.db)
+    app[OWN_POOL] = pool is None
     if pool is not None:
         app[POOL] = pool
     app.cleanup_ctx.append(_pool_ctx)
     app.cleanup_ctx.append(_realtime_ctx)
     app.on_shutdown.append(_close_sockets)
+    setup_accounts(app, background=pool is None)
     setup_routes(app)
     return app

@@ -13,6 +13,7 @@ from dispatch.positions import PositionBatcher
 SETTINGS = web.AppKey("settings", Settings)
 DB_URL = web.AppKey("db_url", str)
 POOL = web.AppKey("pool", asyncpg.Pool)
+OWN_POOL = web.AppKey("own_pool", bool)  # False when the caller (a test) supplied the pool
 HUB = web.AppKey("hub", Hub)
 BUS = web.AppKey("bus", EventBus)
 BATCHER = web.AppKey("batcher", PositionBatcher)

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from api.handlers import assistance, health
+from api.handlers import assistance, auth, health, profile
 from api.ws import channels
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -21,6 +21,30 @@ def add(router: web.UrlDispatcher, method: str, path: str, handler: Handler) -> 
 def setup_routes(app: web.Application) -> None:
     r = app.router
     add(r, "GET", "/api/health/", health.health)
+    # Accounts (issue 3)
+    add(r, "POST", "/api/auth/register/", auth.register)
+    add(r, "POST", "/api/auth/login/email/", auth.login_email)
+    add(r, "POST", "/api/auth/login/phone/", auth.login_phone)
+    add(r, "POST", "/api/auth/login/google/", auth.login_google)
+    add(r, "POST", "/api/auth/verify-email/", auth.verify_email)
+    add(r, "POST", "/api/auth/verify-phone/", auth.verify_phone)
+    add(r, "POST", "/api/auth/resend-verification/", auth.resend_verification)
+    add(r, "POST", "/api/auth/password-reset/", auth.password_reset)
+    add(r, "POST", "/api/auth/password-reset/confirm/", auth.password_reset_confirm)
+    add(r, "POST", "/api/auth/token/refresh/", auth.token_refresh)
+    add(r, "POST", "/api/auth/logout/", auth.logout)
+    # Profiles and positions (issue 3)
+    add(r, "GET", "/api/profile/user/", profile.user_profile)
+    add(r, "PUT", "/api/profile/user/", profile.update_user_profile)
+    add(r, "PATCH", "/api/profile/user/", profile.update_user_profile)
+    add(r, "GET", "/api/profile/assistant/", profile.assistant_profile)
+    add(r, "PUT", "/api/profile/assistant/", profile.update_assistant_profile)
+    add(r, "PATCH", "/api/profile/assistant/", profile.update_assistant_profile)
+    add(r, "POST", "/api/profile/update-location/", profile.update_location)
+    add(r, "POST", "/api/profile/assistant-status/", profile.assistant_status)
+    add(r, "PUT", "/api/profile/update-status/", profile.assistant_status)
+    add(r, "GET", "/api/assistants/", profile.assistants)
+    # Assistance (issue 4)
     add(r, "POST", "/api/assistance/request/", assistance.request_assistance)
     add(r, "GET", "/api/assistance/view/", assistance.view_list)
     add(r, "GET", "/api/assistance/view/{id}/", assistance.view_one)

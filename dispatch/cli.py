@@ -14,7 +14,7 @@ from pathlib import Path
 
 import asyncpg
 
-from dispatch import devdb
+from dispatch import db, devdb
 from dispatch.config import Settings, SettingsError
 from dispatch.migrate import MigrationError, migrate_url
 
@@ -86,6 +86,59 @@ def cmd_pgtap(settings: Settings, args: argparse.Namespace) -> None:
     sys.exit(code)
 
 
+def _new_password() -> str:
+    import getpass
+
+    first = getpass.getpass("Password (8+ characters): ")
+    if first != getpass.getpass("Password again: "):
+        sys.exit("create-dispatcher: the passwords do not match")
+    return first
+
+
+async def create_dispatcher_url(
+    url: str, *, email: str, phone: str, name: str, password: str
+) -> int:
+    """Create a dispatcher account on the database at `url`; returns its id."""
+    from dispatch.accounts import create_dispatcher
+    from dispatch.auth.passwords import hash_password
+
+    password_hash = await hash_password(password)
+    conn = await asyncpg.connect(url)
+    try:
+        async with db.translated(), conn.transaction():
+            return await create_dispatcher(
+                conn, email=email, phone_number=phone, name=name, password_hash=password_hash
+            )
+    finally:
+        await conn.close()
+
+
+def cmd_create_dispatcher(settings: Settings, args: argparse.Namespace) -> None:
+    from dispatch.accounts import normalise_email, normalise_phone
+    from dispatch.errors import DispatchError
+
+    try:
+        email, phone = normalise_email(args.email), normalise_phone(args.phone)
+    except ValueError as exc:
+        sys.exit(f"create-dispatcher: {exc}")
+    password = args.password if args.password is not None else _new_password()
+    if not 8 <= len(password) <= 128:
+        sys.exit("create-dispatcher: the password needs 8 to 128 characters")
+    try:
+        user_id = asyncio.run(
+            create_dispatcher_url(
+                devdb.database_url(settings.db),
+                email=email,
+                phone=phone,
+                name=(args.name or "").strip()[:150],
+                password=password,
+            )
+        )
+    except DispatchError as exc:
+        sys.exit(f"create-dispatcher: {exc.message}")
+    print(f"dispatcher {user_id} created ({email})")
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     workers = args.workers if args.workers is not None else settings.http.workers
     if workers <= 1:
@@ -140,6 +193,11 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("seed", help="load the small demo data set (idempotent)")
     pgtap = sub.add_parser("pgtap", help="run pg_prove over a directory on the test database")
     pgtap.add_argument("directory")
+    dispatcher = sub.add_parser("create-dispatcher", help="create a dispatcher account")
+    dispatcher.add_argument("--email", required=True)
+    dispatcher.add_argument("--phone", required=True)
+    dispatcher.add_argument("--name", default="")
+    dispatcher.add_argument("--password", help="the password (prompted for when left out)")
     serve = sub.add_parser("serve", help="serve HTTP and WebSockets in the foreground")
     serve.add_argument("--workers", type=int, default=None, help="processes (default: WORKERS)")
     serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
@@ -153,6 +211,7 @@ def main(argv: list[str] | None = None) -> None:
         "seed": cmd_seed,
         "pgtap": cmd_pgtap,
         "serve": cmd_serve,
+        "create-dispatcher": cmd_create_dispatcher,
     }
     settings = _settings()
     configure(settings.http.log_level)

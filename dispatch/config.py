@@ -95,6 +95,57 @@ class AuthSettings:
         return self.jwt_secret or _local_secret("jwt-secret")
 
 
+@dataclasses.dataclass(frozen=True)
+class AccountsSettings:
+    code_ttl: int = setting(
+        "DISPATCH_CODE_TTL", 900, "Lifetime of one-time verification and reset codes, seconds."
+    )
+    code_max_attempts: int = setting(
+        "DISPATCH_CODE_MAX_ATTEMPTS", 5, "Wrong tries after which a one-time code is refused."
+    )
+    rate_limit_window: int = setting(
+        "DISPATCH_RATE_LIMIT_WINDOW", 60, "Window of the login/register/code rate limits, seconds."
+    )
+    rate_limit_per_ip: int = setting(
+        "DISPATCH_RATE_LIMIT_PER_IP",
+        60,
+        "Requests per window and client IP on each login, register and code endpoint (0: off).",
+    )
+    rate_limit_per_identifier: int = setting(
+        "DISPATCH_RATE_LIMIT_PER_IDENTIFIER",
+        10,
+        "Requests per window and email/phone on each login and code endpoint (0: off).",
+    )
+    google_client_id: str = setting(
+        "DISPATCH_GOOGLE_CLIENT_ID",
+        "",
+        "OAuth client id Google ID tokens must be issued for (aud). Unset: Google login answers 503.",
+    )
+    google_jwks_file: str = setting(
+        "DISPATCH_GOOGLE_JWKS_FILE", "", "Read Google's signing keys (JWKS) from this file."
+    )
+    google_jwks_url: str = setting(
+        "DISPATCH_GOOGLE_JWKS_URL",
+        "https://www.googleapis.com/oauth2/v3/certs",
+        "Fetch Google's signing keys (JWKS) here when no file is set (cached for an hour).",
+    )
+    outbox_interval: float = setting(
+        "DISPATCH_OUTBOX_INTERVAL", 1.0, "Seconds between two drains of the message outbox."
+    )
+    smtp_host: str = setting(
+        "DISPATCH_SMTP_HOST", "", "SMTP server for email. Unset: messages are written to the log."
+    )
+    smtp_port: int = setting("DISPATCH_SMTP_PORT", 587, "SMTP server port.")
+    smtp_user: str = setting("DISPATCH_SMTP_USER", "", "SMTP login (unset: no authentication).")
+    smtp_password: str = setting("DISPATCH_SMTP_PASSWORD", "", "SMTP password.")
+    smtp_from: str = setting(
+        "DISPATCH_SMTP_FROM", "no-reply@dispatch.invalid", "Sender address of emails."
+    )
+    smtp_starttls: bool = setting(
+        "DISPATCH_SMTP_STARTTLS", True, "Upgrade the SMTP connection with STARTTLS.", _bool
+    )
+
+
 def _local_secret(name: str) -> str:
     """A random secret generated once into .dispatch/<name> (0600), shared by all local workers."""
     path = PROJECT_ROOT / ".dispatch" / name
@@ -141,6 +192,7 @@ class Settings:
     db: DatabaseSettings = dataclasses.field(default_factory=DatabaseSettings)
     auth: AuthSettings = dataclasses.field(default_factory=AuthSettings)
     realtime: RealtimeSettings = dataclasses.field(default_factory=RealtimeSettings)
+    accounts: AccountsSettings = dataclasses.field(default_factory=AccountsSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -77,10 +77,17 @@ WITH frames AS (
     SELECT user_id, geog, r9, at FROM frames
 )
 SELECT count(dispatch.emit_except(
-           topic,
-           jsonb_build_object('type', 'location', 'lat', lat, 'lng', lng, 'user_id', user_id),
-           user_id))
-FROM frames WHERE topic IS NOT NULL
+           relay.topic,
+           jsonb_build_object('type', 'location', 'lat', f.lat, 'lng', f.lng, 'user_id', f.user_id),
+           f.user_id))
+FROM frames f
+-- Frames from an assistant's own channel are relayed to its open job, if it has one.
+CROSS JOIN LATERAL (
+    SELECT coalesce(f.topic, (SELECT 'assistance:' || r.id FROM dispatch.assistance_requests r
+                              WHERE r.assistant_id = f.user_id
+                                AND r.status IN ('accepted', 'ongoing'))) AS topic
+) relay
+WHERE relay.topic IS NOT NULL
 """
 
 

@@ -11,11 +11,20 @@ async def channel_status(
     conn: asyncpg.Connection, *, assistance_id: int, user_id: int
 ) -> dict[str, Any] | None:
     """The `status` message of a job for one of its parties; None for anyone else."""
-    raise NotImplementedError  # wired to the assistance tables when the dispatch core lands
+    status: dict[str, Any] | None = await conn.fetchval(
+        "SELECT dispatch.channel_status(assistance_id => $1, user_id => $2)", assistance_id, user_id
+    )
+    return status
 
 
 async def post_chat(
     conn: asyncpg.Connection, *, assistance_id: int, sender_id: int, message: str
-) -> None:
+) -> dict[str, Any]:
     """Store a chat message and relay it to the job's channel, in the caller's transaction."""
-    raise NotImplementedError
+    frame: dict[str, Any] = await conn.fetchval(
+        "SELECT dispatch.post_chat(assistance_id => $1, sender_id => $2, message => $3)",
+        assistance_id,
+        sender_id,
+        message,
+    )
+    return frame

@@ -5,8 +5,10 @@ LANGUAGE plpgsql
 VOLATILE
 AS $$
 DECLARE
-    envelope text := jsonb_strip_nulls(
-        jsonb_build_object('topic', topic, 'message', message, 'skip', skip_user))::text;
+    -- "skip" only when set: the message itself keeps its nulls.
+    envelope text := (jsonb_build_object('topic', topic, 'message', message)
+                      || CASE WHEN skip_user IS NULL THEN '{}'::jsonb
+                              ELSE jsonb_build_object('skip', skip_user) END)::text;
     parked   bigint;
 BEGIN
     -- NOTIFY is transactional: a rolled-back change announces nothing.
@@ -15,8 +17,9 @@ BEGIN
     ELSE
         INSERT INTO dispatch.event_overflow (topic, message) VALUES (topic, message)
         RETURNING id INTO parked;
-        PERFORM pg_notify('dispatch_events', jsonb_strip_nulls(jsonb_build_object(
-            'topic', topic, 'ref', parked, 'skip', skip_user))::text);
+        PERFORM pg_notify('dispatch_events', (jsonb_build_object('topic', topic, 'ref', parked)
+            || CASE WHEN skip_user IS NULL THEN '{}'::jsonb
+                    ELSE jsonb_build_object('skip', skip_user) END)::text);
         DELETE FROM dispatch.event_overflow WHERE created_at < now() - interval '1 hour';
     END IF;
 END;

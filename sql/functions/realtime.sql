@@ -1,0 +1,46 @@
+-- Real-time: who may join a request's channel, and chat.
+
+CREATE OR REPLACE FUNCTION dispatch.channel_status(assistance_id bigint, user_id bigint)
+RETURNS jsonb
+LANGUAGE sql
+STABLE
+AS $$
+    SELECT dispatch.status_message(r)
+    FROM dispatch.assistance_requests r
+    WHERE r.id = channel_status.assistance_id
+      AND channel_status.user_id IN (r.client_id, r.assistant_id)
+$$;
+COMMENT ON FUNCTION dispatch.channel_status(bigint, bigint) IS
+    'The current "status" frame of a request for one of its parties (its client or assigned '
+    'assistant); NULL for anyone else or an unknown request.';
+
+CREATE OR REPLACE FUNCTION dispatch.post_chat(assistance_id bigint, sender_id bigint, message text)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+AS $$
+DECLARE
+    frame jsonb;
+BEGIN
+    INSERT INTO dispatch.chat_messages (assistance_id, sender_id, message)
+    SELECT r.id, post_chat.sender_id, post_chat.message
+    FROM dispatch.assistance_requests r
+    WHERE r.id = post_chat.assistance_id AND post_chat.sender_id IN (r.client_id, r.assistant_id)
+    RETURNING jsonb_build_object(
+        'type', 'chat',
+        'message', chat_messages.message,
+        'sender', chat_messages.sender_id,
+        'sender_name', (SELECT u.name FROM dispatch.users u WHERE u.id = chat_messages.sender_id),
+        'sender_role', (SELECT u.role FROM dispatch.users u WHERE u.id = chat_messages.sender_id),
+        'sent_at', dispatch.iso_utc(chat_messages.sent_at)
+    ) INTO frame;
+    IF frame IS NULL THEN
+        RAISE EXCEPTION 'You are not a party to this assistance request.' USING ERRCODE = 'DP001';
+    END IF;
+    PERFORM dispatch.emit('assistance:' || post_chat.assistance_id, frame);
+    RETURN frame;
+END;
+$$;
+COMMENT ON FUNCTION dispatch.post_chat(bigint, bigint, text) IS
+    'Store a chat message from a party of a request and relay it on the request''s channel '
+    '(frame {type: chat, message, sender, sender_name, sender_role, sent_at}).';

@@ -14,6 +14,7 @@ import orjson
 log = logging.getLogger(__name__)
 
 CHANNEL = "dispatch_events"
+LISTENER_NAME = "dispatch-listener"
 
 # Called with (topic, message JSON text, user id to skip or None) for every event received.
 Deliver = Callable[[str, str, int | None], None]
@@ -35,6 +36,7 @@ class EventBus:
         self._conn: asyncpg.Connection | None = None
         self._lost: asyncio.Event = asyncio.Event()
         self.connected = asyncio.Event()
+        self.connects = 0  # how many times the listener has (re)connected
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="event-bus")
@@ -51,10 +53,13 @@ class EventBus:
         delay = 0.1
         while True:
             try:
-                self._conn = await asyncpg.connect(self._url)
+                self._conn = await asyncpg.connect(
+                    self._url, server_settings={"application_name": LISTENER_NAME}
+                )
                 self._lost.clear()
                 self._conn.add_termination_listener(lambda _c: self._lost.set())
                 await self._conn.add_listener(CHANNEL, self._on_notify)
+                self.connects += 1
                 self.connected.set()
                 delay = 0.1
                 log.info("event listener connected")

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 from aiohttp_jwt import JWTMiddleware
 
-from dispatch.auth.tokens import ALGORITHM, CurrentUser, user_from_claims
+from api.keys import POOL
+from dispatch import db
+from dispatch.auth.tokens import ALGORITHM, CurrentUser, access_revoked, user_from_claims
 from dispatch.config import AuthSettings
 from dispatch.errors import AuthenticationError, PermissionDenied
 
@@ -41,6 +44,7 @@ def jwt_middlewares(settings: AuthSettings) -> list[Middleware]:
         request_property=CLAIMS,
         credentials_required=False,  # public routes exist; handlers demand a user via require()
         token_getter=bearer_token,
+        is_revoked=is_revoked,
         algorithms=[ALGORITHM],
         issuer=settings.issuer,
     )
@@ -52,13 +56,26 @@ def jwt_middlewares(settings: AuthSettings) -> list[Middleware]:
         except (web.HTTPUnauthorized, web.HTTPForbidden) as exc:
             if CLAIMS in request:
                 raise  # raised by a handler, not by the token check
-            expired = "expired" in (exc.reason or "").lower()
+            reason = (exc.reason or "").lower()
+            if "revoked" in reason:
+                raise AuthenticationError(
+                    "The token has been revoked.", code="TOKEN_REVOKED"
+                ) from None
+            expired = "expired" in reason
             raise AuthenticationError(
                 "The token has expired." if expired else "The token is invalid.",
                 code="TOKEN_EXPIRED" if expired else "TOKEN_INVALID",
             ) from None
 
     return [refusals]
+
+
+async def is_revoked(request: web.Request, claims: dict[str, Any]) -> bool:
+    """aiohttp-jwt's revocation hook: one indexed lookup per authenticated request."""
+    if claims.get("typ") != "access":
+        return False  # refused later by current_user(); no lookup needed
+    async with db.connection(request.app[POOL]) as conn:
+        return await access_revoked(conn, claims)
 
 
 def current_user(request: web.Request) -> CurrentUser:

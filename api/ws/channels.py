@@ -13,8 +13,8 @@ from api.keys import BATCHER, HUB, POOL, SETTINGS
 from api.ws import frames
 from api.ws.hub import Peer
 from dispatch import db, realtime
-from dispatch.auth.tokens import CurrentUser, decode_token, user_from_claims
-from dispatch.errors import DispatchError, NotFound, PermissionDenied
+from dispatch.auth.tokens import CurrentUser, access_revoked, decode_token, user_from_claims
+from dispatch.errors import AuthenticationError, DispatchError, NotFound, PermissionDenied
 
 log = logging.getLogger(__name__)
 
@@ -22,12 +22,16 @@ ASSISTANT_FRAMES = frozenset({"location", "ping"})
 ASSISTANCE_FRAMES = frozenset({"location", "chat", "ping"})
 
 
-def ws_user(request: web.Request) -> CurrentUser:
+async def ws_user(request: web.Request) -> CurrentUser:
     """The caller from `?token=` or the Authorization header; 401 before any upgrade."""
     token = request.query.get("token")
     if token and CLAIMS not in request:
         claims = decode_token(request.app[SETTINGS].auth, token, typ="access")
-        return user_from_claims(claims)
+        user = user_from_claims(claims)
+        async with db.connection(request.app[POOL]) as conn:
+            if await access_revoked(conn, claims):
+                raise AuthenticationError("The token has been revoked.", code="TOKEN_REVOKED")
+        return user
     return current_user(request)
 
 
@@ -49,7 +53,7 @@ def _message(**fields: object) -> str:
 
 
 async def assistant_channel(request: web.Request) -> web.StreamResponse:
-    user = ws_user(request)
+    user = await ws_user(request)
     channel_id = _path_id(request)
     if user.role != "assistant" or user.id != channel_id:
         raise PermissionDenied("This channel belongs to another assistant.")
@@ -70,7 +74,7 @@ async def assistant_channel(request: web.Request) -> web.StreamResponse:
 
 
 async def assistance_channel(request: web.Request) -> web.StreamResponse:
-    user = ws_user(request)
+    user = await ws_user(request)
     assistance_id = _path_id(request)
     async with db.connection(request.app[POOL]) as conn:
         status = await realtime.channel_status(conn, assistance_id=assistance_id, user_id=user.id)

@@ -28,9 +28,12 @@ class CurrentUser:
     jti: str
 
 
-def issue_access_token(settings: AuthSettings, *, user_id: int, role: str) -> str:
+def issue_access_token(
+    settings: AuthSettings, *, user_id: int, role: str, family: str | None = None
+) -> str:
+    """A signed access token; `family` ties it to a login session so logout can revoke it."""
     now = int(time.time())
-    claims = {
+    claims: dict[str, Any] = {
         "sub": str(user_id),
         "role": role,
         "typ": "access",
@@ -39,6 +42,8 @@ def issue_access_token(settings: AuthSettings, *, user_id: int, role: str) -> st
         "exp": now + settings.access_ttl,
         "iss": settings.issuer,
     }
+    if family:
+        claims["fam"] = family
     return jwt.encode(claims, settings.secret(), algorithm=ALGORITHM)
 
 
@@ -120,7 +125,8 @@ async def start_session(
         token_hash(refresh),
         _expiry(settings),
     )
-    return TokenPair(issue_access_token(settings, user_id=user_id, role=role), refresh)
+    access = issue_access_token(settings, user_id=user_id, role=role, family=family.hex)
+    return TokenPair(access, refresh)
 
 
 _REFUSALS = {
@@ -168,7 +174,9 @@ async def rotate_refresh_token(
     )
     if outcome != "ok":
         return Rotation(outcome)
-    access = issue_access_token(settings, user_id=user.id, role=user.role)
+    access = issue_access_token(
+        settings, user_id=user.id, role=user.role, family=str(claims.get("fam") or "") or None
+    )
     return Rotation(outcome, TokenPair(access, successor))
 
 
@@ -204,3 +212,18 @@ async def revoke_all_sessions(conn: asyncpg.Connection, *, user_id: int) -> None
         """,
         user_id,
     )
+
+
+async def access_revoked(conn: asyncpg.Connection, claims: dict[str, Any]) -> bool:
+    """Whether an otherwise valid access token is revoked: its session was ended (logout,
+    password reset, refresh reuse) or its user is disabled or gone."""
+    family = claims.get("fam")
+    try:
+        family_id = uuid.UUID(family) if family else None
+        user_id = int(claims["sub"])
+    except (ValueError, KeyError, TypeError):
+        return True
+    revoked: bool = await conn.fetchval(
+        "SELECT dispatch.access_revoked(user_id => $1, family_id => $2)", user_id, family_id
+    )
+    return revoked

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -12,7 +13,9 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from dispatch.config import DatabaseSettings
-from dispatch.errors import from_postgres
+from dispatch.errors import ServiceUnavailable, from_postgres
+
+log = logging.getLogger(__name__)
 
 
 def _json_encode(value: Any) -> str:
@@ -76,14 +79,32 @@ async def translated() -> AsyncIterator[None]:
 
 
 @contextlib.asynccontextmanager
+async def acquire(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """A pooled connection; failing to get one (the database is down or refusing) is a 503."""
+    entered = False
+    try:
+        async with pool.acquire() as conn:
+            entered = True
+            yield conn
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        if entered:
+            raise
+        log.warning("no database connection: %s", type(exc).__name__)
+        raise ServiceUnavailable(
+            "The service is temporarily unavailable; try again shortly.",
+            code="DATABASE_UNAVAILABLE",
+        ) from exc
+
+
+@contextlib.asynccontextmanager
 async def transaction(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
     """A pooled connection inside a transaction, with known Postgres errors translated."""
-    async with translated(), pool.acquire() as conn, conn.transaction():
+    async with translated(), acquire(pool) as conn, conn.transaction():
         yield conn
 
 
 @contextlib.asynccontextmanager
 async def connection(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
     """A pooled connection held only for the block, with known Postgres errors translated."""
-    async with translated(), pool.acquire() as conn:
+    async with translated(), acquire(pool) as conn:
         yield conn

@@ -276,3 +276,29 @@ async def test_listener_reconnects_after_losing_its_connection(world, settings):
             0
         ] == 200
         assert (await next_of_type(ws, "status"))["status"] == "accepted"
+
+
+async def test_idempotent_retry_notifies_nobody_again(world, settings):
+    a, b, conn = world
+    client = await create_user(conn, role="client")
+    assistant = await create_user(
+        conn, role="assistant", is_active=True, lat=PICKUP["lat"] + 0.002, lng=PICKUP["lng"]
+    )
+    key = {"Idempotency-Key": "retry-1"}
+    async with a.ws_connect(ws_url(settings, f"/ws/assistant/{assistant.id}/", assistant)) as aws:
+        await next_json(aws)
+        first = await call(
+            b, settings, client, "POST", "/api/assistance/request/", {"pickup": PICKUP}, headers=key
+        )
+        again = await call(
+            a, settings, client, "POST", "/api/assistance/request/", {"pickup": PICKUP}, headers=key
+        )
+        assert first[0] == again[0] == 201
+        assert first[1]["assistance"]["id"] == again[1]["assistance"]["id"]
+        offer = await next_json(aws)
+        assert offer["type"] == "new_assistance_request"
+        # A sentinel published after the retry arrives next: there was no second offer.
+        await conn.execute(
+            "SELECT dispatch.emit($1, $2::jsonb)", f"assistant:{assistant.id}", {"type": "sentinel"}
+        )
+        assert await next_json(aws) == {"type": "sentinel"}

@@ -42,35 +42,50 @@ def _path_id(request: web.Request) -> int:
         raise NotFound() from None
 
 
-def _open(request: web.Request, user: CurrentUser) -> tuple[web.WebSocketResponse, Peer]:
-    rt = request.app[SETTINGS].realtime
-    ws = web.WebSocketResponse(heartbeat=rt.heartbeat, max_msg_size=rt.max_frame_bytes)
-    return ws, Peer(ws, user.id, queue=rt.send_queue, timeout=rt.send_timeout)
-
-
 def _message(**fields: object) -> str:
     return orjson.dumps(fields).decode()
 
 
-async def assistant_channel(request: web.Request) -> web.StreamResponse:
-    user = await ws_user(request)
-    channel_id = _path_id(request)
-    if user.role != "assistant" or user.id != channel_id:
-        raise PermissionDenied("This channel belongs to another assistant.")
-    ws, peer = _open(request, user)
+async def _serve(
+    request: web.Request,
+    user: CurrentUser,
+    *,
+    topic: str,
+    greeting: str,
+    initial: list[str],
+    allowed: frozenset[str],
+    assistance_id: int | None,
+) -> web.WebSocketResponse:
+    """Upgrade, subscribe the socket to `topic`, greet, then read frames until it closes."""
+    rt = request.app[SETTINGS].realtime
+    ws = web.WebSocketResponse(heartbeat=rt.heartbeat, max_msg_size=rt.max_frame_bytes)
     await ws.prepare(request)
+    peer = Peer(ws, user.id, queue=rt.send_queue, timeout=rt.send_timeout)
     hub = request.app[HUB]
-    topic = f"assistant:{user.id}"
     hub.subscribe(topic, peer)
     try:
-        peer.send(
-            _message(type="connection_established", message=f"Connected as assistant_{user.id}")
-        )
-        await _read(request, ws, peer, user, ASSISTANT_FRAMES, assistance_id=None)
+        for message in [_message(type="connection_established", message=greeting), *initial]:
+            peer.send(message)
+        await _read(request, ws, peer, user, allowed, assistance_id=assistance_id)
     finally:
         hub.unsubscribe(topic, peer)
         await peer.close()
     return ws
+
+
+async def assistant_channel(request: web.Request) -> web.StreamResponse:
+    user = await ws_user(request)
+    if user.role != "assistant" or user.id != _path_id(request):
+        raise PermissionDenied("This channel belongs to another assistant.")
+    return await _serve(
+        request,
+        user,
+        topic=f"assistant:{user.id}",
+        greeting=f"Connected as assistant_{user.id}",
+        initial=[],
+        allowed=ASSISTANT_FRAMES,
+        assistance_id=None,
+    )
 
 
 async def assistance_channel(request: web.Request) -> web.StreamResponse:
@@ -81,21 +96,15 @@ async def assistance_channel(request: web.Request) -> web.StreamResponse:
     if status is None:
         # Not a party (or no such request): the contract's 403 for channels.
         raise PermissionDenied("You are not a party to this assistance request.")
-    ws, peer = _open(request, user)
-    await ws.prepare(request)
-    hub = request.app[HUB]
-    topic = f"assistance:{assistance_id}"
-    hub.subscribe(topic, peer)
-    try:
-        peer.send(
-            _message(type="connection_established", message=f"Connected to channel_{assistance_id}")
-        )
-        peer.send(orjson.dumps(status).decode())
-        await _read(request, ws, peer, user, ASSISTANCE_FRAMES, assistance_id=assistance_id)
-    finally:
-        hub.unsubscribe(topic, peer)
-        await peer.close()
-    return ws
+    return await _serve(
+        request,
+        user,
+        topic=f"assistance:{assistance_id}",
+        greeting=f"Connected to channel_{assistance_id}",
+        initial=[orjson.dumps(status).decode()],
+        allowed=ASSISTANCE_FRAMES,
+        assistance_id=assistance_id,
+    )
 
 
 async def _read(

@@ -2,67 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
-
 from aiohttp import web
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from api.auth import require
 from api.keys import POOL
 from api.responses import json_response, read_json
-from api.validation import parse
+from api.schemas.assistance import (
+    MAX_IDEMPOTENCY_KEY,
+    ListQuery,
+    RateBody,
+    RequestBody,
+    StatusBody,
+)
+from api.schemas.validation import parse
 from dispatch import assistance
 from dispatch.db import connection, transaction
 from dispatch.errors import NotFound, ValidationError
-
-Status = Literal["requested", "accepted", "ongoing", "completed", "canceled"]
-Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
-Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
-
-MAX_IDEMPOTENCY_KEY = 255
-
-
-class LatLng(BaseModel):
-    # Strict: coordinates are JSON numbers, never strings or booleans (ints are fine).
-    model_config = ConfigDict(strict=True, extra="ignore")
-
-    lat: Latitude = Field(validation_alias=AliasChoices("lat", "latitude"))
-    lng: Longitude = Field(validation_alias=AliasChoices("lng", "longitude"))
-
-
-class RequestBody(BaseModel):
-    model_config = ConfigDict(strict=True, extra="ignore")
-
-    pickup: LatLng
-    dropoff: LatLng | None = None
-    service_type: Literal["towing", "repair"] = Field(
-        "towing", validation_alias=AliasChoices("service_type", "assistance_type")
-    )
-    vehicle_type: Literal["light", "heavy"] = "light"
-    description: str | None = Field(None, max_length=2000)
-
-
-class StatusBody(BaseModel):
-    model_config = ConfigDict(strict=True, extra="ignore")
-
-    status: Status
-    total_price: float | None = Field(None, ge=0, le=10_000_000, allow_inf_nan=False)
-
-
-class RateBody(BaseModel):
-    model_config = ConfigDict(strict=True, extra="ignore")
-
-    rating: int = Field(ge=1, le=5)
-    comment: str | None = Field(None, max_length=2000)
-
-
-class ListQuery(BaseModel):
-    # Query strings are text: numbers are parsed from them (lax mode).
-    model_config = ConfigDict(extra="ignore")
-
-    status: Status | None = None
-    limit: int = Field(20, ge=1, le=100)
-    offset: int = Field(0, ge=0)
 
 
 def _assistance_id(request: web.Request) -> int:

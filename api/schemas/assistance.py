@@ -1,0 +1,56 @@
+"""Request bodies and query strings of the assistance endpoints (pydantic, strict JSON types)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+
+Status = Literal["requested", "accepted", "ongoing", "completed", "canceled"]
+Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+
+MAX_IDEMPOTENCY_KEY = 255
+
+
+class LatLng(BaseModel):
+    # Strict: coordinates are JSON numbers, never strings or booleans (ints are fine).
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+    lat: Latitude = Field(validation_alias=AliasChoices("lat", "latitude"))
+    lng: Longitude = Field(validation_alias=AliasChoices("lng", "longitude"))
+
+
+class RequestBody(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+    pickup: LatLng
+    dropoff: LatLng | None = None
+    service_type: Literal["towing", "repair"] = Field(
+        "towing", validation_alias=AliasChoices("service_type", "assistance_type")
+    )
+    vehicle_type: Literal["light", "heavy"] = "light"
+    description: str | None = Field(None, max_length=2000)
+
+
+class StatusBody(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+    status: Status
+    total_price: float | None = Field(None, ge=0, le=10_000_000, allow_inf_nan=False)
+
+
+class RateBody(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+    rating: int = Field(ge=1, le=5)
+    comment: str | None = Field(None, max_length=2000)
+
+
+class ListQuery(BaseModel):
+    # Query strings are text: numbers are parsed from them (lax mode).
+    model_config = ConfigDict(extra="ignore")
+
+    status: Status | None = None
+    limit: int = Field(20, ge=1, le=100)
+    offset: int = Field(0, ge=0)

@@ -15,6 +15,7 @@ from pydantic import (
     StringConstraints,
 )
 
+from api.schemas.common import Lat, Lng
 from dispatch.accounts import AssistantFields, normalise_email, normalise_phone
 
 
@@ -70,8 +71,6 @@ Code = Annotated[
     str, BeforeValidator(_code), StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{6}$")
 ]
 Token = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=8192)]
-Lat = Annotated[float, Field(strict=True, ge=-90, le=90, allow_inf_nan=False)]
-Lng = Annotated[float, Field(strict=True, ge=-180, le=180, allow_inf_nan=False)]
 ServiceType = Annotated[Literal["towing", "repair"], BeforeValidator(_lower)]
 LicenseCat = Annotated[Literal["b", "c"], BeforeValidator(_lower)]
 Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
+from api.schemas.common import Lat, Lng
+
 Status = Literal["requested", "accepted", "ongoing", "completed", "canceled"]
-Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
-Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
 
 MAX_IDEMPOTENCY_KEY = 255
 
@@ -17,8 +17,8 @@ class LatLng(BaseModel):
     # Strict: coordinates are JSON numbers, never strings or booleans (ints are fine).
     model_config = ConfigDict(strict=True, extra="ignore")
 
-    lat: Latitude = Field(validation_alias=AliasChoices("lat", "latitude"))
-    lng: Longitude = Field(validation_alias=AliasChoices("lng", "longitude"))
+    lat: Lat = Field(validation_alias=AliasChoices("lat", "latitude"))
+    lng: Lng = Field(validation_alias=AliasChoices("lng", "longitude"))
 
 
 class RequestBody(BaseModel):

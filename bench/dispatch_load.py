@@ -490,6 +490,7 @@ def analyse(
     lag = sorted(http["lag"])
     frames_sent = sum(s["frames_sent"] for s in socks)
     figures: dict[str, Any] = {
+        "offered_rate": args.rate,
         "run": run,
         "run_and_soak": soak,
         "transport_errors": http["errors"],

@@ -1,6 +1,236 @@
-"""Entry point of `make bench`; the suite itself arrives with the benchmark issue."""
+"""`python -m bench --profile quick|full`: every benchmark in turn, then a summary table.
 
+quick (`make bench`, a few minutes): matching at 10k and 100k assistants, dispatch 200 req/s for
+10 s (+10 s soak for memory drift), ingest 10,000 frames/s for 8 s.
+full (`make bench PROFILE=full`): matching up to 1M assistants, dispatch for 30 s (+30 s soak),
+ingest for 20 s. Results: bench/results/*.json, *.png and summary.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
 import sys
+import time
+from typing import Any
+
+from bench import dispatch_load, ingest, matching
+from bench.common import RESULTS, commit, machine, say
+
+PROFILES: dict[str, dict[str, list[str]]] = {
+    "quick": {
+        "matching": ["--n", "10000", "100000", "--queries", "200", "--python-queries", "10"],
+        "dispatch": ["--seconds", "10", "--warmup", "2", "--soak", "2"],
+        "ingest": ["--seconds", "8", "--rest-seconds", "4"],
+    },
+    "full": {
+        "matching": ["--n", "10000", "100000", "1000000", "--queries", "500"],
+        "dispatch": ["--seconds", "30", "--warmup", "3", "--soak", "2"],
+        "ingest": ["--seconds", "20", "--rest-seconds", "10"],
+    },
+}
+
+TARGETS = {
+    "matching_db_p50_1m_ms": 0.5,
+    "matching_speedup_100k": 20.0,
+    "notify_p50_ms": 5.0,
+    "notify_p99_ms": 25.0,
+    "ingest_per_s": 10_000,
+    "ingest_staleness_p99_ms": 250.0,
+    "server_rss_mb": 200.0,
+}
+
+
+def verdict(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("met" if ok else "MISSED")
+
+
+def table(m: dict[str, Any], d: dict[str, Any], i: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(measure, figure, target and verdict) rows."""
+    rows: list[tuple[str, str, str]] = []
+    by_n = {r["n"]: r for r in m["results"]}
+    for n, r in by_n.items():
+        rows.append(
+            (
+                f"Matching N={n:,}: sql_knn / sql_h3_ring / python_haversine p50 (p99), ms",
+                " / ".join(
+                    f"{r[s]['p50_ms']:.2f} ({r[s]['p99_ms']:.2f})" for s in matching.STRATEGIES
+                ),
+                "",
+            )
+        )
+        rows.append(
+            (
+                f"Matching N={n:,}: queries/s sql_knn / sql_h3_ring / python_haversine",
+                " / ".join(f"{r[s]['qps']:.0f}" for s in matching.STRATEGIES),
+                "",
+            )
+        )
+        db = r["sql_knn_db"]
+        target = ""
+        if n == 1_000_000:
+            target = f"≤ {TARGETS['matching_db_p50_1m_ms']} ms: " + verdict(
+                db["p50_ms"] <= TARGETS["matching_db_p50_1m_ms"]
+            )
+        rows.append(
+            (
+                f"Matching N={n:,}: sql_knn in-database p50 (p99), ms",
+                f"{db['p50_ms']:.3f} ({db['p99_ms']:.3f}) + planning {db['planning_p50_ms']:.3f}",
+                target,
+            )
+        )
+    if 1_000_000 not in by_n:
+        rows.append(("Matching N=1M in-database p50", "not run in this profile", "≤ 0.5 ms: n/a"))
+    if 100_000 in by_n:
+        r = by_n[100_000]
+        speedup = r["python_haversine"]["p50_ms"] / r["sql_knn"]["p50_ms"]
+        rows.append(
+            (
+                "Matching N=100k: sql_knn speed-up over python_haversine (p50)",
+                f"{speedup:.1f}x",
+                f"≥ 20x: {verdict(speedup >= TARGETS['matching_speedup_100k'])}",
+            )
+        )
+    run, mem = d["run"], d["memory"]
+    h, nt = run["http"], run["notify"]
+    rows.append(
+        (
+            f"Dispatch {d['offered_rate']:g} req/s offered: HTTP p50/p90/p99/max, ms",
+            f"{h.get('p50_ms')} / {h.get('p90_ms')} / {h.get('p99_ms')} / {h.get('max_ms')}",
+            "",
+        )
+    )
+    errors = run["errors"] + sum(d["transport_errors"].values()) + run["notifications_lost"]
+    rows.append(
+        (
+            "Dispatch: request → notification p50/p90/p99/max, ms",
+            f"{nt.get('p50_ms')} / {nt.get('p90_ms')} / {nt.get('p99_ms')} / {nt.get('max_ms')}",
+            "p50 ≤ 5, p99 ≤ 25: "
+            + verdict(
+                nt.get("n", 0) > 0
+                and nt["p50_ms"] <= TARGETS["notify_p50_ms"]
+                and nt["p99_ms"] <= TARGETS["notify_p99_ms"]
+            ),
+        )
+    )
+    rows.append(
+        (
+            "Dispatch: achieved req/s; errors (HTTP + transport + lost notifications)",
+            f"{run['achieved_per_s']}/s; {run['errors']} + {sum(d['transport_errors'].values())}"
+            f" + {run['notifications_lost']}",
+            f"zero errors: {verdict(errors == 0)}",
+        )
+    )
+    rows.append(
+        (
+            "Dispatch: location frames/s sent by the 1,000 sockets; generator lag p99",
+            f"{d['frames_per_s']}/s; {d['generator_lag_ms']['p99']} ms",
+            "",
+        )
+    )
+    ws = i["websocket"]
+    rows.append(
+        (
+            "Ingest over WebSocket: offered / sent / stored per s",
+            f"{ws['offered_per_s']} / {ws['sent_per_s']} / {ws['stored_per_s']} (lost {ws['lost']})",
+            f"≥ 10,000/s: {verdict(ws['stored_per_s'] >= TARGETS['ingest_per_s'])}",
+        )
+    )
+    st = ws["staleness"]
+    rows.append(
+        (
+            "Ingest: staleness p50 / p99, ms",
+            f"{st['p50_ms']} / {st['p99_ms']}",
+            f"p99 ≤ 250 ms: {verdict(st['n'] > 0 and st['p99_ms'] <= TARGETS['ingest_staleness_p99_ms'])}",
+        )
+    )
+    rest = i["rest"]
+    rows.append(
+        (
+            f"Ingest over REST ({rest['concurrency']} clients, closed loop): per s; p50 / p99 ms",
+            f"{rest['per_s']}/s; {rest['latency']['p50_ms']} / {rest['latency']['p99_ms']}"
+            f" (errors {rest['errors']})",
+            "",
+        )
+    )
+    peaks = [p["peak_mb"] or 0 for p in mem["server_processes"].values()]
+    rows.append(
+        (
+            "Memory: peak RSS per server process under the run-2 load, MiB",
+            " / ".join(f"{p:.1f}" for p in peaks),
+            f"≤ 200 MiB: {verdict(max(peaks) <= TARGETS['server_rss_mb'])}",
+        )
+    )
+    rows.append(
+        (
+            "Memory: server per connected socket (idle, 0 → 1,000 sockets)",
+            f"{mem['per_socket_kib']} KiB",
+            "",
+        )
+    )
+    ends = [
+        f"{p['at_end_of_T_mb']:.1f} → {p['at_end_of_2T_mb']:.1f} ({p['slope_mb_per_min']:+.2f} MiB/min)"
+        for p in mem["server_processes"].values()
+        if p["at_end_of_2T_mb"] is not None
+    ]
+    rows.append(
+        (
+            "Memory: RSS at end of T → end of 2T per process (slope)",
+            "; ".join(ends) or "no soak",
+            "flat: see slope",
+        )
+    )
+    rows.append(
+        (
+            "Memory: PostgreSQL backends of the bench DB, peak PSS (RSS)",
+            f"{mem['postgres_peak_pss_mb']} MiB ({mem['postgres_peak_rss_mb']} MiB RSS, "
+            f"{mem['postgres_backends_max']} backends)",
+            "",
+        )
+    )
+    return rows
+
+
+def markdown(profile: str, rows: list[tuple[str, str, str]]) -> str:
+    m = machine()
+    lines = [
+        f"Profile `{profile}`, commit `{commit()}`, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
+        f"{m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}, "
+        f"kernel {m['kernel']}; load generator on the same machine.",
+        "",
+        "| Measure | Figure | Target |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="quick")
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    p = PROFILES[args.profile]
+    say(f"profile {args.profile}: 1/3 matching at scale ({' '.join(p['matching'])})")
+    m = matching.main(p["matching"])
+    say(f"2/3 dispatch under load + memory ({' '.join(p['dispatch'])})")
+    d = dispatch_load.main(p["dispatch"])
+    say(f"3/3 location ingest ({' '.join(p['ingest'])})")
+    i = ingest.main(p["ingest"])
+    rows = table(m, d, i)
+    md = markdown(args.profile, rows)
+    (RESULTS / "summary.md").write_text(md)
+    (RESULTS / "summary.json").write_text(json.dumps({"profile": args.profile, "rows": rows}))
+    width = max(len(a) for a, _, _ in rows)
+    print()
+    for a, b, c in rows:
+        print(f"{a:<{width}}  {b}  {c}")
+    say(f"done in {time.monotonic() - started:.0f} s; table in {RESULTS / 'summary.md'}")
+
 
 if __name__ == "__main__":
-    sys.exit("the benchmark suite is not built yet (see the benchmark issue)")
+    sys.exit(main())

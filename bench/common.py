@@ -62,17 +62,21 @@ async def populate(url: str, n: int, *, active_ratio: float = 0.3, seed: int = 7
     """Exactly `n` positioned bench assistants (30% active by default), reused when already there."""
     conn = await asyncpg.connect(url)
     try:
+        # v2: populations written before the is_active fix (every assistant inactive) are redone.
+        await conn.execute("DROP TABLE IF EXISTS public.bench_population")
         await conn.execute(
-            "CREATE TABLE IF NOT EXISTS public.bench_population (n int, active_ratio float8, seed int)"
+            "CREATE TABLE IF NOT EXISTS public.bench_population_v2 "
+            "(n int, active_ratio float8, seed int)"
         )
-        have = await conn.fetchrow("SELECT n, active_ratio, seed FROM public.bench_population")
+        await reset_extras(conn, n)
+        have = await conn.fetchrow("SELECT n, active_ratio, seed FROM public.bench_population_v2")
         if have and tuple(have) == (n, active_ratio, seed):
             say(f"reusing {n:,} bench assistants")
             return
         say(f"generating {n:,} assistants ({active_ratio:.0%} active)")
         started = time.monotonic()
         await conn.execute(
-            "TRUNCATE dispatch.users RESTART IDENTITY CASCADE; DELETE FROM public.bench_population"
+            "TRUNCATE dispatch.users RESTART IDENTITY CASCADE; DELETE FROM public.bench_population_v2"
         )
         await conn.execute(
             """
@@ -89,7 +93,7 @@ async def populate(url: str, n: int, *, active_ratio: float = 0.3, seed: int = 7
                 driving_license_num, driving_license_expiry, vehicle_registration_num, is_active)
             SELECT id, CASE WHEN hashint4(id::int + $2) % 4 = 0 THEN 'repair' ELSE 'towing' END,
                    'light', 'c', 'B-' || id, current_date + 365, id,
-                   (abs(hashint4(id::int * 7 + $2)) % 1000) < $1 * 1000
+                   (abs(hashint4(id::int * 7 + $2)) % 1000) < $1::float8 * 1000
             FROM dispatch.users
             """,
             active_ratio,
@@ -114,12 +118,75 @@ async def populate(url: str, n: int, *, active_ratio: float = 0.3, seed: int = 7
             """
         )
         await conn.execute(
-            "INSERT INTO public.bench_population VALUES ($1, $2, $3)", n, active_ratio, seed
+            "INSERT INTO public.bench_population_v2 VALUES ($1, $2, $3)", n, active_ratio, seed
         )
         await conn.execute("VACUUM ANALYZE dispatch.users")
         await conn.execute("VACUUM ANALYZE dispatch.assistants")
         await conn.execute("VACUUM ANALYZE dispatch.positions")
         say(f"generated {n:,} assistants in {time.monotonic() - started:.1f} s")
+    finally:
+        await conn.close()
+
+
+async def reset_extras(conn: asyncpg.Connection, n: int) -> None:
+    """Drop what earlier benches added beside the population: requests and users above id `n`."""
+    await conn.execute(
+        "TRUNCATE dispatch.assistance_requests, dispatch.event_overflow, dispatch.outbox CASCADE"
+    )
+    await conn.execute("DELETE FROM dispatch.users WHERE id > $1", n)
+
+
+async def add_extras(
+    url: str,
+    n: int,
+    *,
+    assistants: Sequence[tuple[float, float]] = (),
+    clients: int = 0,
+) -> tuple[list[int], list[int]]:
+    """Bench users beside a population of `n`: active towing assistants at the given points
+    (ids from n+1), then `clients` clients; their ids. Earlier extras are removed first."""
+    conn = await asyncpg.connect(url)
+    try:
+        await reset_extras(conn, n)
+        a_ids = list(range(n + 1, n + 1 + len(assistants)))
+        c_ids = list(range(n + 1 + len(assistants), n + 1 + len(assistants) + clients))
+        rows = [(i, "assistant", f"Bench {i}", f"+9{i:010d}", BENCH_PASSWORD_HASH) for i in a_ids]
+        rows += [(i, "client", f"Client {i}", f"+8{i:010d}", BENCH_PASSWORD_HASH) for i in c_ids]
+        await conn.copy_records_to_table(
+            "users",
+            schema_name="dispatch",
+            columns=["id", "role", "name", "phone_number", "password_hash"],
+            records=rows,
+        )
+        await conn.execute(
+            "SELECT setval(pg_get_serial_sequence('dispatch.users', 'id'), $1)",
+            n + len(rows) + 1,
+        )
+        await conn.execute(
+            """
+            INSERT INTO dispatch.assistants (user_id, service_type, vehicle_type,
+                driving_license_cat, driving_license_num, driving_license_expiry,
+                vehicle_registration_num, is_active)
+            SELECT id, 'towing', 'light', 'c', 'B-' || id, current_date + 365, id, true
+            FROM unnest($1::bigint[]) AS id
+            """,
+            a_ids,
+        )
+        records = []
+        for uid, (lat, lng) in zip(a_ids, assistants, strict=True):
+            c = cells(lat, lng)
+            records.append((uid, f"SRID=4326;POINT({lng!r} {lat!r})", c.r7, c.r8, c.r9))
+        await conn.execute(
+            """
+            INSERT INTO dispatch.positions (user_id, geog, h3_r7, h3_r8, h3_r9)
+            SELECT user_id, geog::geography, r7, r8, r9
+            FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[])
+                 AS t(user_id, geog, r7, r8, r9)
+            """,
+            *(list(col) for col in zip(*records, strict=True)) if records else ([],) * 5,
+        )
+        await conn.execute("ANALYZE dispatch.users")
+        return a_ids, c_ids
     finally:
         await conn.close()
 
@@ -279,6 +346,27 @@ def rss_mb(pid: int) -> float:
     except OSError:
         pass
     return 0.0
+
+
+def pss_mb(pid: int) -> float:
+    """Proportional set size, MiB: shared pages (PostgreSQL's shared buffers) split among sharers."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+async def postgres_processes(conn: asyncpg.Connection) -> list[int]:
+    """The backends serving the connection's database (other databases of a shared cluster and
+    this monitoring connection excluded)."""
+    rows = await conn.fetch(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+        "AND pid <> pg_backend_pid()"
+    )
+    return [r["pid"] for r in rows]
 
 
 def postgres_rss_mb() -> float:

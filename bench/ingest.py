@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
+import multiprocessing as mp
 import random
 import time
 from typing import Any
@@ -14,6 +16,7 @@ import asyncpg
 
 from bench.common import (
     Server,
+    add_extras,
     bench_database,
     populate,
     random_point,
@@ -25,105 +28,190 @@ from bench.common import (
 from dispatch.config import Settings
 
 
+def sender_process(
+    base: str,
+    sockets: list[tuple[int, str]],
+    rate: float,
+    seconds: float,
+    start_at: Any,
+    go: Any,
+    ready: Any,
+    results: Any,
+    seed: int,
+) -> None:
+    results.put(asyncio.run(_senders(base, sockets, rate, seconds, start_at, go, ready, seed)))
+
+
+async def _senders(
+    base: str,
+    sockets: list[tuple[int, str]],
+    rate: float,
+    seconds: float,
+    start_at: Any,
+    go: Any,
+    ready: Any,
+    seed: int,
+) -> dict[str, int]:
+    """One load-generator process: its sockets offer `rate` frames/s together, sent in 20 ms
+    ticks round robin (a socket sends several frames per tick when the rate asks for it)."""
+    rng = random.Random(seed)
+    frames = []
+    for _ in range(512):
+        lat, lng = random_point(rng)
+        frames.append(f'{{"type":"location","lat":{lat!r},"lng":{lng!r}}}')
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+        conns = []
+        for uid, token in sockets:
+            ws = await session.ws_connect(f"{base}/ws/assistant/{uid}/?token={token}")
+            await ws.receive()
+            conns.append(ws)
+        ready.put(len(conns))
+        await asyncio.get_running_loop().run_in_executor(None, go.wait)
+        t0 = start_at.value
+        await asyncio.sleep(max(0.0, t0 - time.monotonic()))
+        tick, owed, i, sent, errors = 0.02, 0.0, 0, 0, 0
+        next_at = t0
+        while next_at < t0 + seconds:
+            owed += rate * tick
+            while owed >= 1:
+                try:
+                    await conns[i % len(conns)].send_str(frames[i % len(frames)])
+                    sent += 1
+                except (ConnectionError, RuntimeError):
+                    errors += 1
+                i += 1
+                owed -= 1
+            next_at += tick
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+        finished = time.monotonic()
+        for ws in conns:
+            await ws.close()
+    return {"sent": sent, "errors": errors, "late_s": max(0.0, finished - (t0 + seconds))}
+
+
 async def ws_ingest(
-    server: Server, url: str, settings: Settings, *, sockets: int, rate: int, seconds: float
+    server: Server,
+    url: str,
+    settings: Settings,
+    ids: list[int],
+    *,
+    procs: int,
+    rate: int,
+    seconds: float,
 ) -> dict[str, Any]:
-    """`sockets` load senders offer `rate` frames/s in 20 ms ticks; 20 separate probe sockets send
-    one marked frame at a time and time how long until SQL shows it (the staleness)."""
+    """`procs` load-generator processes share the load sockets and offer `rate` frames/s; in this
+    process, probe sockets each send one frame at a time and a poller reads their positions
+    back from SQL every 10 ms: the staleness is frame sent -> position visible to a new query."""
     probes = 20
-    ids = list(range(1, sockets + probes + 1))
     tokens = tokens_for(settings, ids)
-    load_ids, probe_ids = ids[:sockets], ids[sockets:]
+    load_ids, probe_ids = ids[:-probes], ids[-probes:]
+    ctx = mp.get_context("spawn")
+    ready, results, go = ctx.Queue(), ctx.Queue(), ctx.Event()
+    start_at = ctx.Value("d", 0.0)
+    per = math.ceil(len(load_ids) / procs)
+    workers = []
+    for k in range(procs):
+        chunk = [(u, tokens[u]) for u in load_ids[k * per : (k + 1) * per]]
+        share = rate * len(chunk) / len(load_ids)
+        workers.append(
+            ctx.Process(
+                target=sender_process,
+                args=(server.base, chunk, share, seconds, start_at, go, ready, results, k),
+            )
+        )
+    for w in workers:
+        w.start()
+    for _ in workers:
+        await asyncio.to_thread(ready.get, True, 120)
+    conn = await asyncpg.connect(url)
+    before = await conn.fetchval(
+        "SELECT count(*) FROM dispatch.position_history WHERE user_id = ANY($1)", ids
+    )
     rng = random.Random(3)
     staleness: list[float] = []
-    sent = 0
-    tick = 0.02
-    conn = await asyncpg.connect(url)
-    before = await conn.fetchval("SELECT count(*) FROM dispatch.position_history")
-    stop = float("inf")
-    connected = 0
-    all_connected = asyncio.Event()
+    probe_sent = 0
+    waiting: dict[int, tuple[float, float]] = {}  # probe uid -> (lat sent, time sent)
+    done = asyncio.Event()
 
-    async def ready() -> None:
-        """Wait until every socket is connected, so the measured window is all sending."""
-        nonlocal connected, stop
-        connected += 1
-        if connected == len(ids):
-            stop = time.monotonic() + seconds
-            all_connected.set()
-        await all_connected.wait()
+    async def poller() -> None:
+        while not done.is_set():
+            if waiting:
+                rows = await conn.fetch(
+                    "SELECT user_id, ST_Y(geog::geometry) AS lat FROM dispatch.positions "
+                    "WHERE user_id = ANY($1)",
+                    list(waiting),
+                )
+                now = time.monotonic()
+                for r in rows:
+                    want = waiting.get(r["user_id"])
+                    if want and abs(r["lat"] - want[0]) < 1e-9:
+                        staleness.append(now - want[1])
+                        del waiting[r["user_id"]]
+            await asyncio.sleep(0.01)
 
-    async def load(session: aiohttp.ClientSession, uid: int) -> None:
-        nonlocal sent
-        per_tick = rate * tick / sockets
-        owed = rng.random()
+    async def probe(session: aiohttp.ClientSession, uid: int, stop: float) -> None:
+        nonlocal probe_sent
         async with session.ws_connect(
             f"{server.base}/ws/assistant/{uid}/?token={tokens[uid]}"
         ) as ws:
             await ws.receive()
-            await ready()
-            await asyncio.sleep(rng.random() * tick)
-            next_at = time.monotonic()
-            while next_at < stop:
-                owed += per_tick
-                while owed >= 1:
-                    lat, lng = random_point(rng)
-                    await ws.send_str(f'{{"type":"location","lat":{lat!r},"lng":{lng!r}}}')
-                    sent += 1
-                    owed -= 1
-                next_at += tick
-                await asyncio.sleep(max(0.0, next_at - time.monotonic()))
-
-    async def probe(session: aiohttp.ClientSession, uid: int) -> None:
-        async with session.ws_connect(
-            f"{server.base}/ws/assistant/{uid}/?token={tokens[uid]}"
-        ) as ws:
-            await ws.receive()
-            await ready()
-            await asyncio.sleep(rng.random() * 0.1)
+            await asyncio.sleep(rng.random() * 0.2)
             while time.monotonic() < stop:
                 lat, lng = random_point(rng)
-                t0 = time.monotonic()
+                waiting[uid] = (lat, time.monotonic())
                 await ws.send_str(f'{{"type":"location","lat":{lat!r},"lng":{lng!r}}}')
-                while time.monotonic() - t0 < 5:
-                    seen = await conn_pool.fetchval(
-                        "SELECT ST_Y(geog::geometry) FROM dispatch.positions WHERE user_id = $1",
-                        uid,
-                    )
-                    if seen is not None and abs(seen - lat) < 1e-9:
-                        staleness.append(time.monotonic() - t0)
-                        break
-                    await asyncio.sleep(0.005)
-                await asyncio.sleep(0.05)
+                probe_sent += 1
+                t0 = time.monotonic()
+                while uid in waiting and time.monotonic() - t0 < 5:
+                    await asyncio.sleep(0.01)
+                waiting.pop(uid, None)
+                await asyncio.sleep(0.1)
 
-    conn_pool = await asyncpg.create_pool(url, min_size=2, max_size=4)
+    start_at.value = time.monotonic() + 0.5
+    go.set()
+    stop = start_at.value + seconds
+    polling = asyncio.create_task(poller())
     async with aiohttp.ClientSession() as session:
-        await asyncio.gather(
-            *(load(session, uid) for uid in load_ids), *(probe(session, uid) for uid in probe_ids)
+        await asyncio.gather(*(probe(session, uid, stop) for uid in probe_ids))
+    outs = [await asyncio.to_thread(results.get, True, 60) for _ in workers]
+    for w in workers:
+        w.join(timeout=10)
+    await asyncio.sleep(0.5)  # the last batch
+    done.set()
+    await polling
+    stored = (
+        await conn.fetchval(
+            "SELECT count(*) FROM dispatch.position_history WHERE user_id = ANY($1)", ids
         )
-    elapsed = seconds + max(0.0, time.monotonic() - stop)
-    await asyncio.sleep(0.5)
-    await conn_pool.close()
-    stored = await conn.fetchval("SELECT count(*) FROM dispatch.position_history") - before
+        - before
+    )
     await conn.close()
+    sent = sum(o["sent"] for o in outs)
     return {
-        "sockets": sockets,
+        "sockets": len(load_ids),
+        "generator_processes": procs,
         "offered_per_s": rate,
         "sent": sent,
-        "sent_per_s": round(sent / elapsed, 1),
+        "sent_per_s": round(sent / seconds, 1),
+        "generator_late_s": round(max(o["late_s"] for o in outs), 3),
+        "send_errors": sum(o["errors"] for o in outs),
         "stored": stored,
-        "stored_per_s": round(stored / elapsed, 1),
+        "stored_per_s": round(stored / seconds, 1),
+        "probe_frames": probe_sent,
+        "lost": max(0, sent + probe_sent - stored),
         "staleness": summary_ms(staleness),
     }
 
 
 async def rest_ingest(
-    server: Server, settings: Settings, *, concurrency: int, seconds: float
+    server: Server, settings: Settings, ids: list[int], *, seconds: float
 ) -> dict[str, Any]:
-    ids = list(range(1, concurrency + 1))
+    """One closed-loop client per id posting its position as fast as answers come back."""
+    concurrency = len(ids)
     tokens = tokens_for(settings, ids)
     latencies: list[float] = []
     errors = 0
+    first_error: list[str] = []
     stop = time.monotonic() + seconds
     rng = random.Random(5)
 
@@ -138,9 +226,11 @@ async def rest_ingest(
                 json={"lat": lat, "lng": lng},
                 headers=headers,
             ) as resp:
-                await resp.read()
+                body = await resp.read()
                 if resp.status != 200:
                     errors += 1
+                    if not first_error:
+                        first_error.append(f"{resp.status} {body[:200]!r}")
             latencies.append(time.perf_counter() - t0)
 
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
@@ -150,6 +240,7 @@ async def rest_ingest(
         "requests": len(latencies),
         "per_s": round(len(latencies) / seconds, 1),
         "errors": errors,
+        "first_error": first_error[0] if first_error else None,
         "latency": summary_ms(latencies),
     }
 
@@ -158,30 +249,53 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     settings = Settings.from_env()
     url = await bench_database(settings)
     await populate(url, args.assistants)
+    rng = random.Random(2)
+    # The senders are bench users beside the population, so the matching population stays as is.
+    ids, _ = await add_extras(
+        url, args.assistants, assistants=[random_point(rng) for _ in range(args.sockets + 20)]
+    )
     async with Server(url, workers=args.workers) as server:
-        say(f"WebSocket ingest: {args.sockets} sockets offering {args.rate}/s for {args.seconds}s")
+        say(
+            f"WebSocket ingest: {args.sockets} sockets in {args.procs} generator processes "
+            f"offering {args.rate}/s for {args.seconds:g} s (+20 probe sockets)"
+        )
         ws = await ws_ingest(
-            server, url, settings, sockets=args.sockets, rate=args.rate, seconds=args.seconds
+            server,
+            url,
+            settings,
+            ids,
+            procs=args.procs,
+            rate=args.rate,
+            seconds=args.seconds,
         )
         say(
-            f"  stored {ws['stored_per_s']}/s, staleness p50 {ws['staleness']['p50_ms']} ms "
+            f"  sent {ws['sent_per_s']}/s, stored {ws['stored_per_s']}/s (lost {ws['lost']}), "
+            f"staleness p50 {ws['staleness']['p50_ms']} ms "
             f"p99 {ws['staleness']['p99_ms']} ms"
         )
-        say(f"REST ingest: {args.rest_concurrency} concurrent clients for {args.seconds}s")
+        say(f"REST ingest: {args.rest_concurrency} concurrent clients for {args.rest_seconds:g} s")
         rest = await rest_ingest(
-            server, settings, concurrency=args.rest_concurrency, seconds=args.seconds
+            server, settings, ids[: args.rest_concurrency], seconds=args.rest_seconds
         )
-        say(f"  {rest['per_s']}/s, p50 {rest['latency']['p50_ms']} ms, errors {rest['errors']}")
+        say(
+            f"  {rest['per_s']}/s, p50 {rest['latency']['p50_ms']} ms, "
+            f"p99 {rest['latency']['p99_ms']} ms, errors {rest['errors']}"
+            + (f" (first: {rest['first_error']})" if rest["first_error"] else "")
+        )
     return {"websocket": ws, "rest": rest}
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--assistants", type=int, default=100_000, help="positioned assistants")
     parser.add_argument("--sockets", type=int, default=500, help="WebSocket senders")
     parser.add_argument("--rate", type=int, default=10_000, help="offered frames per second")
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--rest-concurrency", type=int, default=32)
+    parser.add_argument("--procs", type=int, default=3, help="load-generator processes")
+    parser.add_argument("--rest-concurrency", type=int, default=32, help="REST clients")
+    parser.add_argument("--rest-seconds", type=float, default=5.0, help="REST run length")
     parser.add_argument("--workers", type=int, default=2, help="server processes (WORKERS)")
     args = parser.parse_args(argv)
     figures = asyncio.run(main_async(args))

@@ -49,15 +49,26 @@ COMMENT ON VIEW dispatch.supply_demand IS
 
 CREATE OR REPLACE FUNCTION dispatch.surge_for_cells(cells_r7 bigint[])
 RETURNS numeric
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 PARALLEL SAFE
 AS $$
-    SELECT dispatch.surge_multiplier(
-        (SELECT count(*) FROM dispatch.available_assistants v WHERE v.h3_r7 = ANY (cells_r7)),
+BEGIN
+    -- plpgsql, not sql: a scalar SQL function with subqueries is never inlined and was re-planned
+    -- on every call (~1 ms). Supply is driven from the cells' positions, one index probe of the
+    -- view per position (OFFSET 0 keeps it a nested loop): the planner otherwise hashed every
+    -- active assistant in the city, 8-15 ms per request at 100k assistants (see bench/README).
+    RETURN dispatch.surge_multiplier(
+        (SELECT count(*)
+         FROM dispatch.positions p
+         CROSS JOIN LATERAL (
+             SELECT 1 FROM dispatch.available_assistants v WHERE v.user_id = p.user_id OFFSET 0
+         ) idle
+         WHERE p.h3_r7 = ANY (surge_for_cells.cells_r7)),
         (SELECT count(*) FROM dispatch.assistance_requests r
-          WHERE r.status = 'requested' AND r.pickup_h3_r7 = ANY (cells_r7))
-    )
+          WHERE r.status = 'requested' AND r.pickup_h3_r7 = ANY (surge_for_cells.cells_r7))
+    );
+END;
 $$;
 COMMENT ON FUNCTION dispatch.surge_for_cells(bigint[]) IS
     'The surge multiplier over a set of H3 resolution-7 cells taken together (supply and demand '

@@ -185,6 +185,15 @@ class RealtimeSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class DispatchSettings:
+    surge_refresh_s: float = setting(
+        "DISPATCH_SURGE_REFRESH_S",
+        2.0,
+        "Seconds between refreshes of the idle-supply snapshot used for surge pricing (0: never).",
+    )
+
+
+@dataclasses.dataclass(frozen=True)
 class Settings:
     """Every setting of the engine, grouped by concern."""
 
@@ -192,6 +201,7 @@ class Settings:
     db: DatabaseSettings = dataclasses.field(default_factory=DatabaseSettings)
     auth: AuthSettings = dataclasses.field(default_factory=AuthSettings)
     realtime: RealtimeSettings = dataclasses.field(default_factory=RealtimeSettings)
+    dispatch: DispatchSettings = dataclasses.field(default_factory=DispatchSettings)
     accounts: AccountsSettings = dataclasses.field(default_factory=AccountsSettings)
 
     @classmethod

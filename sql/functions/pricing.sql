@@ -47,24 +47,62 @@ COMMENT ON VIEW dispatch.supply_demand IS
     '(dispatch.available_assistants), open requests still waiting for an assistant, and the surge '
     'multiplier of that cell alone. Cells with neither do not appear.';
 
+CREATE OR REPLACE FUNCTION dispatch.refresh_cell_supply(min_interval_s double precision DEFAULT 1)
+RETURNS boolean
+LANGUAGE plpgsql
+VOLATILE
+AS $$
+BEGIN
+    -- One refresher at a time across every server process; skip if the snapshot is fresh enough.
+    IF NOT pg_try_advisory_xact_lock(hashtext('dispatch.refresh_cell_supply')) THEN
+        RETURN false;
+    END IF;
+    IF EXISTS (SELECT 1 FROM dispatch.cell_supply_refreshed
+                WHERE refreshed_at > clock_timestamp() - make_interval(secs => min_interval_s)) THEN
+        RETURN false;
+    END IF;
+    DELETE FROM dispatch.cell_supply;
+    INSERT INTO dispatch.cell_supply (h3_r7, idle_assistants)
+    SELECT v.h3_r7, count(*) FROM dispatch.available_assistants v GROUP BY v.h3_r7;
+    INSERT INTO dispatch.cell_supply_refreshed (refreshed_at) VALUES (clock_timestamp())
+    ON CONFLICT (only_row) DO UPDATE SET refreshed_at = EXCLUDED.refreshed_at;
+    RETURN true;
+END;
+$$;
+COMMENT ON FUNCTION dispatch.refresh_cell_supply(double precision) IS
+    'Re-count idle assistants per H3 r7 cell into dispatch.cell_supply (unless another session is '
+    'doing it or it was refreshed less than min_interval_s ago). Each server process calls it every '
+    'DISPATCH_SURGE_REFRESH_S seconds; true when this call refreshed.';
+
 CREATE OR REPLACE FUNCTION dispatch.surge_for_cells(cells_r7 bigint[])
 RETURNS numeric
 LANGUAGE plpgsql
 STABLE
 PARALLEL SAFE
 AS $$
+DECLARE
+    supply bigint;
 BEGIN
     -- plpgsql, not sql: a scalar SQL function with subqueries is never inlined and was re-planned
-    -- on every call (~1 ms). Supply is driven from the cells' positions, one index probe of the
-    -- view per position (OFFSET 0 keeps it a nested loop): the planner otherwise hashed every
-    -- active assistant in the city, 8-15 ms per request at 100k assistants (see bench/README).
+    -- on every call. Supply comes from the dispatch.cell_supply snapshot when it is fresh (seven
+    -- index probes); counting live costs one probe of the view per position in the cells, several
+    -- ms per request in a busy city (see the Benchmarks section of the README).
+    IF EXISTS (SELECT 1 FROM dispatch.cell_supply_refreshed
+                WHERE refreshed_at > now() - make_interval(
+                          secs => coalesce(dispatch.setting_numeric('surge_supply_max_age_s'), 0)))
+    THEN
+        SELECT coalesce(sum(c.idle_assistants), 0) INTO supply
+        FROM dispatch.cell_supply c WHERE c.h3_r7 = ANY (surge_for_cells.cells_r7);
+    ELSE
+        SELECT count(*) INTO supply
+        FROM dispatch.positions p
+        CROSS JOIN LATERAL (
+            SELECT 1 FROM dispatch.available_assistants v WHERE v.user_id = p.user_id OFFSET 0
+        ) idle
+        WHERE p.h3_r7 = ANY (surge_for_cells.cells_r7);
+    END IF;
     RETURN dispatch.surge_multiplier(
-        (SELECT count(*)
-         FROM dispatch.positions p
-         CROSS JOIN LATERAL (
-             SELECT 1 FROM dispatch.available_assistants v WHERE v.user_id = p.user_id OFFSET 0
-         ) idle
-         WHERE p.h3_r7 = ANY (surge_for_cells.cells_r7)),
+        supply,
         (SELECT count(*) FROM dispatch.assistance_requests r
           WHERE r.status = 'requested' AND r.pickup_h3_r7 = ANY (surge_for_cells.cells_r7))
     );
@@ -72,7 +110,9 @@ END;
 $$;
 COMMENT ON FUNCTION dispatch.surge_for_cells(bigint[]) IS
     'The surge multiplier over a set of H3 resolution-7 cells taken together (supply and demand '
-    'summed), e.g. a pickup cell and its neighbours; 1.0 for an empty or NULL set.';
+    'summed), e.g. a pickup cell and its neighbours; 1.0 for an empty or NULL set. Supply is read '
+    'from the dispatch.cell_supply snapshot when fresh (surge_supply_max_age_s), else counted live; '
+    'demand (requests still waiting) is always live.';
 
 CREATE OR REPLACE FUNCTION dispatch.quote_price(
     service_type text,

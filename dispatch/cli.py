@@ -177,7 +177,17 @@ def _serve_one(settings: Settings, *, reuse_port: bool) -> None:
         access_log=logging.getLogger("dispatch.access") if settings.http.access_log else None,
         print=lambda msg: log.info(msg.strip()),
         handle_signals=True,
+        loop=_event_loop(),
     )
+
+
+def _event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop's event loop: the same asyncio API at a fraction of the CPU per socket operation."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency; stay usable without it
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
 
 
 def main(argv: list[str] | None = None) -> None:

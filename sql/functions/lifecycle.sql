@@ -28,64 +28,76 @@ COMMENT ON FUNCTION dispatch.point_json(geography) IS
 
 CREATE OR REPLACE FUNCTION dispatch.assistance_json(request dispatch.assistance_requests)
 RETURNS jsonb
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 AS $$
+BEGIN
+    -- plpgsql so the plan is cached per session (a non-inlined SQL function is re-planned
+    -- on every call).
+    RETURN (
     SELECT jsonb_build_object(
-        'id', request.id,
-        'status', request.status,
-        'service_type', request.service_type,
-        'vehicle_type', request.vehicle_type,
-        'description', request.description,
-        'client', (SELECT jsonb_build_object('id', c.id, 'name', c.name, 'phone', c.phone_number,
-                                             'phone_number', c.phone_number)
-                     FROM dispatch.users c WHERE c.id = request.client_id),
-        'assistant', (SELECT jsonb_build_object('id', s.id, 'name', s.name, 'phone', s.phone_number,
-                                                'phone_number', s.phone_number,
-                                                'lat', ST_Y(p.geog::geometry),
-                                                'lng', ST_X(p.geog::geometry))
-                        FROM dispatch.users s LEFT JOIN dispatch.positions p ON p.user_id = s.id
-                        WHERE s.id = request.assistant_id),
-        'pickup_lat', ST_Y(request.pickup::geometry),
-        'pickup_lng', ST_X(request.pickup::geometry),
-        'dropoff_lat', ST_Y(request.dropoff::geometry),
-        'dropoff_lng', ST_X(request.dropoff::geometry),
-        'pickupLocation', dispatch.point_json(request.pickup),
-        'dropoffLocation', dispatch.point_json(request.dropoff),
-        'distance_km', round(request.distance_km::numeric, 3),
-        'total_price', request.total_price,
-        'currency', request.currency,
-        'surge_multiplier', request.price -> 'surge_multiplier',
-        'price_breakdown', request.price -> 'lines',
-        'rating', (SELECT r.rating FROM dispatch.ratings r WHERE r.assistance_id = request.id),
-        'comment', (SELECT r.comment FROM dispatch.ratings r WHERE r.assistance_id = request.id),
-        'created_at', dispatch.iso_utc(request.created_at),
-        'updated_at', dispatch.iso_utc(request.updated_at),
-        'createdAt', dispatch.iso_utc(request.created_at),
-        'updatedAt', dispatch.iso_utc(request.updated_at)
-    )
+            'id', request.id,
+            'status', request.status,
+            'service_type', request.service_type,
+            'vehicle_type', request.vehicle_type,
+            'description', request.description,
+            'client', (SELECT jsonb_build_object('id', c.id, 'name', c.name, 'phone', c.phone_number,
+                                                 'phone_number', c.phone_number)
+                         FROM dispatch.users c WHERE c.id = request.client_id),
+            'assistant', (SELECT jsonb_build_object('id', s.id, 'name', s.name, 'phone', s.phone_number,
+                                                    'phone_number', s.phone_number,
+                                                    'lat', ST_Y(p.geog::geometry),
+                                                    'lng', ST_X(p.geog::geometry))
+                            FROM dispatch.users s LEFT JOIN dispatch.positions p ON p.user_id = s.id
+                            WHERE s.id = request.assistant_id),
+            'pickup_lat', ST_Y(request.pickup::geometry),
+            'pickup_lng', ST_X(request.pickup::geometry),
+            'dropoff_lat', ST_Y(request.dropoff::geometry),
+            'dropoff_lng', ST_X(request.dropoff::geometry),
+            'pickupLocation', dispatch.point_json(request.pickup),
+            'dropoffLocation', dispatch.point_json(request.dropoff),
+            'distance_km', round(request.distance_km::numeric, 3),
+            'total_price', request.total_price,
+            'currency', request.currency,
+            'surge_multiplier', request.price -> 'surge_multiplier',
+            'price_breakdown', request.price -> 'lines',
+            'rating', (SELECT r.rating FROM dispatch.ratings r WHERE r.assistance_id = request.id),
+            'comment', (SELECT r.comment FROM dispatch.ratings r WHERE r.assistance_id = request.id),
+            'created_at', dispatch.iso_utc(request.created_at),
+            'updated_at', dispatch.iso_utc(request.updated_at),
+            'createdAt', dispatch.iso_utc(request.created_at),
+            'updatedAt', dispatch.iso_utc(request.updated_at)
+        )
+    );
+END;
 $$;
 COMMENT ON FUNCTION dispatch.assistance_json(dispatch.assistance_requests) IS
     'The API''s assistance object (both renditions'' field names) for a request row.';
 
 CREATE OR REPLACE FUNCTION dispatch.status_message(request dispatch.assistance_requests)
 RETURNS jsonb
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 AS $$
+BEGIN
+    -- plpgsql so the plan is cached per session (a non-inlined SQL function is re-planned
+    -- on every call).
+    RETURN (
     SELECT jsonb_build_object(
-        'type', 'status',
-        'assistance_id', request.id,
-        'status', request.status,
-        'assistant', (SELECT jsonb_build_object('id', s.id, 'name', s.name,
-                                                'phone_number', s.phone_number,
-                                                'lat', ST_Y(p.geog::geometry),
-                                                'lng', ST_X(p.geog::geometry))
-                        FROM dispatch.users s LEFT JOIN dispatch.positions p ON p.user_id = s.id
-                        WHERE s.id = request.assistant_id),
-        'client', (SELECT jsonb_build_object('id', c.id, 'name', c.name)
-                     FROM dispatch.users c WHERE c.id = request.client_id)
-    )
+            'type', 'status',
+            'assistance_id', request.id,
+            'status', request.status,
+            'assistant', (SELECT jsonb_build_object('id', s.id, 'name', s.name,
+                                                    'phone_number', s.phone_number,
+                                                    'lat', ST_Y(p.geog::geometry),
+                                                    'lng', ST_X(p.geog::geometry))
+                            FROM dispatch.users s LEFT JOIN dispatch.positions p ON p.user_id = s.id
+                            WHERE s.id = request.assistant_id),
+            'client', (SELECT jsonb_build_object('id', c.id, 'name', c.name)
+                         FROM dispatch.users c WHERE c.id = request.client_id)
+        )
+    );
+END;
 $$;
 COMMENT ON FUNCTION dispatch.status_message(dispatch.assistance_requests) IS
     'The WebSocket "status" frame for a request: {type, assistance_id, status, assistant|null, client}.';

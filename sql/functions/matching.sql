@@ -2,11 +2,16 @@
 
 CREATE OR REPLACE FUNCTION dispatch.setting_numeric(setting_key text)
 RETURNS numeric
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 PARALLEL SAFE
 AS $$
-    SELECT (s.value #>> '{}')::numeric FROM dispatch.settings s WHERE s.key = setting_key
+BEGIN
+    -- plpgsql so the plan is cached per session (a SQL function reading a table is not inlined
+    -- and would be re-planned on every call).
+    RETURN (SELECT (s.value #>> '{}')::numeric FROM dispatch.settings s
+             WHERE s.key = setting_numeric.setting_key);
+END;
 $$;
 COMMENT ON FUNCTION dispatch.setting_numeric(text) IS
     'The numeric value of a row of dispatch.settings (surge_k, surge_cap, matching_radius_m, '

@@ -2,13 +2,19 @@
 
 CREATE OR REPLACE FUNCTION dispatch.channel_status(assistance_id bigint, user_id bigint)
 RETURNS jsonb
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 AS $$
+BEGIN
+    -- plpgsql so the plan is cached per session (a non-inlined SQL function is re-planned
+    -- on every call).
+    RETURN (
     SELECT dispatch.status_message(r)
-    FROM dispatch.assistance_requests r
-    WHERE r.id = channel_status.assistance_id
-      AND channel_status.user_id IN (r.client_id, r.assistant_id)
+        FROM dispatch.assistance_requests r
+        WHERE r.id = channel_status.assistance_id
+          AND channel_status.user_id IN (r.client_id, r.assistant_id)
+    );
+END;
 $$;
 COMMENT ON FUNCTION dispatch.channel_status(bigint, bigint) IS
     'The current "status" frame of a request for one of its parties (its client or assigned '

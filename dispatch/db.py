@@ -53,6 +53,16 @@ async def init_connection(conn: asyncpg.Connection) -> None:
             )
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Connection reset on release: nothing beyond asyncpg's own rollback of an open transaction.
+
+    The default reset runs four statements (RESET ALL, CLOSE ALL, UNLISTEN *, advisory unlock) on
+    every release, several per request. The engine never leaves session state on a pooled
+    connection: settings are SET LOCAL or function-level, advisory locks are transaction-scoped,
+    LISTEN has its own connection (dispatch/events.py).
+    """
+
+
 async def create_pool(settings: DatabaseSettings, url: str) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(
         url,
@@ -60,6 +70,7 @@ async def create_pool(settings: DatabaseSettings, url: str) -> asyncpg.Pool:
         max_size=max(settings.pool_max, settings.pool_min, 1),
         command_timeout=settings.command_timeout,
         init=init_connection,
+        reset=_keep_session,
         server_settings={"application_name": "dispatch"},
     )
     assert pool is not None

@@ -90,6 +90,10 @@ class EventBus:
     def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
         try:
             envelope = orjson.loads(payload)
+            if "batch" in envelope:
+                for item in envelope["batch"]:
+                    self._deliver(item["topic"], orjson.dumps(item["message"]).decode(), None)
+                return
             topic = envelope["topic"]
         except (orjson.JSONDecodeError, KeyError, TypeError):
             log.warning("ignoring malformed event")

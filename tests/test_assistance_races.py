@@ -102,7 +102,10 @@ class Inbox:
         self.queue: asyncio.Queue[dict] = asyncio.Queue()
 
     def __call__(self, conn, pid, channel, payload) -> None:
-        self.queue.put_nowait(json.loads(payload))
+        envelope = json.loads(payload)
+        # Several messages of one transaction may share a NOTIFY ({"batch": [...]}).
+        for item in envelope.get("batch", [envelope]):
+            self.queue.put_nowait(item)
 
     async def until(self, topic: str) -> list[dict]:
         """Every envelope received up to and including the first one on `topic`."""

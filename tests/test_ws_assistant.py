@@ -199,3 +199,18 @@ async def test_slow_consumer_is_closed_without_delaying_others(settings, throwaw
             await ws_fast.close()
     finally:
         await conn.close()
+
+
+async def test_emit_many_packs_messages_and_delivers_them_all_in_order(rt, settings):
+    client, conn = rt
+    a = await create_user(conn, role="assistant")
+    await wait_listening(client)
+    messages = [{"type": "x", "n": n, "pad": "p" * 600} for n in range(30)]  # ~3 NOTIFYs
+    async with client.ws_connect(f"/ws/assistant/{a.id}/?token={token_of(settings, a)}") as ws:
+        await next_json(ws)
+        await conn.execute(
+            "SELECT dispatch.emit_many($1::text[], $2::jsonb[])",
+            [f"assistant:{a.id}"] * 30,
+            messages,
+        )
+        assert [await next_json(ws) for _ in range(30)] == messages

@@ -16,7 +16,7 @@ from api.schemas.assistance import (
 )
 from api.schemas.validation import parse
 from dispatch import assistance
-from dispatch.db import connection, transaction
+from dispatch.db import connection
 from dispatch.errors import NotFound, ValidationError
 
 
@@ -44,7 +44,7 @@ async def request_assistance(request: web.Request) -> web.Response:
     user = require(request, "client")
     body = parse(RequestBody, await read_json(request))
     key = _idempotency_key(request)
-    async with transaction(request.app[POOL]) as conn:
+    async with connection(request.app[POOL]) as conn:  # one SQL call: atomic on its own
         result = await assistance.request_assistance(
             conn,
             client_id=user.id,
@@ -84,7 +84,7 @@ async def view_one(request: web.Request) -> web.Response:
 async def accept(request: web.Request) -> web.Response:
     user = require(request, "assistant")
     assistance_id = _assistance_id(request)
-    async with transaction(request.app[POOL]) as conn:
+    async with connection(request.app[POOL]) as conn:  # one SQL call: atomic on its own
         item = await assistance.accept(conn, assistance_id=assistance_id, assistant_id=user.id)
     return json_response(item)
 
@@ -93,7 +93,7 @@ async def update_status(request: web.Request) -> web.Response:
     user = require(request, "client", "assistant")
     assistance_id = _assistance_id(request)
     body = parse(StatusBody, await read_json(request))
-    async with transaction(request.app[POOL]) as conn:
+    async with connection(request.app[POOL]) as conn:  # one SQL call: atomic on its own
         item = await assistance.update_status(
             conn,
             assistance_id=assistance_id,
@@ -108,7 +108,7 @@ async def rate(request: web.Request) -> web.Response:
     user = require(request, "client")
     assistance_id = _assistance_id(request)
     body = parse(RateBody, await read_json(request))
-    async with transaction(request.app[POOL]) as conn:
+    async with connection(request.app[POOL]) as conn:  # one SQL call: atomic on its own
         item = await assistance.rate(
             conn,
             assistance_id=assistance_id,

@@ -36,3 +36,40 @@ AS $$ SELECT dispatch.emit_except(topic, message, NULL) $$;
 COMMENT ON FUNCTION dispatch.emit(text, jsonb) IS
     'Publish a WebSocket message to a topic (assistant:<id> or assistance:<id>) on commit, via '
     'NOTIFY dispatch_events; messages over the NOTIFY limit are parked in dispatch.event_overflow.';
+
+CREATE OR REPLACE FUNCTION dispatch.emit_many(topics text[], messages jsonb[])
+RETURNS void
+LANGUAGE plpgsql
+VOLATILE
+AS $$
+DECLARE
+    batch     jsonb := '[]';
+    batch_len integer := 0;
+    item      jsonb;
+    item_len  integer;
+BEGIN
+    -- One NOTIFY carries as many messages as fit ({"batch": [{topic, message}, ...]}): a request
+    -- offered to ten assistants is one notification for every listener to read, not ten.
+    FOR i IN 1 .. coalesce(array_length(topics, 1), 0) LOOP
+        item := jsonb_build_object('topic', topics[i], 'message', messages[i]);
+        item_len := octet_length(item::text);
+        IF item_len > 7800 THEN
+            PERFORM dispatch.emit(topics[i], messages[i]);  -- parked and sent by reference
+            CONTINUE;
+        END IF;
+        IF batch_len + item_len > 7800 THEN
+            PERFORM pg_notify('dispatch_events', jsonb_build_object('batch', batch)::text);
+            batch := '[]';
+            batch_len := 0;
+        END IF;
+        batch := batch || jsonb_build_array(item);
+        batch_len := batch_len + item_len + 2;
+    END LOOP;
+    IF batch_len > 0 THEN
+        PERFORM pg_notify('dispatch_events', jsonb_build_object('batch', batch)::text);
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION dispatch.emit_many(text[], jsonb[]) IS
+    'Publish several WebSocket messages (topics[i] gets messages[i]) on commit, packed into as few '
+    'NOTIFYs as the 8000-byte limit allows.';

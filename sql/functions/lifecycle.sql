@@ -152,6 +152,7 @@ DECLARE
     km          double precision;
     quote       jsonb;
     matched     jsonb;
+    offer       jsonb;
     pickup      geography := ST_SetSRID(ST_MakePoint(pickup_lng, pickup_lat), 4326)::geography;
     dropoff     geography;
 BEGIN
@@ -216,23 +217,24 @@ BEGIN
     RETURNING * INTO req;
 
     PERFORM dispatch.record_transition(req, request_assistance.client_id, NULL);
-    PERFORM dispatch.emit(
-        'assistant:' || (m ->> 'assistant_id'),
-        jsonb_build_object(
-            'type', 'new_assistance_request',
-            'assistance_id', req.id,
-            'service_type', req.service_type,
-            'assistance_type', req.service_type,
-            'vehicle_type', req.vehicle_type,
-            'description', req.description,
-            'pickup_location', dispatch.point_json(req.pickup),
-            'dropoff_location', dispatch.point_json(req.dropoff),
-            'distance', (m -> 'distance'),
-            'distance_km', round(req.distance_km::numeric, 3),
-            'total_price', req.total_price,
-            'currency', req.currency,
-            'client', (SELECT jsonb_build_object('id', c.id, 'name', c.name)
-                         FROM dispatch.users c WHERE c.id = req.client_id)))
+    -- The offer is the same for everyone but for the distance: build it once.
+    offer := jsonb_build_object(
+        'type', 'new_assistance_request',
+        'assistance_id', req.id,
+        'service_type', req.service_type,
+        'assistance_type', req.service_type,
+        'vehicle_type', req.vehicle_type,
+        'description', req.description,
+        'pickup_location', dispatch.point_json(req.pickup),
+        'dropoff_location', dispatch.point_json(req.dropoff),
+        'distance_km', round(req.distance_km::numeric, 3),
+        'total_price', req.total_price,
+        'currency', req.currency,
+        'client', (SELECT jsonb_build_object('id', c.id, 'name', c.name)
+                     FROM dispatch.users c WHERE c.id = req.client_id));
+    PERFORM dispatch.emit_many(
+        array_agg('assistant:' || (m ->> 'assistant_id')),
+        array_agg(offer || jsonb_build_object('distance', m -> 'distance')))
     FROM jsonb_array_elements(matched) m;
 
     RETURN jsonb_build_object('assistance', dispatch.assistance_json(req),

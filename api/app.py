@@ -10,11 +10,13 @@ from aiohttp import web
 
 from api.accounts_setup import setup_accounts
 from api.auth import jwt_middlewares
-from api.keys import BATCHER, BUS, DB_URL, HUB, OWN_POOL, POOL, SETTINGS
+from api.keys import BATCHER, BUS, DB_URL, HUB, OWN_POOL, POOL, REVOCATIONS, SETTINGS
 from api.middleware import error_middleware
 from api.routes import setup_routes
 from api.ws.hub import Hub
 from dispatch import db
+from dispatch.auth import revocation
+from dispatch.auth.revocation import RevocationCache
 from dispatch.config import Settings
 from dispatch.devdb import database_url
 from dispatch.events import EventBus
@@ -41,12 +43,25 @@ async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
     """The hub of local sockets, the LISTEN connection feeding it, and the location batcher."""
     settings = app[SETTINGS]
     app[HUB] = hub = Hub()
-    app[BUS] = bus = EventBus(app[DB_URL], app[POOL], hub.deliver)
+    # An app on a caller's pool (a test transaction) cannot see NOTIFY: no listener then, and the
+    # revocation cache never trusts itself (every token is checked in the database).
+    listen = app[OWN_POOL]
+
+    def deliver(topic: str, message: str, skip_user: int | None) -> None:
+        if topic == revocation.TOPIC:
+            revocations.on_event(message)
+        else:
+            hub.deliver(topic, message, skip_user)
+
+    app[BUS] = bus = EventBus(app[DB_URL], app[POOL], deliver)
+    app[REVOCATIONS] = revocations = RevocationCache(
+        ttl=settings.auth.revocation_cache_s,
+        listening=lambda: listen and bus.connected.is_set(),
+        epoch=lambda: bus.connects,
+    )
     app[BATCHER] = batcher = PositionBatcher(
         app[POOL], interval=settings.realtime.location_flush_ms / 1000
     )
-    # An app on a caller's pool (a test transaction) cannot see NOTIFY: no listener then.
-    listen = app[OWN_POOL]
     if listen:
         await bus.start()
     await batcher.start()

@@ -10,9 +10,9 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 from aiohttp_jwt import JWTMiddleware
 
-from api.keys import POOL
+from api.keys import POOL, REVOCATIONS
 from dispatch import db
-from dispatch.auth.tokens import ALGORITHM, CurrentUser, access_revoked, user_from_claims
+from dispatch.auth.tokens import ALGORITHM, CurrentUser, user_from_claims
 from dispatch.config import AuthSettings
 from dispatch.errors import AuthenticationError, PermissionDenied
 
@@ -71,11 +71,15 @@ def jwt_middlewares(settings: AuthSettings) -> list[Middleware]:
 
 
 async def is_revoked(request: web.Request, claims: dict[str, Any]) -> bool:
-    """aiohttp-jwt's revocation hook: one indexed lookup per authenticated request."""
+    """aiohttp-jwt's revocation hook (see dispatch/auth/revocation.py for the cache)."""
     if claims.get("typ") != "access":
         return False  # refused later by current_user(); no lookup needed
-    async with db.connection(request.app[POOL]) as conn:
-        return await access_revoked(conn, claims)
+    return await token_revoked(request.app, claims)
+
+
+async def token_revoked(app: web.Application, claims: dict[str, Any]) -> bool:
+    pool = app[POOL]
+    return await app[REVOCATIONS].revoked(lambda: db.connection(pool), claims)
 
 
 def current_user(request: web.Request) -> CurrentUser:

@@ -6,6 +6,7 @@ import asyncpg
 from aiohttp import web
 
 from api.ws.hub import Hub
+from dispatch.auth.revocation import RevocationCache
 from dispatch.config import Settings
 from dispatch.events import EventBus
 from dispatch.positions import PositionBatcher
@@ -17,3 +18,4 @@ OWN_POOL = web.AppKey("own_pool", bool)  # False when the caller (a test) suppli
 HUB = web.AppKey("hub", Hub)
 BUS = web.AppKey("bus", EventBus)
 BATCHER = web.AppKey("batcher", PositionBatcher)
+REVOCATIONS = web.AppKey("revocations", RevocationCache)

@@ -288,7 +288,6 @@ class Server:
             "HOST": "127.0.0.1",
             "DISPATCH_ACCESS_LOG": "0",
             "DISPATCH_LOG_LEVEL": "WARNING",
-            "DISPATCH_DB_POOL_MAX": os.environ.get("DISPATCH_DB_POOL_MAX", "20"),
             **(env or {}),
         }
         self.proc: subprocess.Popen[bytes] | None = None

@@ -90,6 +90,12 @@ class AuthSettings:
         "DISPATCH_REFRESH_TOKEN_TTL", 7 * 24 * 3600, "Refresh token lifetime, seconds."
     )
     issuer: str = setting("DISPATCH_JWT_ISSUER", "dispatch", "The `iss` claim of issued tokens.")
+    revocation_cache_s: float = setting(
+        "DISPATCH_REVOCATION_CACHE_S",
+        30.0,
+        "Seconds a process trusts a token's session as valid before asking the database again "
+        "(revocations evict at once through the event bus; 0: ask every time).",
+    )
 
     def secret(self) -> str:
         return self.jwt_secret or _local_secret("jwt-secret")

@@ -8,12 +8,12 @@ import logging
 import orjson
 from aiohttp import WSMsgType, web
 
-from api.auth import CLAIMS, current_user
+from api.auth import CLAIMS, current_user, token_revoked
 from api.keys import BATCHER, HUB, POOL, SETTINGS
 from api.ws import frames
 from api.ws.hub import Peer
 from dispatch import db, realtime
-from dispatch.auth.tokens import CurrentUser, access_revoked, decode_token, user_from_claims
+from dispatch.auth.tokens import CurrentUser, decode_token, user_from_claims
 from dispatch.errors import AuthenticationError, DispatchError, NotFound, PermissionDenied
 
 log = logging.getLogger(__name__)
@@ -28,9 +28,8 @@ async def ws_user(request: web.Request) -> CurrentUser:
     if token and CLAIMS not in request:
         claims = decode_token(request.app[SETTINGS].auth, token, typ="access")
         user = user_from_claims(claims)
-        async with db.connection(request.app[POOL]) as conn:
-            if await access_revoked(conn, claims):
-                raise AuthenticationError("The token has been revoked.", code="TOKEN_REVOKED")
+        if await token_revoked(request.app, claims):
+            raise AuthenticationError("The token has been revoked.", code="TOKEN_REVOKED")
         return user
     return current_user(request)
 

@@ -1,0 +1,100 @@
+"""The revocation cache across two app instances: hits skip the database, revocations evict at once."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import pytest
+
+from api.app import create_app
+from api.keys import BUS, REVOCATIONS
+from dispatch.auth.tokens import start_session
+from dispatch.db import init_connection
+from dispatch.events import LISTENER_NAME
+from tests.conftest import serve
+from tests.factories import create_user
+
+
+@pytest.fixture
+async def pair(settings, throwaway_db):
+    conn = await asyncpg.connect(throwaway_db)
+    await init_connection(conn)
+    async with (
+        serve(create_app(settings, db_url=throwaway_db)) as a,
+        serve(create_app(settings, db_url=throwaway_db)) as b,
+    ):
+        for c in (a, b):
+            await asyncio.wait_for(c.app[BUS].connected.wait(), 5)
+        yield a, b, conn
+    await conn.close()
+
+
+async def session(conn, settings):
+    user = await create_user(conn, role="client")
+    tokens = await start_session(conn, settings.auth, user_id=user.id, role="client")
+    return user, tokens
+
+
+async def status(client, access: str) -> int:
+    resp = await client.get("/api/profile/user/", headers={"Authorization": f"Bearer {access}"})
+    return resp.status
+
+
+async def eventually_401(client, access: str) -> None:
+    # The revoking transaction has committed; its NOTIFY is on its way to every process.
+    for _ in range(100):
+        if await status(client, access) == 401:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the revoked token was still accepted")
+
+
+async def test_valid_sessions_are_served_from_the_cache(pair, settings):
+    a, _, conn = pair
+    _, tokens = await session(conn, settings)
+    cache = a.app[REVOCATIONS]
+    assert await status(a, tokens.access) == 200
+    before = cache.lookups
+    for _ in range(5):
+        assert await status(a, tokens.access) == 200
+    assert cache.lookups == before
+
+
+async def test_logout_on_one_process_evicts_on_the_other(pair, settings):
+    a, b, conn = pair
+    _, tokens = await session(conn, settings)
+    assert await status(a, tokens.access) == 200  # now cached on a
+    resp = await b.post("/api/auth/logout/", json={"refresh": tokens.refresh})
+    assert resp.status == 200
+    await eventually_401(a, tokens.access)
+
+
+async def test_disabling_a_user_from_sql_evicts(pair, settings):
+    a, _, conn = pair
+    user, tokens = await session(conn, settings)
+    assert await status(a, tokens.access) == 200
+    await conn.execute("UPDATE dispatch.users SET is_disabled = true WHERE id = $1", user.id)
+    await eventually_401(a, tokens.access)
+
+
+async def test_nothing_is_trusted_while_the_listener_is_down(pair, settings):
+    a, _, conn = pair
+    _, tokens = await session(conn, settings)
+    cache = a.app[REVOCATIONS]
+    bus = a.app[BUS]
+    assert await status(a, tokens.access) == 200
+    connects = bus.connects
+    await conn.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND application_name = $1",
+        LISTENER_NAME,
+    )
+    for _ in range(100):
+        if not bus.connected.is_set() or bus.connects > connects:
+            break
+        await asyncio.sleep(0.01)
+    before = cache.lookups
+    assert await status(a, tokens.access) == 200
+    # Either the listener was down (asked the database) or it reconnected (cache emptied).
+    assert cache.lookups == before + 1

@@ -41,6 +41,7 @@ from bench.common import (
     pss_mb,
     random_point,
     rss_mb,
+    run,
     say,
     tokens_for,
     write_result,
@@ -110,7 +111,7 @@ def socket_process(
     results: Any,
     seed: int,
 ) -> None:
-    out = asyncio.run(_sockets(base, sockets, frames_per_s, start_at, go, end_after, ready, seed))
+    out = run(_sockets(base, sockets, frames_per_s, start_at, go, end_after, ready, seed))
     results.put(("sockets", out))
 
 
@@ -210,7 +211,7 @@ def http_process(
     results: Any,
     seed: int,
 ) -> None:
-    out = asyncio.run(_http(base, clients, spots, rate, start_at, go, end_after, ready, seed))
+    out = run(_http(base, clients, spots, rate, start_at, go, end_after, ready, seed))
     results.put(("http", out))
 
 

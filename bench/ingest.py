@@ -20,6 +20,7 @@ from bench.common import (
     bench_database,
     populate,
     random_point,
+    run,
     say,
     summary_ms,
     tokens_for,
@@ -39,7 +40,7 @@ def sender_process(
     results: Any,
     seed: int,
 ) -> None:
-    results.put(asyncio.run(_senders(base, sockets, rate, seconds, start_at, go, ready, seed)))
+    results.put(run(_senders(base, sockets, rate, seconds, start_at, go, ready, seed)))
 
 
 async def _senders(

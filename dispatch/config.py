@@ -194,7 +194,7 @@ class RealtimeSettings:
 class DispatchSettings:
     surge_refresh_s: float = setting(
         "DISPATCH_SURGE_REFRESH_S",
-        2.0,
+        5.0,
         "Seconds between refreshes of the idle-supply snapshot used for surge pricing (0: never).",
     )
 

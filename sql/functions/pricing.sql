@@ -51,6 +51,8 @@ CREATE OR REPLACE FUNCTION dispatch.refresh_cell_supply(min_interval_s double pr
 RETURNS boolean
 LANGUAGE plpgsql
 VOLATILE
+-- A background job: one core, so that requests running meanwhile keep the other.
+SET max_parallel_workers_per_gather = 0
 AS $$
 BEGIN
     -- One refresher at a time across every server process; skip if the snapshot is fresh enough.

@@ -121,3 +121,25 @@ def throwaway_db(template_url: str) -> Iterator[str]:
     url = asyncio.run(clone_database(template_url, f"dispatch_tmp_{next(_clone_numbers)}"))
     yield url
     asyncio.run(drop_database(url))
+
+
+@pytest.fixture
+async def two_apps(
+    settings: Settings, throwaway_db: str
+) -> AsyncIterator[tuple[TestClient[Any, Any], TestClient[Any, Any], asyncpg.Connection]]:
+    """Two app instances (as two server processes would be) on one throwaway database, both
+    listening for events, plus an autocommit connection to it for setting up data."""
+    from api.keys import BUS
+
+    conn = await asyncpg.connect(throwaway_db)
+    await db.init_connection(conn)
+    try:
+        async with (
+            serve(create_app(settings, db_url=throwaway_db)) as a,
+            serve(create_app(settings, db_url=throwaway_db)) as b,
+        ):
+            for c in (a, b):
+                await asyncio.wait_for(c.app[BUS].connected.wait(), 5)
+            yield a, b, conn
+    finally:
+        await conn.close()

@@ -4,30 +4,17 @@ from __future__ import annotations
 
 import asyncio
 
-import asyncpg
 import pytest
 
-from api.app import create_app
 from api.keys import BUS, REVOCATIONS
 from dispatch.auth.tokens import start_session
-from dispatch.db import init_connection
 from dispatch.events import LISTENER_NAME
-from tests.conftest import serve
 from tests.factories import create_user
 
 
 @pytest.fixture
-async def pair(settings, throwaway_db):
-    conn = await asyncpg.connect(throwaway_db)
-    await init_connection(conn)
-    async with (
-        serve(create_app(settings, db_url=throwaway_db)) as a,
-        serve(create_app(settings, db_url=throwaway_db)) as b,
-    ):
-        for c in (a, b):
-            await asyncio.wait_for(c.app[BUS].connected.wait(), 5)
-        yield a, b, conn
-    await conn.close()
+def pair(two_apps):
+    return two_apps
 
 
 async def session(conn, settings):

@@ -5,15 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import aiohttp
-import asyncpg
 import pytest
 
-from api.app import create_app
 from api.keys import BUS
-from dispatch.db import init_connection
 from dispatch.events import LISTENER_NAME
 from tests.assist import PICKUP, call
-from tests.conftest import serve
 from tests.factories import auth_header, create_user
 
 HANDSHAKE = {
@@ -25,18 +21,8 @@ HANDSHAKE = {
 
 
 @pytest.fixture
-async def world(settings, throwaway_db):
-    """Two app instances (as two server processes would be) on one throwaway database."""
-    conn = await asyncpg.connect(throwaway_db)
-    await init_connection(conn)
-    async with (
-        serve(create_app(settings, db_url=throwaway_db)) as a,
-        serve(create_app(settings, db_url=throwaway_db)) as b,
-    ):
-        for app_client in (a, b):
-            await asyncio.wait_for(app_client.app[BUS].connected.wait(), 5)
-        yield a, b, conn
-    await conn.close()
+def world(two_apps):
+    return two_apps
 
 
 def ws_url(settings, path: str, user) -> str:

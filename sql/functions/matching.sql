@@ -23,7 +23,8 @@ SELECT a.user_id, a.service_type, a.vehicle_type, p.geog, p.h3_r7
 FROM dispatch.assistants a
 JOIN dispatch.users u ON u.id = a.user_id
 JOIN dispatch.positions p ON p.user_id = a.user_id
-WHERE a.is_active
+WHERE p.matchable  -- kept by triggers; lets matching use the partial GiST index
+  AND a.is_active
   AND NOT u.is_disabled
   AND a.driving_license_expiry >= current_date
   AND NOT EXISTS (

@@ -84,7 +84,7 @@ END;
 $$;
 SELECT matches(
     pg_temp.plan_of('SELECT * FROM dispatch.nearby_assistants(25, -5, ''towing'', 10000, 10)'),
-    'Index Scan using positions_geog_idx on positions[^\n]*\n[^\n]*Index Cond: \(geog && _st_expand[^\n]*\n\s*Order By: \(geog <-> ',
+    'Index Scan using positions_matchable_geog_idx on positions[^\n]*\n[^\n]*Index Cond: \(geog && _st_expand[^\n]*\n\s*Order By: \(geog <-> ',
     'the KNN (<->) ordering and the radius bound run on the GiST index');
 SELECT doesnt_match(
     pg_temp.plan_of('SELECT * FROM dispatch.nearby_assistants(25, -5, ''towing'', 10000, 10)'),

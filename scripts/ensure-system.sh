@@ -5,7 +5,8 @@ set -euo pipefail
 PACKAGES=(postgresql-15 postgresql-15-postgis-3 postgresql-15-pgtap)
 missing=()
 [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15)
-[ -f /usr/share/postgresql/15/extension/postgis.control ] || missing+=(postgresql-15-postgis-3)
+{ [ -f /usr/lib/postgresql/15/lib/postgis-3.so ] && [ -f /usr/share/postgresql/15/extension/postgis.control ]; } \
+  || missing+=(postgresql-15-postgis-3)
 { [ -f /usr/share/postgresql/15/extension/pgtap.control ] && command -v pg_prove >/dev/null; } \
   || missing+=(postgresql-15-pgtap)
 

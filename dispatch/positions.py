@@ -31,7 +31,8 @@ def cells(lat: float, lng: float) -> Cells:
 
 
 async def store_position(conn: asyncpg.Connection, *, user_id: int, lat: float, lng: float) -> None:
-    """Upsert the user's current position and append it to the history, in one statement."""
+    """Upsert the user's current position, append it to the history and relay it to the other
+    party of the user's accepted or ongoing job, if any, in one statement."""
     c = cells(lat, lng)
     await conn.execute(
         """
@@ -43,9 +44,22 @@ async def store_position(conn: asyncpg.Connection, *, user_id: int, lat: float, 
             ON CONFLICT (user_id) DO UPDATE
                SET geog = EXCLUDED.geog, h3_r7 = EXCLUDED.h3_r7, h3_r8 = EXCLUDED.h3_r8,
                    h3_r9 = EXCLUDED.h3_r9, updated_at = EXCLUDED.updated_at
+        ), history AS (
+            INSERT INTO dispatch.position_history (user_id, geog, h3_r9)
+            SELECT $1, geog, $6 FROM point
+        ), open_job AS (
+            SELECT r.id FROM dispatch.assistance_requests r
+             WHERE r.assistant_id = $1 AND r.status IN ('accepted', 'ongoing')
+            UNION
+            SELECT r.id FROM dispatch.assistance_requests r
+             WHERE r.client_id = $1 AND r.status IN ('accepted', 'ongoing')
         )
-        INSERT INTO dispatch.position_history (user_id, geog, h3_r9)
-        SELECT $1, geog, $6 FROM point
+        SELECT count(dispatch.emit_except(
+                   'assistance:' || open_job.id,
+                   jsonb_build_object('type', 'location', 'lat', $2::float8, 'lng', $3::float8,
+                                      'user_id', $1::bigint),
+                   $1))
+        FROM open_job
         """,
         user_id,
         lat,

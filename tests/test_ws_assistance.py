@@ -288,3 +288,25 @@ async def test_idempotent_retry_notifies_nobody_again(world, settings):
             "SELECT dispatch.emit($1, $2::jsonb)", f"assistant:{assistant.id}", {"type": "sentinel"}
         )
         assert await next_json(aws) == {"type": "sentinel"}
+
+
+async def test_rest_location_update_is_relayed_to_the_job(world, settings):
+    a, b, conn = world
+    client, assistant, job_id = await setup_job(a, settings, conn)
+    assert (await call(a, settings, assistant, "PATCH", f"/api/assistance/accept/{job_id}/"))[
+        0
+    ] == 200
+    async with b.ws_connect(ws_url(settings, f"/ws/assistance/{job_id}/", client)) as cws:
+        await next_json(cws)
+        await next_json(cws)
+        status, _ = await call(
+            a,
+            settings,
+            assistant,
+            "POST",
+            "/api/profile/update-location/",
+            {"latitude": 36.77, "longitude": 3.07},
+        )
+        assert status == 200
+        loc = await next_of_type(cws, "location")
+        assert (loc["lat"], loc["lng"], loc["user_id"]) == (36.77, 3.07, assistant.id)

@@ -196,6 +196,16 @@ async def test_assistance_channel_refusals(world, settings, who):
     assert set(await resp.json()) == {"error", "code"}
 
 
+@pytest.mark.parametrize("bad_id", ["abc", "-1", "99999999999999999999", "1.5"])
+async def test_malformed_channel_ids_are_404(world, settings, bad_id):
+    a, _, conn = world
+    client = await create_user(conn, role="client")
+    for kind in ("assistance", "assistant"):
+        resp = await a.get(ws_url(settings, f"/ws/{kind}/{bad_id}/", client), headers=HANDSHAKE)
+        assert resp.status == 404
+        assert (await resp.json())["code"] == "NOT_FOUND"
+
+
 async def test_unknown_request_channel_is_403(world, settings):
     a, _, conn = world
     client = await create_user(conn, role="client")

@@ -35,10 +35,10 @@ async def ws_user(request: web.Request) -> CurrentUser:
 
 
 def _path_id(request: web.Request) -> int:
-    try:
-        return int(request.match_info["id"])
-    except ValueError:
-        raise NotFound() from None
+    raw = request.match_info["id"]
+    if not raw.isdigit() or len(raw) > 18:  # ids are positive bigints
+        raise NotFound()
+    return int(raw)
 
 
 def _message(**fields: object) -> str:
@@ -74,7 +74,8 @@ async def _serve(
 
 async def assistant_channel(request: web.Request) -> web.StreamResponse:
     user = await ws_user(request)
-    if user.role != "assistant" or user.id != _path_id(request):
+    channel_id = _path_id(request)
+    if user.role != "assistant" or user.id != channel_id:
         raise PermissionDenied("This channel belongs to another assistant.")
     return await _serve(
         request,

@@ -30,7 +30,7 @@ async def status(client, access: str) -> int:
 
 async def eventually_401(client, access: str) -> None:
     # The revoking transaction has committed; its NOTIFY is on its way to every process.
-    for _ in range(100):
+    for _ in range(250):
         if await status(client, access) == 401:
             return
         await asyncio.sleep(0.02)
@@ -77,7 +77,7 @@ async def test_nothing_is_trusted_while_the_listener_is_down(pair, settings):
         "WHERE datname = current_database() AND application_name = $1",
         LISTENER_NAME,
     )
-    for _ in range(100):
+    for _ in range(500):
         if not bus.connected.is_set() or bus.connects > connects:
             break
         await asyncio.sleep(0.01)

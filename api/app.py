@@ -16,7 +16,6 @@ from api.routes import setup_routes
 from api.ws.hub import Hub
 from dispatch import db
 from dispatch.auth import revocation
-from dispatch.auth.revocation import RevocationCache
 from dispatch.config import Settings
 from dispatch.devdb import database_url
 from dispatch.events import EventBus
@@ -25,7 +24,7 @@ from dispatch.surge import SupplyRefresher
 
 
 async def _pool_ctx(app: web.Application) -> AsyncIterator[None]:
-    if POOL in app:  # given by the caller (tests), who also closes it
+    if not app[OWN_POOL]:  # given by the caller (tests), who also closes it
         yield
         return
     settings = app[SETTINGS]
@@ -54,7 +53,7 @@ async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
             hub.deliver(topic, message, skip_user)
 
     app[BUS] = bus = EventBus(app[DB_URL], app[POOL], deliver)
-    app[REVOCATIONS] = revocations = RevocationCache(
+    app[REVOCATIONS] = revocations = revocation.RevocationCache(
         ttl=settings.auth.revocation_cache_s,
         listening=lambda: listen and bus.connected.is_set(),
         epoch=lambda: bus.connects,

@@ -11,8 +11,6 @@ import asyncpg
 import h3
 import orjson
 
-from dispatch.positions import cells
-
 STATUSES = ("requested", "accepted", "ongoing", "completed", "canceled")
 SERVICE_TYPES = ("towing", "repair")
 VEHICLE_TYPES = ("light", "heavy")
@@ -36,9 +34,9 @@ def neighbourhood_r7(lat: float, lng: float) -> tuple[int, list[int]]:
     """The pickup's H3 resolution-7 cell and its six neighbours (the surge area), as bigints.
 
     Computed here because the database has no H3 extension; the cells are stored as bigint."""
-    cell = cells(lat, lng).r7
-    ring = h3.grid_disk(h3.int_to_str(cell), 1)
-    return cell, sorted(h3.str_to_int(c) for c in ring if h3.str_to_int(c) != cell)
+    centre = h3.latlng_to_cell(lat, lng, 7)
+    ring = sorted(h3.str_to_int(c) for c in h3.grid_disk(centre, 1) if c != centre)
+    return h3.str_to_int(centre), ring
 
 
 def fingerprint(**fields: Any) -> str:

@@ -86,9 +86,6 @@ class Hub:
             if peer.user_id != skip_user:
                 peer.send(message)
 
-    def peers(self) -> int:
-        return sum(len(p) for p in self._topics.values())
-
     async def close_all(self) -> None:
         peers = {peer for group in self._topics.values() for peer in group}
         await asyncio.gather(

@@ -30,46 +30,6 @@ def cells(lat: float, lng: float) -> Cells:
     return Cells(r7, r8, r9)
 
 
-async def store_position(conn: asyncpg.Connection, *, user_id: int, lat: float, lng: float) -> None:
-    """Upsert the user's current position, append it to the history and relay it to the other
-    party of the user's accepted or ongoing job, if any, in one statement."""
-    c = cells(lat, lng)
-    await conn.execute(
-        """
-        WITH point AS (
-            SELECT ST_SetSRID(ST_MakePoint($3, $2), 4326)::geography AS geog
-        ), current AS (
-            INSERT INTO dispatch.positions AS p (user_id, geog, h3_r7, h3_r8, h3_r9, updated_at)
-            SELECT $1, geog, $4, $5, $6, now() FROM point
-            ON CONFLICT (user_id) DO UPDATE
-               SET geog = EXCLUDED.geog, h3_r7 = EXCLUDED.h3_r7, h3_r8 = EXCLUDED.h3_r8,
-                   h3_r9 = EXCLUDED.h3_r9, updated_at = EXCLUDED.updated_at
-        ), history AS (
-            INSERT INTO dispatch.position_history (user_id, geog, h3_r9)
-            SELECT $1, geog, $6 FROM point
-        ), open_job AS (
-            SELECT r.id FROM dispatch.assistance_requests r
-             WHERE r.assistant_id = $1 AND r.status IN ('accepted', 'ongoing')
-            UNION
-            SELECT r.id FROM dispatch.assistance_requests r
-             WHERE r.client_id = $1 AND r.status IN ('accepted', 'ongoing')
-        )
-        SELECT count(dispatch.emit_except(
-                   'assistance:' || open_job.id,
-                   jsonb_build_object('type', 'location', 'lat', $2::float8, 'lng', $3::float8,
-                                      'user_id', $1::bigint),
-                   $1))
-        FROM open_job
-        """,
-        user_id,
-        lat,
-        lng,
-        c.r7,
-        c.r8,
-        c.r9,
-    )
-
-
 _FLUSH_SQL = """
 WITH frames AS (
     SELECT f.*, ST_SetSRID(ST_MakePoint(f.lng, f.lat), 4326)::geography AS geog
@@ -95,14 +55,38 @@ SELECT count(dispatch.emit_except(
            jsonb_build_object('type', 'location', 'lat', f.lat, 'lng', f.lng, 'user_id', f.user_id),
            f.user_id))
 FROM frames f
--- Frames from an assistant's own channel are relayed to its open job, if it has one.
+-- Without an explicit topic (an assistant's own channel, a REST update) a position is relayed to
+-- the sender's accepted or ongoing job, if any, whichever party the sender is.
 CROSS JOIN LATERAL (
-    SELECT coalesce(f.topic, (SELECT 'assistance:' || r.id FROM dispatch.assistance_requests r
-                              WHERE r.assistant_id = f.user_id
-                                AND r.status IN ('accepted', 'ongoing'))) AS topic
+    SELECT coalesce(f.topic, (
+        SELECT 'assistance:' || r.id FROM dispatch.assistance_requests r
+         WHERE r.assistant_id = f.user_id AND r.status IN ('accepted', 'ongoing')
+        UNION ALL
+        SELECT 'assistance:' || r.id FROM dispatch.assistance_requests r
+         WHERE r.client_id = f.user_id AND r.status IN ('accepted', 'ongoing')
+        LIMIT 1)) AS topic
 ) relay
 WHERE relay.topic IS NOT NULL
 """
+
+
+Frame = tuple[int, float, float, str | None, datetime]  # user, lat, lng, relay topic, when
+
+
+def _columns(frames: list[Frame]) -> list[list[Any]]:
+    """The frames as the eight arrays _FLUSH_SQL unnests, with their H3 cells."""
+    cols: list[list[Any]] = [[], [], [], [], [], [], [], []]
+    for user_id, lat, lng, topic, at in frames:
+        c = cells(lat, lng)
+        for col, value in zip(cols, (user_id, lat, lng, c.r7, c.r8, c.r9, topic, at), strict=True):
+            col.append(value)
+    return cols
+
+
+async def store_position(conn: asyncpg.Connection, *, user_id: int, lat: float, lng: float) -> None:
+    """Upsert the user's current position, append it to the history and relay it to the other
+    party of the user's accepted or ongoing job, if any: the batch statement with one frame."""
+    await conn.execute(_FLUSH_SQL, *_columns([(user_id, lat, lng, None, datetime.now(UTC))]))
 
 
 class PositionBatcher:
@@ -114,7 +98,7 @@ class PositionBatcher:
     def __init__(self, pool: asyncpg.Pool, *, interval: float) -> None:
         self._pool = pool
         self._interval = interval
-        self._pending: list[tuple[int, float, float, str | None, datetime]] = []
+        self._pending: list[Frame] = []
         self._task: asyncio.Task[None] | None = None
         self.dropped = 0
         self.written = 0
@@ -144,15 +128,8 @@ class PositionBatcher:
         batch, self._pending = self._pending, []
         if not batch:
             return 0
-        cols: list[list[Any]] = [[], [], [], [], [], [], [], []]
-        for user_id, lat, lng, topic, at in batch:
-            c = cells(lat, lng)
-            for col, value in zip(
-                cols, (user_id, lat, lng, c.r7, c.r8, c.r9, topic, at), strict=True
-            ):
-                col.append(value)
         try:
-            await self._pool.execute(_FLUSH_SQL, *cols)
+            await self._pool.execute(_FLUSH_SQL, *_columns(batch))
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             log.warning("dropped %d location frames: %s", len(batch), type(exc).__name__)
             self.dropped += len(batch)

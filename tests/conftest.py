@@ -46,6 +46,15 @@ async def pool(settings: Settings, db_url: str) -> AsyncIterator[asyncpg.Pool]:
     await p.close()
 
 
+# The headers of a WebSocket upgrade, for asserting refusals as plain HTTP answers.
+HANDSHAKE = {
+    "Connection": "Upgrade",
+    "Upgrade": "websocket",
+    "Sec-WebSocket-Version": "13",
+    "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+}
+
+
 class TxPool:
     """A pool stand-in handing out one connection inside a test transaction, one user at a time."""
 

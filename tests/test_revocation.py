@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.accounts_support import CLIENT_000, PASSWORD, assert_error, bearer, last_code, register
-from tests.test_ws_assistance import HANDSHAKE
+from tests.conftest import HANDSHAKE
 
 
 async def profile_status(client, access: str) -> tuple[int, dict]:

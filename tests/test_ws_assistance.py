@@ -10,14 +10,8 @@ import pytest
 from api.keys import BUS
 from dispatch.events import LISTENER_NAME
 from tests.assist import PICKUP, call
+from tests.conftest import HANDSHAKE
 from tests.factories import auth_header, create_user
-
-HANDSHAKE = {
-    "Connection": "Upgrade",
-    "Upgrade": "websocket",
-    "Sec-WebSocket-Version": "13",
-    "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
-}
 
 
 @pytest.fixture

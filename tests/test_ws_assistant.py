@@ -11,7 +11,7 @@ import pytest
 
 from api.app import create_app
 from dispatch.db import init_connection
-from tests.conftest import serve
+from tests.conftest import HANDSHAKE, serve
 from tests.factories import auth_header, create_user
 
 
@@ -67,12 +67,7 @@ async def test_refused_before_upgrade(rt, settings, who):
     }[who]
     resp = await client.get(
         f"/ws/assistant/{a.id}/{query}",
-        headers={
-            "Connection": "Upgrade",
-            "Upgrade": "websocket",
-            "Sec-WebSocket-Version": "13",
-            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
-        },
+        headers=HANDSHAKE,
     )
     expected = 401 if who in {"nobody", "garbage"} else 403
     assert resp.status == expected

@@ -137,6 +137,7 @@ register_sqlstate("DP009", ValidationError, "INVALID_VALUE")
 register_sqlstate("DP010", Conflict, "NOT_COMPLETED")
 register_sqlstate("DP011", Conflict, "ALREADY_RATED")
 register_sqlstate("DP012", Conflict, "IDEMPOTENCY_KEY_REUSED")
+register_sqlstate("DP013", Conflict, "OFFER_FINAL")  # sql/migrations/0009_offers.sql
 # The same rules as constraints, for writers that bypass the functions or race past their checks.
 register_constraint(
     "assistance_one_open_per_client",

@@ -20,7 +20,6 @@ from dispatch.config import Settings
 from dispatch.devdb import database_url
 from dispatch.events import EventBus
 from dispatch.positions import PositionBatcher
-from dispatch.surge import SupplyRefresher
 
 
 async def _pool_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -70,15 +69,6 @@ async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
         await bus.stop()
 
 
-async def _supply_ctx(app: web.Application) -> AsyncIterator[None]:
-    """The surge pricing snapshot refresher (only on the app's own pool: not in test transactions)."""
-    refresher = SupplyRefresher(app[POOL], interval=app[SETTINGS].dispatch.surge_refresh_s)
-    if app[OWN_POOL]:
-        await refresher.start()
-    yield
-    await refresher.stop()
-
-
 async def _close_sockets(app: web.Application) -> None:
     # Open WebSockets would otherwise hold graceful shutdown until its timeout.
     if HUB in app:
@@ -100,7 +90,6 @@ def create_app(
         app[POOL] = pool
     app.cleanup_ctx.append(_pool_ctx)
     app.cleanup_ctx.append(_realtime_ctx)
-    app.cleanup_ctx.append(_supply_ctx)
     app.on_shutdown.append(_close_sockets)
     setup_accounts(app, background=pool is None)
     setup_routes(app)

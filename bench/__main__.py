@@ -1,9 +1,11 @@
 """`python -m bench --profile quick|full`: every benchmark in turn, then a summary table.
 
 quick (`make bench`, a few minutes): matching at 10k and 100k assistants, dispatch 200 req/s for
-10 s (+10 s soak for memory drift), ingest 10,000 frames/s for 8 s.
+10 s (+10 s soak for memory drift), ingest 10,000 frames/s for 8 s, request cost at three densities,
+the dense centre at 200 and 400 cycles/s.
 full (`make bench PROFILE=full`): matching up to 1M assistants, dispatch for 30 s (+30 s soak),
-ingest for 20 s. Results: bench/results/*.json, *.png and summary.md.
+ingest for 20 s, the dense centre swept from 100 to 500 cycles/s.
+Results: bench/results/*.json, *.png and summary.md.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import sys
 import time
 from typing import Any
 
-from bench import dispatch_load, ingest, matching
+from bench import dense, density, dispatch_load, ingest, matching
 from bench.common import RESULTS, commit, machine, say
 
 PROFILES: dict[str, dict[str, list[str]]] = {
@@ -22,11 +24,15 @@ PROFILES: dict[str, dict[str, list[str]]] = {
         "matching": ["--n", "10000", "100000", "--queries", "200", "--python-queries", "10"],
         "dispatch": ["--seconds", "10", "--warmup", "2", "--soak", "2"],
         "ingest": ["--seconds", "8", "--rest-seconds", "4"],
+        "density": ["--cycles", "200"],
+        "dense": ["--rates", "200", "400", "--seconds", "8"],
     },
     "full": {
         "matching": ["--n", "10000", "100000", "1000000", "--queries", "500"],
         "dispatch": ["--seconds", "30", "--warmup", "3", "--soak", "2"],
         "ingest": ["--seconds", "20", "--rest-seconds", "10"],
+        "density": ["--cycles", "500"],
+        "dense": ["--rates", "100", "200", "300", "400", "500", "--seconds", "15"],
     },
 }
 
@@ -38,7 +44,59 @@ TARGETS = {
     "ingest_per_s": 10_000,
     "ingest_staleness_p99_ms": 250.0,
     "server_rss_mb": 200.0,
+    "density_flat_ratio": 1.2,
+    "dense_p50_ms": 3.0,
+    "dense_p99_ms": 20.0,
+    "dense_saturation_per_s": 400.0,
+    "dense_pg_ms_per_cycle": 1.5,
 }
+
+
+def density_rows(dn: dict[str, Any], dd: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """Rows for the per-request cost against density and the dense-centre sweep."""
+    rows = [
+        (
+            "Request cost at 30 / 300 / 3,000 assistants within 5 km: in-database ms (st_dwithin)",
+            " / ".join(
+                f"{r['in_database_ms_per_request']} ({r['st_dwithin_per_request']:g})"
+                for r in dn["rows"]
+            ),
+            f"flat within 20 %: {verdict(dn['max_over_min'] <= TARGETS['density_flat_ratio'])}"
+            f" (max/min {dn['max_over_min']})",
+        )
+    ]
+    for r in dd["rows"]:
+        target = ""
+        if r["offered_per_s"] == 200:
+            target = "p50 ≤ 3, p99 ≤ 20, postgres ≤ 1.5 ms/cycle: " + verdict(
+                r["notify_p50_ms"] is not None
+                and r["notify_p50_ms"] <= TARGETS["dense_p50_ms"]
+                and r["notify_p99_ms"] <= TARGETS["dense_p99_ms"]
+                and (r["postgres_ms_per_cycle"] or 0) <= TARGETS["dense_pg_ms_per_cycle"]
+            )
+        rows.append(
+            (
+                f"Dense centre {r['offered_per_s']:g} cycles/s: offer frame p50 / p99 ms; "
+                "postgres / server CPU ms per cycle; errors + lost",
+                f"{r['notify_p50_ms']} / {r['notify_p99_ms']}; {r['postgres_ms_per_cycle']} / "
+                f"{r['server_ms_per_cycle']}; {r['errors']} + {r['lost']}",
+                target,
+            )
+        )
+    sat = dd["saturation_per_s"]
+    top = max(r["offered_per_s"] for r in dd["rows"])
+    rows.append(
+        (
+            "Dense centre saturation (lowest swept rate with p99 > 100 ms)",
+            f"{sat:g}/s" if sat else f"not reached up to {top:g}/s",
+            "≥ 400/s: "
+            + verdict(
+                (sat is None and top >= TARGETS["dense_saturation_per_s"])
+                or (sat is not None and sat > TARGETS["dense_saturation_per_s"])
+            ),
+        )
+    )
+    return rows
 
 
 def verdict(ok: bool | None) -> str:
@@ -215,13 +273,17 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     started = time.monotonic()
     p = PROFILES[args.profile]
-    say(f"profile {args.profile}: 1/3 matching at scale ({' '.join(p['matching'])})")
+    say(f"profile {args.profile}: 1/5 matching at scale ({' '.join(p['matching'])})")
     m = matching.main(p["matching"])
-    say(f"2/3 dispatch under load + memory ({' '.join(p['dispatch'])})")
+    say(f"2/5 dispatch under load + memory ({' '.join(p['dispatch'])})")
     d = dispatch_load.main(p["dispatch"])
-    say(f"3/3 location ingest ({' '.join(p['ingest'])})")
+    say(f"3/5 location ingest ({' '.join(p['ingest'])})")
     i = ingest.main(p["ingest"])
-    rows = table(m, d, i)
+    say(f"4/5 request cost against density ({' '.join(p['density'])})")
+    dn = density.main(p["density"])
+    say(f"5/5 the dense centre ({' '.join(p['dense'])})")
+    dd = dense.main(p["dense"])
+    rows = table(m, d, i) + density_rows(dn, dd)
     md = markdown(args.profile, rows)
     (RESULTS / "summary.md").write_text(md)
     (RESULTS / "summary.json").write_text(json.dumps({"profile": args.profile, "rows": rows}))

@@ -123,7 +123,9 @@ async def populate(url: str, n: int, *, active_ratio: float = 0.3, seed: int = 7
         await conn.execute("VACUUM ANALYZE dispatch.users")
         await conn.execute("VACUUM ANALYZE dispatch.assistants")
         await conn.execute("VACUUM ANALYZE dispatch.positions")
-        await conn.execute("SELECT dispatch.refresh_cell_supply()")  # TRUNCATE bypassed its triggers
+        await conn.execute(
+            "SELECT dispatch.refresh_cell_supply()"
+        )  # TRUNCATE bypassed its triggers
         say(f"generated {n:,} assistants in {time.monotonic() - started:.1f} s")
     finally:
         await conn.close()
@@ -310,7 +312,7 @@ class Server:
             env=self._env,
         )
         async with aiohttp.ClientSession() as session:
-            for _ in range(200):
+            for _ in range(600):
                 try:
                     async with session.get(self.base + "/api/health/") as resp:
                         if resp.status == 200:
@@ -319,7 +321,8 @@ class Server:
                     pass
                 await asyncio.sleep(0.05)
             else:
-                raise RuntimeError("the server did not start")
+                await self.__aexit__()  # no orphaned server holding the caller's stdout
+                raise RuntimeError("the server did not start within 30 s")
         await asyncio.sleep(0.3)  # let every worker finish starting
         return self
 
@@ -364,6 +367,22 @@ def pss_mb(pid: int) -> float:
     except OSError:
         pass
     return 0.0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used, seconds (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def cluster_processes(conn: asyncpg.Connection) -> list[int]:
+    """Every process of the connection's cluster (backends of all databases, the WAL writer,
+    checkpointer, autovacuum...) but this monitoring connection: the database's CPU."""
+    rows = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE pid <> pg_backend_pid()")
+    return [r["pid"] for r in rows]
 
 
 async def postgres_processes(conn: asyncpg.Connection) -> list[int]:

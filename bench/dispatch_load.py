@@ -36,6 +36,8 @@ from bench.common import (
     Server,
     add_extras,
     bench_database,
+    cluster_processes,
+    cpu_seconds,
     populate,
     postgres_processes,
     pss_mb,
@@ -59,6 +61,13 @@ def near(rng: random.Random, lat: float, lng: float, radius_m: float) -> tuple[f
     a = rng.uniform(0, 2 * math.pi)
     dlat = r * math.cos(a) / 111_320
     dlng = r * math.sin(a) / (111_320 * math.cos(math.radians(lat)))
+    return lat + dlat, lng + dlng
+
+
+def square(rng: random.Random, lat: float, lng: float, side_m: float) -> tuple[float, float]:
+    """A uniform point in the square of `side_m` centred on (lat, lng)."""
+    dlat = (rng.random() - 0.5) * side_m / 111_320
+    dlng = (rng.random() - 0.5) * side_m / (111_320 * math.cos(math.radians(lat)))
     return lat + dlat, lng + dlng
 
 
@@ -210,8 +219,9 @@ def http_process(
     ready: Any,
     results: Any,
     seed: int,
+    pickup_m: float,
 ) -> None:
-    out = run(_http(base, clients, spots, rate, start_at, go, end_after, ready, seed))
+    out = run(_http(base, clients, spots, rate, start_at, go, end_after, ready, seed, pickup_m))
     results.put(("http", out))
 
 
@@ -225,6 +235,7 @@ async def _http(
     end_after: float,
     ready: Any,
     seed: int,
+    pickup_m: float,
 ) -> dict[str, Any]:
     rng = random.Random(seed)
     free = deque(clients)
@@ -242,7 +253,7 @@ async def _http(
     async def one(due: float, cid: int, token: str) -> None:
         nonlocal cancel_failures
         headers = {"Authorization": f"Bearer {token}"}
-        lat, lng = near(rng, *rng.choice(spots), PICKUP_RADIUS_M)
+        lat, lng = near(rng, *rng.choice(spots), pickup_m)
         body = orjson.dumps({"pickup": {"lat": lat, "lng": lng}, "service_type": "towing"})
         headers["Content-Type"] = "application/json"
         t0 = time.monotonic()
@@ -322,6 +333,8 @@ async def memory_sample(server: Server, conn: asyncpg.Connection) -> dict[str, A
     pg = await postgres_processes(conn)
     return {
         "t": time.monotonic(),
+        "server_cpu": {p: cpu_seconds(p) for p in server.pids()},
+        "pg_cpu": {p: cpu_seconds(p) for p in await cluster_processes(conn)},
         "server_rss": {str(p): round(rss_mb(p), 1) for p in server.pids()},
         "pg_rss": round(sum(rss_mb(p) for p in pg), 1),
         "pg_pss": round(sum(pss_mb(p) for p in pg), 1),
@@ -348,8 +361,14 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     url = await bench_database(settings)
     await populate(url, args.assistants)
     rng = random.Random(args.seed)
-    spots = hotspots(args.hotspots, args.seed)
-    positions = [near(rng, *spots[i % len(spots)], HOTSPOT_RADIUS_M) for i in range(args.sockets)]
+    if args.area_km:  # the dense scenario: one square area, pickups in its middle
+        spots = [CENTER]
+        positions = [square(rng, *CENTER, args.area_km * 1000) for _ in range(args.sockets)]
+    else:
+        spots = hotspots(args.hotspots, args.seed)
+        positions = [
+            near(rng, *spots[i % len(spots)], HOTSPOT_RADIUS_M) for i in range(args.sockets)
+        ]
     a_ids, c_ids = await add_extras(
         url, args.assistants, assistants=positions, clients=args.clients
     )
@@ -397,6 +416,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                     ready,
                     results,
                     99,
+                    args.pickup_m,
                 ),
             )
         )
@@ -510,7 +530,29 @@ def analyse(
         "notifications_received": sum(s["notifications"] for s in socks),
     }
     figures["memory"] = memory_figures(args, samples, idle0, idle1, connected, m0, m1, m2)
+    figures["cpu"] = cpu_figures(samples, m0, m1, run["created_201"])
     return figures
+
+
+def cpu_figures(samples: list[dict[str, Any]], m0: float, m1: float, cycles: int) -> dict[str, Any]:
+    """CPU of the server processes and of the whole PostgreSQL cluster over the measured run:
+    cores busy, and milliseconds per created request (a cycle: request, notification, cancel)."""
+    if not samples:
+        return {}
+    first = min(samples, key=lambda s: abs(s["t"] - m0))
+    last = min(samples, key=lambda s: abs(s["t"] - m1))
+    span = last["t"] - first["t"]
+
+    def used(kind: str) -> float:
+        # Processes born during the run count from zero; those gone by its end are missed.
+        return sum(v - first[kind].get(p, 0.0) for p, v in last[kind].items())
+
+    out: dict[str, Any] = {"seconds": round(span, 2)}
+    for kind, name in (("pg_cpu", "postgres"), ("server_cpu", "server")):
+        busy = used(kind)
+        out[f"{name}_cores"] = round(busy / span, 3) if span > 0 else None
+        out[f"{name}_ms_per_cycle"] = round(busy * 1000 / cycles, 3) if cycles else None
+    return out
 
 
 def memory_figures(
@@ -615,6 +657,14 @@ def parser() -> argparse.ArgumentParser:
         default=2,
         help="keep the load on until soak x T to check memory stays flat (1: no soak)",
     )
+    p.add_argument(
+        "--area-km",
+        type=float,
+        default=0,
+        help="dense scenario: the connected assistants stand in one square of this side around the "
+        "city centre, pickups in its middle (0: around --hotspots instead)",
+    )
+    p.add_argument("--pickup-m", type=float, default=PICKUP_RADIUS_M, help="pickup spread")
     p.add_argument("--workers", type=int, default=2, help="server processes (WORKERS)")
     p.add_argument("--socket-procs", type=int, default=2, help="load-generator socket processes")
     p.add_argument("--seed", type=int, default=5)
@@ -633,6 +683,9 @@ def summary_lines(figures: dict[str, Any]) -> list[str]:
         f"  achieved {run['achieved_per_s']}/s of {run['offered']} offered; errors {run['errors']}, "
         f"lost notifications {run['notifications_lost']}, transport {figures['transport_errors']}, "
         f"frames {figures['frames_per_s']}/s",
+        f"  cpu      postgres {figures['cpu'].get('postgres_ms_per_cycle')} ms/cycle "
+        f"({figures['cpu'].get('postgres_cores')} cores), server "
+        f"{figures['cpu'].get('server_ms_per_cycle')} ms/cycle",
         f"  memory   server peak {mem['server_peak_mb_max']} MiB/process, "
         f"{mem['per_socket_kib']} KiB/socket, postgres peak PSS {mem['postgres_peak_pss_mb']} MiB",
     ]

@@ -19,6 +19,7 @@ from dispatch.auth import revocation
 from dispatch.config import Settings
 from dispatch.devdb import database_url
 from dispatch.events import EventBus
+from dispatch.fleetfeed import FleetFeed
 from dispatch.positions import PositionBatcher
 from dispatch.surge import SupplyRefresher
 
@@ -79,6 +80,15 @@ async def _supply_ctx(app: web.Application) -> AsyncIterator[None]:
     await refresher.stop()
 
 
+async def _fleet_feed_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Assistant positions for the dispatchers' feed (own pool only: not in test transactions)."""
+    feed = FleetFeed(app[POOL], interval=app[SETTINGS].dispatch.fleet_feed_s)
+    if app[OWN_POOL]:
+        await feed.start()
+    yield
+    await feed.stop()
+
+
 async def _close_sockets(app: web.Application) -> None:
     # Open WebSockets would otherwise hold graceful shutdown until its timeout.
     if HUB in app:
@@ -101,6 +111,7 @@ def create_app(
     app.cleanup_ctx.append(_pool_ctx)
     app.cleanup_ctx.append(_realtime_ctx)
     app.cleanup_ctx.append(_supply_ctx)
+    app.cleanup_ctx.append(_fleet_feed_ctx)
     app.on_shutdown.append(_close_sockets)
     setup_accounts(app, background=pool is None)
     setup_routes(app)

@@ -197,6 +197,18 @@ class DispatchSettings:
         5.0,
         "Seconds between refreshes of the idle-supply snapshot used for surge pricing (0: never).",
     )
+    fleet_feed_s: float = setting(
+        "DISPATCH_FLEET_FEED_S",
+        1.0,
+        "Seconds between two publications of moved assistant positions to the dispatchers' feed "
+        "(at most one frame per assistant per interval; 0: no positions in the feed).",
+    )
+    console_tile_url: str = setting(
+        "DISPATCH_CONSOLE_TILE_URL",
+        "",
+        "Raster tile URL template ({z}/{x}/{y}) drawn under the console's map. Unset: no tiles "
+        "(the console needs no internet access).",
+    )
 
 
 @dataclasses.dataclass(frozen=True)

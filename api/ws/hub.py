@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
+from typing import Any
 
+import orjson
 from aiohttp import web
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,35 @@ class Peer:
         self._writer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._writer
+
+
+class AreaPeer(Peer):
+    """A dispatcher's socket: with an `area` (minLng, minLat, maxLng, maxLat) set by a subscribe
+    frame it is given only frames placed inside it (a `pickup` {lat, lng} or a top-level lat/lng)
+    and those that have no place."""
+
+    area: tuple[float, float, float, float] | None = None
+
+    def send(self, message: str) -> None:
+        if self.area is not None and not self._inside(message):
+            return
+        super().send(message)
+
+    def _inside(self, message: str) -> bool:
+        try:
+            data = orjson.loads(message)
+        except orjson.JSONDecodeError:
+            return True
+        if not isinstance(data, dict):
+            return True
+        pickup = data.get("pickup")
+        place: dict[str, Any] = pickup if isinstance(pickup, dict) else data
+        lat, lng = place.get("lat"), place.get("lng")
+        if not isinstance(lat, int | float) or not isinstance(lng, int | float):
+            return True
+        assert self.area is not None
+        min_lng, min_lat, max_lng, max_lat = self.area
+        return min_lng <= lng <= max_lng and min_lat <= lat <= max_lat
 
 
 class Hub:

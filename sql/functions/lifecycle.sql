@@ -117,11 +117,12 @@ BEGIN
     SELECT request.id, u.id, u.role, record_transition.from_status, request.status
     FROM dispatch.users u WHERE u.id = record_transition.actor_id;
     PERFORM dispatch.emit('assistance:' || request.id, dispatch.status_message(request));
+    PERFORM dispatch.feed_request(request, from_status);  -- the dispatchers' feed (ops_feed.sql)
 END;
 $$;
 COMMENT ON FUNCTION dispatch.record_transition(dispatch.assistance_requests, bigint, text) IS
     'Internal: write the transition to dispatch.assistance_events and emit the status frame to '
-    'topic assistance:<id>.';
+    'topic assistance:<id> (and request_created/status to topic dispatch).';
 
 CREATE OR REPLACE FUNCTION dispatch.request_assistance(
     client_id bigint,
@@ -135,7 +136,8 @@ CREATE OR REPLACE FUNCTION dispatch.request_assistance(
     description text DEFAULT '',
     neighbour_cells_r7 bigint[] DEFAULT NULL,
     idempotency_key text DEFAULT NULL,
-    idempotency_fingerprint text DEFAULT NULL
+    idempotency_fingerprint text DEFAULT NULL,
+    pickup_cell_r8 bigint DEFAULT NULL
 )
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -207,13 +209,14 @@ BEGIN
     INSERT INTO dispatch.assistance_requests AS r
         (client_id, service_type, vehicle_type, description, pickup, dropoff, pickup_h3_r7,
          distance_km, price, total_price, currency, matched_assistants, idempotency_key,
-         idempotency_fingerprint)
+         idempotency_fingerprint, pickup_h3_r8)
     VALUES
         (request_assistance.client_id, request_assistance.service_type,
          request_assistance.vehicle_type, coalesce(request_assistance.description, ''),
          pickup, dropoff, request_assistance.pickup_cell_r7, km, quote,
          (quote ->> 'total')::numeric, quote ->> 'currency', matched,
-         request_assistance.idempotency_key, request_assistance.idempotency_fingerprint)
+         request_assistance.idempotency_key, request_assistance.idempotency_fingerprint,
+         request_assistance.pickup_cell_r8)
     RETURNING * INTO req;
 
     PERFORM dispatch.record_transition(req, request_assistance.client_id, NULL);
@@ -243,7 +246,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION dispatch.request_assistance(bigint, double precision, double precision, bigint,
-    double precision, double precision, text, text, text, bigint[], text, text) IS
+    double precision, double precision, text, text, text, bigint[], text, text, bigint) IS
     'A client asks for help: prices the job (dispatch.quote_price with the pickup cell and its '
     'neighbours), finds dispatch.nearby_assistants, stores the request and emits '
     'new_assistance_request to topic assistant:<id> of each of them. Returns {assistance, '

@@ -1,0 +1,160 @@
+-- The dispatchers' live feed (topic 'dispatch'): request, status, offer and search_exhausted
+-- frames, and assistant positions at most once per assistant per second.
+-- Frames that concern a place carry `pickup` {lat, lng} (or lat/lng for a position) so that a
+-- socket subscribed to a bbox can be given only what lies inside it.
+
+CREATE OR REPLACE FUNCTION dispatch.assistant_state(assistant_id bigint)
+RETURNS text
+LANGUAGE plpgsql
+STABLE
+AS $$
+BEGIN
+    -- plpgsql so the plan is cached per session.
+    RETURN (
+        SELECT CASE
+                   WHEN NOT a.is_active OR u.is_disabled THEN 'offline'
+                   WHEN EXISTS (SELECT 1 FROM dispatch.assistance_requests r
+                                WHERE r.assistant_id = a.user_id
+                                  AND r.status IN ('accepted', 'ongoing')) THEN 'busy'
+                   WHEN EXISTS (SELECT 1 FROM dispatch.offers o
+                                WHERE o.assistant_id = a.user_id AND o.state = 'open'
+                                  AND o.expires_at > now()) THEN 'offered'
+                   ELSE 'idle'
+               END
+        FROM dispatch.assistants a JOIN dispatch.users u ON u.id = a.user_id
+        WHERE a.user_id = assistant_state.assistant_id
+    );
+END;
+$$;
+COMMENT ON FUNCTION dispatch.assistant_state(bigint) IS
+    'An assistant as the dispatcher sees them: offline (inactive or disabled), busy (an accepted '
+    'or ongoing job), offered (an open, unexpired offer) or idle; NULL for a non-assistant.';
+
+CREATE OR REPLACE FUNCTION dispatch.feed_request_frame(request dispatch.assistance_requests, kind text)
+RETURNS jsonb
+LANGUAGE sql
+STABLE
+AS $$
+    SELECT dispatch.status_message(request) || jsonb_build_object(
+        'type', kind,
+        'service_type', request.service_type,
+        'vehicle_type', request.vehicle_type,
+        'pickup', dispatch.point_json(request.pickup),
+        'searching', request.searching,
+        'offer_round', request.offer_round,
+        'exhausted_at', dispatch.iso_utc(request.exhausted_at),
+        'created_at', dispatch.iso_utc(request.created_at),
+        'updated_at', dispatch.iso_utc(request.updated_at))
+$$;
+COMMENT ON FUNCTION dispatch.feed_request_frame(dispatch.assistance_requests, text) IS
+    'A request_created / status / search_exhausted frame of the dispatchers'' feed: the status '
+    'frame plus type, service and vehicle type, pickup {lat, lng}, searching, offer_round, '
+    'exhausted_at, created_at, updated_at.';
+
+CREATE OR REPLACE FUNCTION dispatch.feed_request(request dispatch.assistance_requests, from_status text)
+RETURNS void
+LANGUAGE sql
+VOLATILE
+AS $$
+    SELECT dispatch.emit('dispatch', dispatch.feed_request_frame(
+        request, CASE WHEN from_status IS NULL THEN 'request_created' ELSE 'status' END))
+$$;
+COMMENT ON FUNCTION dispatch.feed_request(dispatch.assistance_requests, text) IS
+    'Announce a new request (from_status NULL: request_created) or a transition (status) to '
+    'topic dispatch; called by dispatch.record_transition.';
+
+CREATE OR REPLACE FUNCTION dispatch.feed_offers_trigger()
+RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    topics text[];
+    frames jsonb[];
+BEGIN
+    -- One emit_many per statement: a round of ten offers is one batch, not ten NOTIFYs.
+    IF TG_OP = 'INSERT' THEN
+        SELECT array_agg('dispatch'::text), array_agg(f.frame) INTO topics, frames
+        FROM (SELECT jsonb_build_object(
+                  'type', 'offer', 'assistance_id', o.assistance_id, 'assistant_id', o.assistant_id,
+                  'round', o.round, 'distance', round((o.distance_m / 1000)::numeric, 3),
+                  'state', o.state, 'sent_at', dispatch.iso_utc(o.sent_at),
+                  'expires_at', dispatch.iso_utc(o.expires_at),
+                  'pickup', dispatch.point_json(r.pickup)) AS frame
+              FROM changed o JOIN dispatch.assistance_requests r ON r.id = o.assistance_id) f;
+    ELSE
+        SELECT array_agg('dispatch'::text), array_agg(f.frame) INTO topics, frames
+        FROM (SELECT jsonb_build_object(
+                  'type', 'offer', 'assistance_id', o.assistance_id, 'assistant_id', o.assistant_id,
+                  'round', o.round, 'distance', round((o.distance_m / 1000)::numeric, 3),
+                  'state', o.state, 'sent_at', dispatch.iso_utc(o.sent_at),
+                  'expires_at', dispatch.iso_utc(o.expires_at),
+                  'closed_at', dispatch.iso_utc(o.closed_at),
+                  'pickup', dispatch.point_json(r.pickup)) AS frame
+              FROM changed o
+              JOIN before b USING (assistance_id, assistant_id)
+              JOIN dispatch.assistance_requests r ON r.id = o.assistance_id
+              WHERE o.state IS DISTINCT FROM b.state) f;
+    END IF;
+    IF topics IS NOT NULL THEN
+        PERFORM dispatch.emit_many(topics, frames);
+    END IF;
+    RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION dispatch.feed_offers_trigger() IS
+    'Trigger: every offer sent and every change of an offer''s state goes to topic dispatch as an '
+    '"offer" frame {assistance_id, assistant_id, round, distance, state, sent_at, expires_at, pickup}.';
+
+CREATE OR REPLACE FUNCTION dispatch.feed_exhausted_trigger()
+RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM dispatch.emit('dispatch', dispatch.feed_request_frame(NEW, 'search_exhausted'));
+    RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION dispatch.feed_exhausted_trigger() IS
+    'Trigger: a request whose search ran out of rounds (exhausted_at set) goes to topic dispatch '
+    'as a search_exhausted frame.';
+
+CREATE OR REPLACE FUNCTION dispatch.publish_fleet_positions(min_interval_s double precision DEFAULT 1)
+RETURNS integer
+LANGUAGE plpgsql
+VOLATILE
+AS $$
+DECLARE
+    feed   dispatch.fleet_feed;
+    topics text[];
+    frames jsonb[];
+    upto   timestamptz;
+    n      integer;
+BEGIN
+    -- One publisher at a time across every server process (the others skip the locked row), and
+    -- runs at least min_interval_s apart: each run sends an assistant at most once (only those
+    -- whose position moved since the previous run), hence at most one frame per second each.
+    SELECT * INTO feed FROM dispatch.fleet_feed FOR UPDATE SKIP LOCKED;
+    IF NOT FOUND OR feed.ran_at > clock_timestamp() - make_interval(secs => min_interval_s) THEN
+        RETURN 0;
+    END IF;
+    SELECT array_agg('dispatch'::text),
+           array_agg(jsonb_build_object(
+               'type', 'position', 'assistant_id', p.user_id,
+               'lat', ST_Y(p.geog::geometry), 'lng', ST_X(p.geog::geometry),
+               'state', dispatch.assistant_state(p.user_id),
+               'at', dispatch.iso_utc(p.updated_at))),
+           max(p.updated_at), count(*)
+      INTO topics, frames, upto, n
+      FROM dispatch.positions p JOIN dispatch.assistants a ON a.user_id = p.user_id
+     WHERE p.updated_at > feed.published_to;
+    IF n > 0 THEN
+        PERFORM dispatch.emit_many(topics, frames);
+    END IF;
+    UPDATE dispatch.fleet_feed SET published_to = coalesce(upto, published_to), ran_at = clock_timestamp();
+    RETURN n;
+END;
+$$;
+COMMENT ON FUNCTION dispatch.publish_fleet_positions(double precision) IS
+    'Publish to topic dispatch one "position" frame {assistant_id, lat, lng, state, at} per '
+    'assistant whose position changed since the last run; no-op unless min_interval_s has passed '
+    'since that run (or another process is running it). Returns how many frames it published.';

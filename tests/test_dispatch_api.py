@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.assist import PICKUP, active_assistant, call, job_in_state
+from tests.assist import PICKUP, active_assistant, call
+from tests.dispatch_support import dispatched_job
 from tests.factories import create_user
 
 ID = 999999999
@@ -69,8 +70,8 @@ async def test_requests_query_validated(client, settings, dispatcher, query, fie
 
 
 async def test_requests_filters(client, settings, conn, dispatcher):
-    waiting = await job_in_state(client, settings, conn, "requested")
-    taken = await job_in_state(client, settings, conn, "accepted")
+    waiting = await dispatched_job(client, settings, conn, dispatcher, "requested")
+    taken = await dispatched_job(client, settings, conn, dispatcher, "accepted")
     far_owner = await create_user(conn, role="client")
     status, far = await call(
         client, settings, far_owner, "POST", "/api/assistance/request/",
@@ -99,15 +100,17 @@ async def test_requests_filters(client, settings, conn, dispatcher):
     assert len(page) == 1 and page[0] == inside[1] and count == len(inside)
     _, later = await ids("since=2100-01-01T00:00:00Z")
     assert later == []
-    _, not_searching = await ids("searching=false&status=requested")
-    assert waiting.id in not_searching  # no round is running without the offer rounds
+    _, searching = await ids("searching=true")
+    assert waiting.id in searching and taken.id not in searching  # round 1 runs; assigned: over
+    _, not_searching = await ids("searching=false")
+    assert waiting.id not in not_searching and taken.id in not_searching
     status, body = await call(client, settings, dispatcher, "GET", "/api/dispatch/requests/")
     first = body["results"][0]
     assert {"searching", "offer_round", "pickupLocation", "client"} <= set(first)
 
 
 async def test_assign_then_detail_shows_offers_and_timeline(client, settings, conn, dispatcher):
-    job = await job_in_state(client, settings, conn, "requested")
+    job = await dispatched_job(client, settings, conn, dispatcher, "requested")
     helper = await active_assistant(conn)
     status, body = await call(
         client, settings, dispatcher, "POST", f"/api/dispatch/requests/{job.id}/assign/",
@@ -143,7 +146,7 @@ async def test_assign_then_detail_shows_offers_and_timeline(client, settings, co
 
 
 async def test_assign_closes_open_offers(client, settings, conn, dispatcher):
-    job = await job_in_state(client, settings, conn, "requested")
+    job = await dispatched_job(client, settings, conn, dispatcher, "requested")
     offered, chosen = await active_assistant(conn), await active_assistant(conn, dlat=0.01)
     await conn.execute(
         """
@@ -179,9 +182,9 @@ async def test_assign_closes_open_offers(client, settings, conn, dispatcher):
 async def test_assign_refuses_unavailable_assistants(
     client, settings, conn, dispatcher, problem, code, status
 ):
-    job = await job_in_state(client, settings, conn, "requested")
+    job = await dispatched_job(client, settings, conn, dispatcher, "requested")
     if problem == "busy":
-        target = (await job_in_state(client, settings, conn, "accepted")).assistant
+        target = (await dispatched_job(client, settings, conn, dispatcher, "accepted")).assistant
     elif problem == "not-an-assistant":
         target = await create_user(conn, role="client")
     else:
@@ -208,7 +211,7 @@ async def test_assign_refuses_unavailable_assistants(
      {"assistant_id": 1, "reason": "x" * 501}],
 )  # fmt: skip
 async def test_assign_body_validated(client, settings, conn, dispatcher, body):
-    job = await job_in_state(client, settings, conn, "requested")
+    job = await dispatched_job(client, settings, conn, dispatcher, "requested")
     status, answer = await call(
         client, settings, dispatcher, "POST", f"/api/dispatch/requests/{job.id}/assign/", body
     )
@@ -216,7 +219,7 @@ async def test_assign_body_validated(client, settings, conn, dispatcher, body):
 
 
 async def test_reassign(client, settings, conn, dispatcher):
-    job = await job_in_state(client, settings, conn, "accepted")
+    job = await dispatched_job(client, settings, conn, dispatcher, "accepted")
     spare = await active_assistant(conn, dlat=0.02)
     path = f"/api/dispatch/requests/{job.id}/reassign/"
     status, body = await call(
@@ -259,7 +262,7 @@ async def test_reassign(client, settings, conn, dispatcher):
                                         ("ongoing", "INVALID_TRANSITION"),
                                         ("completed", "ASSISTANCE_FINAL")])  # fmt: skip
 async def test_reassign_only_accepted(client, settings, conn, dispatcher, state, code):
-    job = await job_in_state(client, settings, conn, state)
+    job = await dispatched_job(client, settings, conn, dispatcher, state)
     spare = await active_assistant(conn, dlat=0.02)
     status, body = await call(
         client, settings, dispatcher, "POST", f"/api/dispatch/requests/{job.id}/reassign/",
@@ -270,7 +273,7 @@ async def test_reassign_only_accepted(client, settings, conn, dispatcher, state,
 
 @pytest.mark.parametrize("state", ["requested", "accepted", "ongoing"])
 async def test_cancel(client, settings, conn, dispatcher, state):
-    job = await job_in_state(client, settings, conn, state)
+    job = await dispatched_job(client, settings, conn, dispatcher, state)
     path = f"/api/dispatch/requests/{job.id}/cancel/"
     status, body = await call(client, settings, dispatcher, "POST", path, {})
     assert status == 400 and "reason" in body["fields"]
@@ -288,17 +291,12 @@ async def test_cancel(client, settings, conn, dispatcher, state):
 
 
 async def test_assistants_with_state(client, settings, conn, dispatcher):
-    idle = await active_assistant(conn)
+    idle = await create_user(conn, role="assistant", is_active=True, lat=35.7, lng=-0.6)
     offline = await create_user(conn, role="assistant", lat=PICKUP["lat"], lng=PICKUP["lng"])
-    busy = (await job_in_state(client, settings, conn, "accepted")).assistant
+    busy = (await dispatched_job(client, settings, conn, dispatcher, "accepted")).assistant
     offered = await active_assistant(conn, service_type="repair")
-    waiting = await job_in_state(client, settings, conn, "requested", service_type="repair")
-    await conn.execute(
-        "INSERT INTO dispatch.offers (assistance_id, assistant_id, round, distance_m, expires_at) "
-        "VALUES ($1, $2, 1, 300, now() + interval '1 minute')",
-        waiting.id,
-        offered.id,
-    )
+    # Round 1 of a repair request near it offers it the job.
+    await dispatched_job(client, settings, conn, dispatcher, "requested", service_type="repair")
     assert busy is not None
     status, body = await call(
         client, settings, dispatcher, "GET", "/api/dispatch/assistants/?limit=1000"

@@ -90,27 +90,19 @@ async def test_feed_of_requests_offers_and_status(rt, settings):
         assert created["assistance_id"] == job_id and created["status"] == "requested"
         assert created["pickup"] == PICKUP and created["client"]["id"] == owner.id
 
-        await conn.execute(
-            "INSERT INTO dispatch.offers (assistance_id, assistant_id, round, distance_m, "
-            "expires_at) VALUES ($1, $2, 3, 250, now() + interval '20 s')",
-            job_id,
-            helper.id,
-        )
+        # Round 1 of the offer rounds reached the helper (the offer rounds announce it).
         offer = await next_of(ws, "offer")
-        assert (offer["assistance_id"], offer["assistant_id"], offer["round"]) == (
-            job_id,
-            helper.id,
-            3,
-        )
-        assert offer["state"] == "open" and offer["distance"] == 0.25
-
+        assert (offer["assistance_id"], offer["round"]) == (job_id, 1)
+        assert helper.id in offer["assistant_ids"]
+        await next_of(mine, "new_assistance_request")
         status, body = await call(
             client, settings, dispatcher, "POST", f"/api/dispatch/requests/{job_id}/assign/",
             {"assistant_id": helper.id, "reason": "nearest"},
         )  # fmt: skip
         assert status == 200, body
-        closed = await next_of(ws, "offer")
-        assert closed["state"] == "accepted"
+        closed = await next_of(ws, "offer")  # how the helper's offer ended (ops_feed.sql)
+        assert (closed["assistant_id"], closed["state"]) == (helper.id, "accepted")
+        assert closed["pickup"] == PICKUP
         changed = await next_of(ws, "status")
         assert changed["assistance_id"] == job_id and changed["status"] == "accepted"
         assert changed["assistant"]["id"] == helper.id
@@ -137,13 +129,18 @@ async def test_search_exhausted_and_reassign_frames(rt, settings):
         client.ws_connect(f"/ws/dispatch/?token={token_of(settings, dispatcher)}") as ws,
         client.ws_connect(f"/ws/assistant/{first.id}/?token={token_of(settings, first)}") as old,
     ):
+        # One round only, and it is over: the round driver exhausts the search.
         await conn.execute(
-            "UPDATE dispatch.assistance_requests SET exhausted_at = now(), searching = false "
+            "UPDATE dispatch.settings SET value = '1' WHERE key = 'offer_max_rounds'"
+        )
+        await conn.execute(
+            "UPDATE dispatch.assistance_requests SET round_ends_at = now() - interval '1 s' "
             "WHERE id = $1",
             job_id,
         )
+        await conn.fetchval("SELECT dispatch.advance_offer_rounds()")
         exhausted = await next_of(ws, "search_exhausted")
-        assert exhausted["assistance_id"] == job_id and exhausted["exhausted_at"].endswith("Z")
+        assert exhausted["assistance_id"] == job_id
         for target, reason in ((first, None), (second, "truck broke down")):
             path = "assign" if reason is None else "reassign"
             status, body = await call(

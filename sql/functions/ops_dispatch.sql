@@ -160,41 +160,6 @@ COMMENT ON FUNCTION dispatch.lock_assignable(bigint, text) IS
     'Internal: lock the assistant''s profile and raise unless they could take a job of this service '
     'type now (DP045 no such assistant, DP005 inactive/licence/service type, DP004 open job).';
 
--- Internal: close the request's open offers (the winner's as accepted, the rest withdrawn) and
--- tell each withdrawn assistant.
-CREATE OR REPLACE FUNCTION dispatch.close_offers(assistance_id bigint, winner bigint, why text)
-RETURNS void
-LANGUAGE plpgsql
-VOLATILE
-AS $$
-DECLARE
-    topics text[];
-    frames jsonb[];
-BEGIN
-    WITH closed AS (
-        UPDATE dispatch.offers o
-           SET state = CASE WHEN o.assistant_id = close_offers.winner THEN 'accepted' ELSE 'withdrawn' END,
-               closed_at = now(),
-               close_reason = CASE WHEN o.assistant_id = close_offers.winner THEN NULL ELSE why END
-         WHERE o.assistance_id = close_offers.assistance_id AND o.state = 'open'
-        RETURNING o.assistant_id, o.state
-    )
-    SELECT array_agg('assistant:' || c.assistant_id),
-           array_agg(jsonb_build_object(
-               'type', 'offer_withdrawn', 'assistance_id', close_offers.assistance_id,
-               -- The contract's reasons: taken by someone else, or canceled.
-               'reason', CASE WHEN why = 'canceled' THEN 'canceled' ELSE 'accepted' END))
-      INTO topics, frames
-      FROM closed c WHERE c.state = 'withdrawn';
-    IF topics IS NOT NULL THEN
-        PERFORM dispatch.emit_many(topics, frames);
-    END IF;
-END;
-$$;
-COMMENT ON FUNCTION dispatch.close_offers(bigint, bigint, text) IS
-    'Internal: close a request''s open offers (winner''s accepted, others withdrawn with close_reason '
-    'why) and send offer_withdrawn to the withdrawn assistants.';
-
 -- Internal: record a dispatcher's transition with its reason and announce it to the parties
 -- (request channel, and the assistant's own channel) and to the dispatchers' feed.
 CREATE OR REPLACE FUNCTION dispatch.record_dispatch(
@@ -271,34 +236,28 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'Assistance request not found.' USING ERRCODE = 'DP001';
     END IF;
+    -- The assistant's profile first, then the request (inside take_request): the lock order of
+    -- an accept, so an assign and accepts never deadlock.
     PERFORM dispatch.lock_assignable(assign_assistance.assistant_id, req.service_type);
-
-    -- The same arbiter as an assistant's accept (dispatch.accept_assistance): a conditional update
-    -- of a requested row. Of an assign racing accepts, the first to lock the row wins; the others
-    -- re-check status = 'requested' on the committed row and update nothing.
-    UPDATE dispatch.assistance_requests AS r
-       SET status = 'accepted', assistant_id = assign_assistance.assistant_id, accepted_at = now(),
-           updated_at = now(), searching = false, round_ends_at = NULL
-     WHERE r.id = assign_assistance.assistance_id AND r.status = 'requested'
-    RETURNING * INTO req;
-    IF NOT FOUND THEN
-        SELECT * INTO req FROM dispatch.assistance_requests r WHERE r.id = assign_assistance.assistance_id;
-        IF req.status IN ('completed', 'canceled') THEN
-            RAISE EXCEPTION 'This assistance request is already %.', req.status USING ERRCODE = 'DP006';
-        END IF;
-        RAISE EXCEPTION 'This assistance request was already accepted.' USING ERRCODE = 'DP003';
-    END IF;
-
-    PERFORM dispatch.close_offers(req.id, req.assistant_id, 'assigned');
-    PERFORM dispatch.emit('assistant:' || req.assistant_id, dispatch.assigned_frame(req, reason));
-    PERFORM dispatch.record_dispatch(req, dispatcher_id, 'requested', reason);
+    -- The same exactly-one-winner path as an assistant's accept (offers.sql): of an assign racing
+    -- accepts, the first to lock the row finds it requested; the others get DP003.
+    req := dispatch.take_request(assign_assistance.assistance_id, assign_assistance.assistant_id,
+                                 dispatcher_id, 'assigned');
+    -- take_request recorded the transition (actor and role); the dispatcher's reason joins it.
+    UPDATE dispatch.assistance_events e SET reason = assign_assistance.reason
+     WHERE e.id = (SELECT max(x.id) FROM dispatch.assistance_events x
+                    WHERE x.assistance_id = req.id AND x.to_status = 'accepted');
+    PERFORM dispatch.emit_many(
+        ARRAY['assistant:' || req.assistant_id, 'assistant:' || req.assistant_id],
+        ARRAY[dispatch.assigned_frame(req, reason), dispatch.status_message(req)]);
     RETURN dispatch.dispatch_assistance_json(req);
 END;
 $$;
 COMMENT ON FUNCTION dispatch.assign_assistance(bigint, bigint, bigint, text) IS
-    'A dispatcher gives a requested job to an available assistant (any, offered or not): the same '
-    'exactly-one-winner update as an accept (DP003 when someone else took it first). Closes the '
-    'open offers, sends "assigned" to the assistant and status frames to the parties and the feed. '
+    'A dispatcher gives a requested job to an available assistant (any, offered or not) through '
+    'dispatch.take_request, the accept''s exactly-one-winner path (DP003 when someone else took it '
+    'first): open offers close, the assistant gets "assigned" and a status frame, the request''s '
+    'channel and the feed a status frame, the timeline the dispatcher and reason. '
     'DP001 unknown request, DP006 final, DP045 unknown assistant, DP005/DP004 assistant unavailable.';
 
 CREATE OR REPLACE FUNCTION dispatch.reassign_assistance(
@@ -388,7 +347,7 @@ BEGIN
            round_ends_at = NULL
      WHERE r.id = req.id
     RETURNING * INTO req;
-    PERFORM dispatch.close_offers(req.id, NULL, 'canceled');
+    -- Open offers are withdrawn (reason canceled) by the trigger of 0015_offer_rounds.sql.
     PERFORM dispatch.record_dispatch(req, dispatcher_id, old_status, reason);
     RETURN dispatch.dispatch_assistance_json(req);
 END;

@@ -1,5 +1,6 @@
--- The dispatchers' live feed (topic 'dispatch'): request, status, offer and search_exhausted
--- frames, and assistant positions at most once per assistant per second.
+-- The dispatchers' live feed (topic 'dispatch'): request_created and status frames, how offers
+-- ended, and assistant positions at most once per assistant per second (offers sent and
+-- search_exhausted come from the offer rounds, sql/functions/offers.sql).
 -- Frames that concern a place carry `pickup` {lat, lng} (or lat/lng for a position) so that a
 -- socket subscribed to a bbox can be given only what lies inside it.
 
@@ -71,30 +72,18 @@ DECLARE
     topics text[];
     frames jsonb[];
 BEGIN
-    -- One emit_many per statement: a round of ten offers is one batch, not ten NOTIFYs.
-    IF TG_OP = 'INSERT' THEN
-        SELECT array_agg('dispatch'::text), array_agg(f.frame) INTO topics, frames
-        FROM (SELECT jsonb_build_object(
-                  'type', 'offer', 'assistance_id', o.assistance_id, 'assistant_id', o.assistant_id,
-                  'round', o.round, 'distance', round((o.distance_m / 1000)::numeric, 3),
-                  'state', o.state, 'sent_at', dispatch.iso_utc(o.sent_at),
-                  'expires_at', dispatch.iso_utc(o.expires_at),
-                  'pickup', dispatch.point_json(r.pickup)) AS frame
-              FROM changed o JOIN dispatch.assistance_requests r ON r.id = o.assistance_id) f;
-    ELSE
-        SELECT array_agg('dispatch'::text), array_agg(f.frame) INTO topics, frames
-        FROM (SELECT jsonb_build_object(
-                  'type', 'offer', 'assistance_id', o.assistance_id, 'assistant_id', o.assistant_id,
-                  'round', o.round, 'distance', round((o.distance_m / 1000)::numeric, 3),
-                  'state', o.state, 'sent_at', dispatch.iso_utc(o.sent_at),
-                  'expires_at', dispatch.iso_utc(o.expires_at),
-                  'closed_at', dispatch.iso_utc(o.closed_at),
-                  'pickup', dispatch.point_json(r.pickup)) AS frame
-              FROM changed o
-              JOIN before b USING (assistance_id, assistant_id)
-              JOIN dispatch.assistance_requests r ON r.id = o.assistance_id
-              WHERE o.state IS DISTINCT FROM b.state) f;
-    END IF;
+    -- One emit_many per statement: a round's expiry of ten offers is one batch, not ten NOTIFYs.
+    SELECT array_agg('dispatch'::text), array_agg(jsonb_build_object(
+               'type', 'offer', 'assistance_id', o.assistance_id, 'assistant_id', o.assistant_id,
+               'round', o.round, 'distance', round((o.distance_m / 1000)::numeric, 3),
+               'state', o.state, 'close_reason', o.close_reason,
+               'sent_at', dispatch.iso_utc(o.sent_at), 'closed_at', dispatch.iso_utc(o.closed_at),
+               'pickup', dispatch.point_json(r.pickup)))
+      INTO topics, frames
+      FROM changed o
+      JOIN before b USING (assistance_id, assistant_id)
+      JOIN dispatch.assistance_requests r ON r.id = o.assistance_id
+     WHERE o.state IS DISTINCT FROM b.state;
     IF topics IS NOT NULL THEN
         PERFORM dispatch.emit_many(topics, frames);
     END IF;
@@ -102,21 +91,8 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION dispatch.feed_offers_trigger() IS
-    'Trigger: every offer sent and every change of an offer''s state goes to topic dispatch as an '
-    '"offer" frame {assistance_id, assistant_id, round, distance, state, sent_at, expires_at, pickup}.';
-
-CREATE OR REPLACE FUNCTION dispatch.feed_exhausted_trigger()
-RETURNS trigger
-LANGUAGE plpgsql
-AS $$
-BEGIN
-    PERFORM dispatch.emit('dispatch', dispatch.feed_request_frame(NEW, 'search_exhausted'));
-    RETURN NULL;
-END;
-$$;
-COMMENT ON FUNCTION dispatch.feed_exhausted_trigger() IS
-    'Trigger: a request whose search ran out of rounds (exhausted_at set) goes to topic dispatch '
-    'as a search_exhausted frame.';
+    'Trigger: every change of an offer''s state goes to topic dispatch as an "offer" frame '
+    '{assistance_id, assistant_id, round, distance, state, close_reason, sent_at, closed_at, pickup}.';
 
 CREATE OR REPLACE FUNCTION dispatch.publish_fleet_positions(min_interval_s double precision DEFAULT 1)
 RETURNS integer

@@ -57,21 +57,12 @@ CREATE TABLE dispatch.fleet_feed (
 );
 INSERT INTO dispatch.fleet_feed DEFAULT VALUES;
 
--- The dispatchers' feed of offers and exhausted searches, emitted where the rows change whoever
--- changes them (the offer rounds, a dispatcher). The bodies are replaced by
--- sql/functions/ops_feed.sql on every migrate; these first versions only let the triggers exist.
+-- The dispatchers' feed learns how each offer ended (declined, expired, withdrawn, accepted),
+-- whoever closes it (the offer rounds, an accept, a dispatcher). Offers sent and exhausted searches
+-- are announced by the offer rounds themselves (sql/functions/offers.sql). The body is replaced
+-- by sql/functions/ops_feed.sql on every migrate; this first version only lets the trigger exist.
 CREATE FUNCTION dispatch.feed_offers_trigger() RETURNS trigger
 LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END; $$;
-CREATE FUNCTION dispatch.feed_exhausted_trigger() RETURNS trigger
-LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END; $$;
-
-CREATE TRIGGER offers_feed_insert AFTER INSERT ON dispatch.offers
-    REFERENCING NEW TABLE AS changed
-    FOR EACH STATEMENT EXECUTE FUNCTION dispatch.feed_offers_trigger();
 CREATE TRIGGER offers_feed_update AFTER UPDATE ON dispatch.offers
     REFERENCING OLD TABLE AS before NEW TABLE AS changed
     FOR EACH STATEMENT EXECUTE FUNCTION dispatch.feed_offers_trigger();
-CREATE TRIGGER assistance_requests_feed_exhausted AFTER UPDATE OF exhausted_at
-    ON dispatch.assistance_requests
-    FOR EACH ROW WHEN (OLD.exhausted_at IS NULL AND NEW.exhausted_at IS NOT NULL)
-    EXECUTE FUNCTION dispatch.feed_exhausted_trigger();

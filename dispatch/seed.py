@@ -3,6 +3,7 @@ and two open requests (idempotent)."""
 
 from __future__ import annotations
 
+import functools
 import random
 
 import asyncpg
@@ -53,6 +54,12 @@ DEMO_CLIENTS = [
 DEMO_DISPATCHER = ("Dina Dispatch", "dispatcher@demo.dispatch", "+213770000001")
 
 
+@functools.cache
+def _demo_hash() -> str:
+    # One hash for every demo account: argon2 is slow on purpose, and they share the password.
+    return hash_password_sync(DEMO_PASSWORD)
+
+
 async def _user(conn: asyncpg.Connection, role: str, name: str, email: str, phone: str) -> int:
     user_id: int = await conn.fetchval(
         """
@@ -66,7 +73,7 @@ async def _user(conn: asyncpg.Connection, role: str, name: str, email: str, phon
         name,
         email,
         phone,
-        hash_password_sync(DEMO_PASSWORD),
+        _demo_hash(),
     )
     return user_id
 

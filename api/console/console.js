@@ -49,9 +49,10 @@
 
   function putRequest(r) {
     const pickup = r.pickup || r.pickupLocation || { lat: r.pickup_lat, lng: r.pickup_lng };
-    const old = state.requests.get(r.id || r.assistance_id) || {};
-    const merged = Object.assign(old, r, { id: r.id || r.assistance_id, lat: pickup.lat, lng: pickup.lng });
-    state.requests.set(merged.id, merged);
+    const id = r.id || r.assistance_id;
+    const merged = Object.assign(state.requests.get(id) || {}, r, { id });
+    if (pickup.lat != null) Object.assign(merged, { lat: pickup.lat, lng: pickup.lng });
+    state.requests.set(id, merged);
   }
 
   async function load() {
@@ -90,12 +91,22 @@
   }
 
   function onFrame(f) {
-    if (f.type === "request_created" || f.type === "status" || f.type === "search_exhausted") {
+    if (f.type === "request_created" || f.type === "status") {
       putRequest(f);
+    } else if (f.type === "search_exhausted") {
+      putRequest({ assistance_id: f.assistance_id, searching: false, exhausted_at: new Date().toISOString() });
+    } else if (f.type === "offer" && f.assistant_ids) {
+      // A round was sent: {assistance_id, round, assistant_ids, expires_at}.
+      const r = state.requests.get(f.assistance_id);
+      if (r) Object.assign(r, { offer_round: f.round, searching: true });
+      for (const id of f.assistant_ids) {
+        const a = state.assistants.get(id);
+        if (a && a.state === "idle") a.state = "offered";
+      }
     } else if (f.type === "offer") {
+      // One offer ended: {assistant_id, state: declined|expired|withdrawn|accepted, ...}.
       const a = state.assistants.get(f.assistant_id);
-      if (a && f.state === "open" && a.state === "idle") a.state = "offered";
-      if (a && f.state !== "open" && a.state === "offered") a.state = "idle";
+      if (a && a.state === "offered") a.state = f.state === "accepted" ? "busy" : "idle";
     } else if (f.type === "position") {
       const a = state.assistants.get(f.assistant_id) || { id: f.assistant_id, name: "#" + f.assistant_id };
       Object.assign(a, { lat: f.lat, lng: f.lng, state: f.state, last_seen: f.at });

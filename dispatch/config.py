@@ -197,6 +197,17 @@ class DispatchSettings:
         5.0,
         "Seconds between refreshes of the idle-supply snapshot used for surge pricing (0: never).",
     )
+    offer_driver_interval_ms: int = setting(
+        "DISPATCH_OFFER_DRIVER_INTERVAL_MS",
+        250,
+        "Milliseconds between two passes of each process's offer-round driver "
+        "(dispatch.advance_offer_rounds); 0: this process drives no rounds.",
+    )
+    offer_driver_batch: int = setting(
+        "DISPATCH_OFFER_DRIVER_BATCH",
+        100,
+        "Most requests one driver pass advances (a full pass is followed by another at once).",
+    )
 
 
 @dataclasses.dataclass(frozen=True)

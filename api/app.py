@@ -20,6 +20,7 @@ from dispatch.config import Settings
 from dispatch.devdb import database_url
 from dispatch.events import EventBus
 from dispatch.fleetfeed import FleetFeed
+from dispatch.offers import OfferDriver
 from dispatch.positions import PositionBatcher
 from dispatch.surge import SupplyRefresher
 
@@ -89,6 +90,23 @@ async def _fleet_feed_ctx(app: web.Application) -> AsyncIterator[None]:
     await feed.stop()
 
 
+async def _offers_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The offer-round driver (only on the app's own pool: not in test transactions)."""
+    settings = app[SETTINGS].dispatch
+    driver = OfferDriver(
+        app[POOL],
+        interval=settings.offer_driver_interval_ms / 1000,
+        batch=max(settings.offer_driver_batch, 1),
+        # HOOK (issue 10): once the event outbox's publisher can be kicked, kick it here so the
+        # frames of a pass go out at once instead of at the publisher's next poll.
+        on_change=None,
+    )
+    if app[OWN_POOL]:
+        await driver.start()
+    yield
+    await driver.stop()
+
+
 async def _close_sockets(app: web.Application) -> None:
     # Open WebSockets would otherwise hold graceful shutdown until its timeout.
     if HUB in app:
@@ -112,6 +130,7 @@ def create_app(
     app.cleanup_ctx.append(_realtime_ctx)
     app.cleanup_ctx.append(_supply_ctx)
     app.cleanup_ctx.append(_fleet_feed_ctx)
+    app.cleanup_ctx.append(_offers_ctx)
     app.on_shutdown.append(_close_sockets)
     setup_accounts(app, background=pool is None)
     setup_routes(app)

@@ -22,7 +22,6 @@ from dispatch.events import EventBus
 from dispatch.fleetfeed import FleetFeed
 from dispatch.offers import OfferDriver
 from dispatch.positions import PositionBatcher
-from dispatch.surge import SupplyRefresher
 
 
 async def _pool_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -72,15 +71,6 @@ async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
         await bus.stop()
 
 
-async def _supply_ctx(app: web.Application) -> AsyncIterator[None]:
-    """The surge pricing snapshot refresher (only on the app's own pool: not in test transactions)."""
-    refresher = SupplyRefresher(app[POOL], interval=app[SETTINGS].dispatch.surge_refresh_s)
-    if app[OWN_POOL]:
-        await refresher.start()
-    yield
-    await refresher.stop()
-
-
 async def _fleet_feed_ctx(app: web.Application) -> AsyncIterator[None]:
     """Assistant positions for the dispatchers' feed (own pool only: not in test transactions)."""
     feed = FleetFeed(app[POOL], interval=app[SETTINGS].dispatch.fleet_feed_s)
@@ -128,7 +118,6 @@ def create_app(
         app[POOL] = pool
     app.cleanup_ctx.append(_pool_ctx)
     app.cleanup_ctx.append(_realtime_ctx)
-    app.cleanup_ctx.append(_supply_ctx)
     app.cleanup_ctx.append(_fleet_feed_ctx)
     app.cleanup_ctx.append(_offers_ctx)
     app.on_shutdown.append(_close_sockets)

@@ -123,6 +123,7 @@ async def populate(url: str, n: int, *, active_ratio: float = 0.3, seed: int = 7
         await conn.execute("VACUUM ANALYZE dispatch.users")
         await conn.execute("VACUUM ANALYZE dispatch.assistants")
         await conn.execute("VACUUM ANALYZE dispatch.positions")
+        await conn.execute("SELECT dispatch.refresh_cell_supply()")  # TRUNCATE bypassed its triggers
         say(f"generated {n:,} assistants in {time.monotonic() - started:.1f} s")
     finally:
         await conn.close()
@@ -134,6 +135,7 @@ async def reset_extras(conn: asyncpg.Connection, n: int) -> None:
         "TRUNCATE dispatch.assistance_requests, dispatch.event_overflow, dispatch.outbox CASCADE"
     )
     await conn.execute("DELETE FROM dispatch.users WHERE id > $1", n)
+    await conn.execute("SELECT dispatch.refresh_cell_supply()")  # TRUNCATE bypassed its triggers
 
 
 async def add_extras(

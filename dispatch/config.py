@@ -192,11 +192,8 @@ class RealtimeSettings:
 
 @dataclasses.dataclass(frozen=True)
 class DispatchSettings:
-    surge_refresh_s: float = setting(
-        "DISPATCH_SURGE_REFRESH_S",
-        5.0,
-        "Seconds between refreshes of the idle-supply snapshot used for surge pricing (0: never).",
-    )
+    """Tunables of the dispatch core that live in Python (the rest are rows of dispatch.settings)."""
+
     fleet_feed_s: float = setting(
         "DISPATCH_FLEET_FEED_S",
         1.0,

@@ -47,34 +47,24 @@ COMMENT ON VIEW dispatch.supply_demand IS
     '(dispatch.available_assistants), open requests still waiting for an assistant, and the surge '
     'multiplier of that cell alone. Cells with neither do not appear.';
 
-CREATE OR REPLACE FUNCTION dispatch.refresh_cell_supply(min_interval_s double precision DEFAULT 1)
-RETURNS boolean
+CREATE OR REPLACE FUNCTION dispatch.refresh_cell_supply()
+RETURNS void
 LANGUAGE plpgsql
 VOLATILE
--- A background job: one core, so that requests running meanwhile keep the other.
-SET max_parallel_workers_per_gather = 0
 AS $$
 BEGIN
-    -- One refresher at a time across every server process; skip if the snapshot is fresh enough.
-    IF NOT pg_try_advisory_xact_lock(hashtext('dispatch.refresh_cell_supply')) THEN
-        RETURN false;
-    END IF;
-    IF EXISTS (SELECT 1 FROM dispatch.cell_supply_refreshed
-                WHERE refreshed_at > clock_timestamp() - make_interval(secs => min_interval_s)) THEN
-        RETURN false;
-    END IF;
+    -- A repair, not a routine: triggers keep dispatch.cell_supply exact. Needed only after writes
+    -- that bypass them (TRUNCATE, triggers disabled for a bulk load). The table lock holds off the
+    -- triggers' increments while the count is rebuilt.
+    LOCK TABLE dispatch.cell_supply IN EXCLUSIVE MODE;
     DELETE FROM dispatch.cell_supply;
     INSERT INTO dispatch.cell_supply (h3_r7, idle_assistants)
-    SELECT v.h3_r7, count(*) FROM dispatch.available_assistants v GROUP BY v.h3_r7;
-    INSERT INTO dispatch.cell_supply_refreshed (refreshed_at) VALUES (clock_timestamp())
-    ON CONFLICT (only_row) DO UPDATE SET refreshed_at = EXCLUDED.refreshed_at;
-    RETURN true;
+    SELECT p.h3_r7, count(*) FROM dispatch.positions p WHERE p.matchable GROUP BY p.h3_r7;
 END;
 $$;
-COMMENT ON FUNCTION dispatch.refresh_cell_supply(double precision) IS
-    'Re-count idle assistants per H3 r7 cell into dispatch.cell_supply (unless another session is '
-    'doing it or it was refreshed less than min_interval_s ago). Each server process calls it every '
-    'DISPATCH_SURGE_REFRESH_S seconds; true when this call refreshed.';
+COMMENT ON FUNCTION dispatch.refresh_cell_supply() IS
+    'Re-count matchable assistants per H3 r7 cell into dispatch.cell_supply from scratch (after '
+    'bulk writes that bypassed its triggers, e.g. TRUNCATE).';
 
 CREATE OR REPLACE FUNCTION dispatch.surge_for_cells(cells_r7 bigint[])
 RETURNS numeric
@@ -82,29 +72,13 @@ LANGUAGE plpgsql
 STABLE
 PARALLEL SAFE
 AS $$
-DECLARE
-    supply bigint;
 BEGIN
     -- plpgsql, not sql: a scalar SQL function with subqueries is never inlined and was re-planned
-    -- on every call. Supply comes from the dispatch.cell_supply snapshot when it is fresh (seven
-    -- index probes); counting live costs one probe of the view per position in the cells, several
-    -- ms per request in a busy city (see the Benchmarks section of the README).
-    IF EXISTS (SELECT 1 FROM dispatch.cell_supply_refreshed
-                WHERE refreshed_at > now() - make_interval(
-                          secs => coalesce(dispatch.setting_numeric('surge_supply_max_age_s'), 0)))
-    THEN
-        SELECT coalesce(sum(c.idle_assistants), 0) INTO supply
-        FROM dispatch.cell_supply c WHERE c.h3_r7 = ANY (surge_for_cells.cells_r7);
-    ELSE
-        SELECT count(*) INTO supply
-        FROM dispatch.positions p
-        CROSS JOIN LATERAL (
-            SELECT 1 FROM dispatch.available_assistants v WHERE v.user_id = p.user_id OFFSET 0
-        ) idle
-        WHERE p.h3_r7 = ANY (surge_for_cells.cells_r7);
-    END IF;
+    -- on every call. Supply: seven rows of the trigger-kept dispatch.cell_supply, whatever the
+    -- number of assistants around. Demand: an index count of the requests still waiting there.
     RETURN dispatch.surge_multiplier(
-        supply,
+        (SELECT coalesce(sum(c.idle_assistants), 0) FROM dispatch.cell_supply c
+          WHERE c.h3_r7 = ANY (surge_for_cells.cells_r7)),
         (SELECT count(*) FROM dispatch.assistance_requests r
           WHERE r.status = 'requested' AND r.pickup_h3_r7 = ANY (surge_for_cells.cells_r7))
     );
@@ -113,8 +87,7 @@ $$;
 COMMENT ON FUNCTION dispatch.surge_for_cells(bigint[]) IS
     'The surge multiplier over a set of H3 resolution-7 cells taken together (supply and demand '
     'summed), e.g. a pickup cell and its neighbours; 1.0 for an empty or NULL set. Supply is read '
-    'from the dispatch.cell_supply snapshot when fresh (surge_supply_max_age_s), else counted live; '
-    'demand (requests still waiting) is always live.';
+    'from dispatch.cell_supply (kept by triggers), demand (requests still waiting) is counted.';
 
 CREATE OR REPLACE FUNCTION dispatch.quote_price(
     service_type text,

@@ -224,3 +224,18 @@ async def test_positions_at_most_once_per_second_per_assistant(rt, settings):
         )
         == 31
     )  # the first position and every report are stored; only the feed is throttled
+
+
+async def test_feed_crosses_processes(two_apps, settings):
+    """A dispatcher on one server process hears a request made through another."""
+    a, b, conn = two_apps
+    dispatcher = await create_user(conn, role="dispatcher")
+    owner = await create_user(conn, role="client")
+    async with a.ws_connect(f"/ws/dispatch/?token={token_of(settings, dispatcher)}") as ws:
+        await next_of(ws, "connection_established")
+        status, body = await call(
+            b, settings, owner, "POST", "/api/assistance/request/", {"pickup": PICKUP}
+        )
+        assert status == 201
+        created = await next_of(ws, "request_created")
+        assert created["assistance_id"] == body["assistance"]["id"]

@@ -67,6 +67,17 @@ def _click_marker(browser: webdriver.Chrome, kind: str, ident: int) -> None:
     ).click().perform()
 
 
+def _attr(browser: webdriver.Chrome, element_id: str, name: str) -> str | None:
+    """An attribute read in one step (the lists are re-rendered on every feed frame, so a found
+    element can go stale before a second call reads it)."""
+    value: str | None = browser.execute_script(
+        "const e = document.getElementById(arguments[0]); return e ? e.getAttribute(arguments[1]) : null",
+        element_id,
+        name,
+    )
+    return value
+
+
 def _flow(base: str, dispatcher_email: str, client_headers: dict[str, str], helper_id: int) -> dict:
     browser = _browser()
     try:
@@ -76,7 +87,7 @@ def _flow(base: str, dispatcher_email: str, client_headers: dict[str, str], help
         browser.find_element(By.ID, "password").send_keys(PASSWORD)
         browser.find_element(By.ID, "login-button").click()
         wait.until(lambda b: b.find_element(By.ID, "feed-state").text == "live")
-        wait.until(lambda b: b.find_elements(By.ID, f"asst-{helper_id}"))
+        wait.until(lambda b: _attr(b, f"asst-{helper_id}", "id"))
 
         created = _post(base + "/api/assistance/request/", {"pickup": PICKUP}, client_headers)
         job_id = created["assistance"]["id"]
@@ -88,28 +99,16 @@ def _flow(base: str, dispatcher_email: str, client_headers: dict[str, str], help
             )
         )
         seen_after = time.monotonic() - made
-        assert (
-            browser.find_element(By.ID, f"req-{job_id}").get_attribute("data-status") == "requested"
-        )
+        assert _attr(browser, f"req-{job_id}", "data-status") == "requested"
 
         _click_marker(browser, "request", job_id)  # first click: the request ...
-        wait.until(
-            lambda b: "selected" in b.find_element(By.ID, f"req-{job_id}").get_attribute("class")
-        )
+        wait.until(lambda b: "selected" in (_attr(b, f"req-{job_id}", "class") or ""))
         _click_marker(browser, "assistant", helper_id)  # ... second click: the assistant
-        wait.until(
-            lambda b: (
-                b.find_element(By.ID, f"req-{job_id}").get_attribute("data-status") == "accepted"
-            )
-        )
+        wait.until(lambda b: _attr(b, f"req-{job_id}", "data-status") == "accepted")
         # The feed's status frame marks the assistant busy on the map and in the fleet list.
-        wait.until(
-            lambda b: (
-                b.find_element(By.ID, f"asst-{helper_id}").get_attribute("data-state") == "busy"
-            )
-        )
-        jobs = browser.find_element(By.ID, "jobs-list").text
-        message = browser.find_element(By.ID, "message").text
+        wait.until(lambda b: _attr(b, f"asst-{helper_id}", "data-state") == "busy")
+        jobs = browser.execute_script("return document.getElementById('jobs-list').innerText")
+        message = browser.execute_script("return document.getElementById('message').innerText")
         if os.environ.get("CONSOLE_SCREENSHOT"):
             browser.save_screenshot(os.environ["CONSOLE_SCREENSHOT"])
         return {"job_id": job_id, "seen_after": seen_after, "jobs": jobs, "message": message}

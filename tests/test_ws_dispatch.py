@@ -198,8 +198,10 @@ async def test_positions_at_most_once_per_second_per_assistant(rt, settings):
         async def collect() -> None:
             async for msg in ws:
                 frame = msg.json()
-                if frame["type"] == "position" and frame["assistant_id"] == mover.id:
-                    arrivals.append((time.monotonic(), frame))
+                if frame["type"] == "positions":
+                    for item in frame["assistants"]:
+                        if item["assistant_id"] == mover.id:
+                            arrivals.append((time.monotonic(), item))
 
         reader = asyncio.create_task(collect())
         # Ten updates a second for three seconds, as a phone might send them.
@@ -239,3 +241,27 @@ async def test_feed_crosses_processes(two_apps, settings):
         assert status == 201
         created = await next_of(ws, "request_created")
         assert created["assistance_id"] == body["assistance"]["id"]
+
+
+async def test_bbox_narrows_positions_to_the_assistants_inside(rt, settings):
+    client, conn = rt
+    dispatcher = await create_user(conn, role="dispatcher")
+    here = await create_user(conn, role="assistant", is_active=True, lat=36.75, lng=3.04)
+    there = await create_user(
+        conn, role="assistant", is_active=True, lat=FAR["lat"], lng=FAR["lng"]
+    )
+    async with client.ws_connect(f"/ws/dispatch/?token={token_of(settings, dispatcher)}") as ws:
+        await next_of(ws, "connection_established")
+        await ws.send_json({"type": "subscribe", "bbox": ALGIERS_BBOX})
+        await next_of(ws, "subscribed")
+        for who, place in ((there, FAR), (here, {"lat": 36.751, "lng": 3.041})):
+            status, _ = await call(
+                client, settings, who, "POST", "/api/profile/update-location/", place
+            )
+            assert status == 200
+        seen: set[int] = set()
+        deadline = time.monotonic() + 4
+        while here.id not in seen and time.monotonic() < deadline:
+            frame = await next_of(ws, "positions", timeout=deadline - time.monotonic())
+            seen |= {a["assistant_id"] for a in frame["assistants"]}
+        assert here.id in seen and there.id not in seen

@@ -107,10 +107,12 @@
       // One offer ended: {assistant_id, state: declined|expired|withdrawn|accepted, ...}.
       const a = state.assistants.get(f.assistant_id);
       if (a && a.state === "offered") a.state = f.state === "accepted" ? "busy" : "idle";
-    } else if (f.type === "position") {
-      const a = state.assistants.get(f.assistant_id) || { id: f.assistant_id, name: "#" + f.assistant_id };
-      Object.assign(a, { lat: f.lat, lng: f.lng, state: f.state, last_seen: f.at });
-      state.assistants.set(a.id, a);
+    } else if (f.type === "positions") {
+      for (const p of f.assistants) {
+        const a = state.assistants.get(p.assistant_id) || { id: p.assistant_id, name: "#" + p.assistant_id };
+        Object.assign(a, { lat: p.lat, lng: p.lng, state: p.state, last_seen: p.at });
+        state.assistants.set(a.id, a);
+      }
     } else {
       return;
     }

@@ -94,7 +94,10 @@ COMMENT ON FUNCTION dispatch.feed_offers_trigger() IS
     'Trigger: every change of an offer''s state goes to topic dispatch as an "offer" frame '
     '{assistance_id, assistant_id, round, distance, state, close_reason, sent_at, closed_at, pickup}.';
 
-CREATE OR REPLACE FUNCTION dispatch.publish_fleet_positions(min_interval_s double precision DEFAULT 1)
+CREATE OR REPLACE FUNCTION dispatch.publish_fleet_positions(
+    min_interval_s double precision DEFAULT 1,
+    per_frame integer DEFAULT 40
+)
 RETURNS integer
 LANGUAGE plpgsql
 VOLATILE
@@ -107,30 +110,51 @@ DECLARE
     n      integer;
 BEGIN
     -- One publisher at a time across every server process (the others skip the locked row), and
-    -- runs at least min_interval_s apart: each run sends an assistant at most once (only those
-    -- whose position moved since the previous run), hence at most one frame per second each.
+    -- runs at least min_interval_s apart: each run lists an assistant at most once (only those
+    -- whose position moved since the previous run), hence at most one update per second each.
     SELECT * INTO feed FROM dispatch.fleet_feed FOR UPDATE SKIP LOCKED;
     IF NOT FOUND OR feed.ran_at > clock_timestamp() - make_interval(secs => min_interval_s) THEN
         RETURN 0;
     END IF;
-    SELECT array_agg('dispatch'::text),
-           array_agg(jsonb_build_object(
-               'type', 'position', 'assistant_id', p.user_id,
-               'lat', ST_Y(p.geog::geometry), 'lng', ST_X(p.geog::geometry),
-               'state', dispatch.assistant_state(p.user_id),
-               'at', dispatch.iso_utc(p.updated_at))),
-           max(p.updated_at), count(*)
-      INTO topics, frames, upto, n
+    SELECT max(p.updated_at), count(*) INTO upto, n
       FROM dispatch.positions p JOIN dispatch.assistants a ON a.user_id = p.user_id
      WHERE p.updated_at > feed.published_to;
     IF n > 0 THEN
+        -- States set-based (not dispatch.assistant_state per row), and per_frame assistants to a
+        -- frame: thousands of moves a second make tens of frames, not thousands.
+        WITH moved AS (
+            SELECT p.user_id, p.geog, p.updated_at,
+                   CASE WHEN NOT a.is_active OR u.is_disabled THEN 'offline'
+                        WHEN busy.assistant_id IS NOT NULL THEN 'busy'
+                        WHEN offered.assistant_id IS NOT NULL THEN 'offered'
+                        ELSE 'idle' END AS state,
+                   (row_number() OVER (ORDER BY p.user_id) - 1) / greatest(per_frame, 1) AS chunk
+            FROM dispatch.positions p
+            JOIN dispatch.assistants a ON a.user_id = p.user_id
+            JOIN dispatch.users u ON u.id = p.user_id
+            LEFT JOIN (SELECT DISTINCT r.assistant_id FROM dispatch.assistance_requests r
+                        WHERE r.status IN ('accepted', 'ongoing')) busy
+                   ON busy.assistant_id = p.user_id
+            LEFT JOIN (SELECT DISTINCT o.assistant_id FROM dispatch.offers o
+                        WHERE o.state = 'open' AND o.expires_at > now()) offered
+                   ON offered.assistant_id = p.user_id
+            WHERE p.updated_at > feed.published_to AND p.updated_at <= upto
+        )
+        SELECT array_agg('dispatch'::text), array_agg(f.frame) INTO topics, frames
+        FROM (SELECT jsonb_build_object('type', 'positions', 'assistants', jsonb_agg(
+                         jsonb_build_object('assistant_id', m.user_id,
+                                            'lat', ST_Y(m.geog::geometry), 'lng', ST_X(m.geog::geometry),
+                                            'state', m.state, 'at', dispatch.iso_utc(m.updated_at))
+                         ORDER BY m.user_id)) AS frame
+              FROM moved m GROUP BY m.chunk) f;
         PERFORM dispatch.emit_many(topics, frames);
     END IF;
     UPDATE dispatch.fleet_feed SET published_to = coalesce(upto, published_to), ran_at = clock_timestamp();
     RETURN n;
 END;
 $$;
-COMMENT ON FUNCTION dispatch.publish_fleet_positions(double precision) IS
-    'Publish to topic dispatch one "position" frame {assistant_id, lat, lng, state, at} per '
-    'assistant whose position changed since the last run; no-op unless min_interval_s has passed '
-    'since that run (or another process is running it). Returns how many frames it published.';
+COMMENT ON FUNCTION dispatch.publish_fleet_positions(double precision, integer) IS
+    'Publish to topic dispatch the assistants whose position changed since the last run, as '
+    '"positions" frames {assistants: [{assistant_id, lat, lng, state, at}]} of up to per_frame '
+    'each; no-op unless min_interval_s has passed since that run (or another process is running '
+    'it). Returns how many assistants it published.';

@@ -19,6 +19,7 @@ from dispatch.auth import revocation
 from dispatch.config import Settings
 from dispatch.devdb import database_url
 from dispatch.events import EventBus
+from dispatch.offers import OfferDriver
 from dispatch.positions import PositionBatcher
 
 
@@ -69,6 +70,23 @@ async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
         await bus.stop()
 
 
+async def _offers_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The offer-round driver (only on the app's own pool: not in test transactions)."""
+    settings = app[SETTINGS].dispatch
+    driver = OfferDriver(
+        app[POOL],
+        interval=settings.offer_driver_interval_ms / 1000,
+        batch=max(settings.offer_driver_batch, 1),
+        # HOOK (issue 10): once the event outbox's publisher can be kicked, kick it here so the
+        # frames of a pass go out at once instead of at the publisher's next poll.
+        on_change=None,
+    )
+    if app[OWN_POOL]:
+        await driver.start()
+    yield
+    await driver.stop()
+
+
 async def _close_sockets(app: web.Application) -> None:
     # Open WebSockets would otherwise hold graceful shutdown until its timeout.
     if HUB in app:
@@ -90,6 +108,7 @@ def create_app(
         app[POOL] = pool
     app.cleanup_ctx.append(_pool_ctx)
     app.cleanup_ctx.append(_realtime_ctx)
+    app.cleanup_ctx.append(_offers_ctx)
     app.on_shutdown.append(_close_sockets)
     setup_accounts(app, background=pool is None)
     setup_routes(app)

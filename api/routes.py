@@ -52,5 +52,7 @@ def setup_routes(app: web.Application) -> None:
     add(r, "PATCH", "/api/assistance/update/{id}/", assistance.update_status)
     add(r, "PATCH", "/api/assistance/update/status/{id}/", assistance.update_status)
     add(r, "POST", "/api/assistance/rate/{id}/", assistance.rate)
+    # Offer rounds (issue 9)
+    add(r, "PATCH", "/api/assistance/decline/{id}/", assistance.decline)
     add(r, "GET", "/ws/assistant/{id}/", channels.assistant_channel)
     add(r, "GET", "/ws/assistance/{id}/", channels.assistance_channel)

@@ -193,6 +193,17 @@ class RealtimeSettings:
 @dataclasses.dataclass(frozen=True)
 class DispatchSettings:
     """Tunables of the dispatch core that live in Python (the rest are rows of dispatch.settings)."""
+    offer_driver_interval_ms: int = setting(
+        "DISPATCH_OFFER_DRIVER_INTERVAL_MS",
+        250,
+        "Milliseconds between two passes of each process's offer-round driver "
+        "(dispatch.advance_offer_rounds); 0: this process drives no rounds.",
+    )
+    offer_driver_batch: int = setting(
+        "DISPATCH_OFFER_DRIVER_BATCH",
+        100,
+        "Most requests one driver pass advances (a full pass is followed by another at once).",
+    )
 
 
 @dataclasses.dataclass(frozen=True)

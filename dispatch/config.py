@@ -193,6 +193,7 @@ class RealtimeSettings:
 @dataclasses.dataclass(frozen=True)
 class DispatchSettings:
     """Tunables of the dispatch core that live in Python (the rest are rows of dispatch.settings)."""
+
     offer_driver_interval_ms: int = setting(
         "DISPATCH_OFFER_DRIVER_INTERVAL_MS",
         250,

@@ -123,7 +123,9 @@ async def populate(url: str, n: int, *, active_ratio: float = 0.3, seed: int = 7
         await conn.execute("VACUUM ANALYZE dispatch.users")
         await conn.execute("VACUUM ANALYZE dispatch.assistants")
         await conn.execute("VACUUM ANALYZE dispatch.positions")
-        await conn.execute("SELECT dispatch.refresh_cell_supply()")  # TRUNCATE bypassed its triggers
+        await conn.execute(
+            "SELECT dispatch.refresh_cell_supply()"
+        )  # TRUNCATE bypassed its triggers
         say(f"generated {n:,} assistants in {time.monotonic() - started:.1f} s")
     finally:
         await conn.close()

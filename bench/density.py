@@ -50,7 +50,9 @@ async def _function_stats(conn: asyncpg.Connection) -> dict[str, tuple[int, floa
     return stats
 
 
-async def measure(url: str, population: int, density: int, cycles: int, seed: int) -> dict[str, Any]:
+async def measure(
+    url: str, population: int, density: int, cycles: int, seed: int
+) -> dict[str, Any]:
     """`density` active towing assistants within 5 km of the pickup; `cycles` request+cancel."""
     rng = random.Random(seed + density)
     points = [around(rng, *PICKUP, RADIUS_M) for _ in range(density)]

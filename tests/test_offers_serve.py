@@ -56,6 +56,7 @@ class Server:
             env=self._env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: a hung stop kills the workers too
         )
         deadline = time.monotonic() + 60  # a loaded machine may take 10 s and more
         while time.monotonic() < deadline:
@@ -76,7 +77,7 @@ class Server:
             try:
                 self._proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                self._proc.kill()
+                os.killpg(self._proc.pid, signal.SIGKILL)
                 self._proc.wait()
         self._proc = None
 

@@ -40,8 +40,9 @@ LANGUAGE sql
 STABLE
 AS $$
     -- dispatch.nearby_assistants' exact top-N (KNN for N candidates, then a spheroid re-rank of
-    -- everyone within the largest of their distances + 1 %), leaving out whoever already had an
-    -- offer of this request in any state: nobody is offered the same request twice.
+    -- everyone within the largest of their distances + 1 %; that bound is the re-rank's only index
+    -- condition, so it touches O(N) rows whatever the density), leaving out whoever already had
+    -- an offer of this request in any state: nobody is offered the same request twice.
     WITH knn AS (
         SELECT ST_Distance(v.geog, offer_candidates.pickup) AS d
         FROM dispatch.available_assistants v
@@ -53,17 +54,18 @@ AS $$
         ORDER BY v.geog <-> offer_candidates.pickup
         LIMIT offer_candidates.max_results
     ), bound AS (
-        SELECT max(knn.d) * 1.01 AS b FROM knn
+        SELECT least(max(knn.d), offer_candidates.radius_m) * 1.01 AS b FROM knn
     )
-    SELECT v.user_id, ST_Distance(v.geog, offer_candidates.pickup)
-    FROM bound, dispatch.available_assistants v
+    SELECT v.user_id, x.d
+    FROM bound, dispatch.available_assistants v,
+         LATERAL (SELECT ST_Distance(v.geog, offer_candidates.pickup) AS d) x
     WHERE v.service_type = offer_candidates.service_type
       AND ST_DWithin(v.geog, offer_candidates.pickup, bound.b, false)
-      AND ST_DWithin(v.geog, offer_candidates.pickup, offer_candidates.radius_m)
+      AND x.d <= offer_candidates.radius_m
       AND NOT EXISTS (SELECT 1 FROM dispatch.offers o
                        WHERE o.assistance_id = offer_candidates.assistance_id
                          AND o.assistant_id = v.user_id)
-    ORDER BY 2, 1
+    ORDER BY x.d, v.user_id
     LIMIT offer_candidates.max_results
 $$;
 COMMENT ON FUNCTION dispatch.offer_candidates(bigint, geography, text, double precision, integer) IS

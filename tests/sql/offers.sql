@@ -2,7 +2,7 @@
 -- exhaustion. Time is moved by rewriting round_ends_at / arrivals_checked_at, never by sleeping
 -- (inside this one transaction now() stands still).
 BEGIN;
-SELECT plan(41);
+SELECT plan(43);
 
 UPDATE dispatch.settings SET value = '3' WHERE key = 'matching_max_results';
 UPDATE dispatch.settings SET value = '10000' WHERE key = 'matching_radius_m';
@@ -10,11 +10,11 @@ UPDATE dispatch.settings SET value = '1.5' WHERE key = 'offer_radius_growth';
 UPDATE dispatch.settings SET value = '3' WHERE key = 'offer_max_rounds';
 UPDATE dispatch.settings SET value = '20' WHERE key = 'offer_timeout_s';
 
--- Clients 901-903; towing assistants 911-917 at 1, 2, 3, 4, 5, 6 and 12 km north of the pickup,
+-- Clients 901-904; towing assistants 911-917 at 1, 2, 3, 4, 5, 6 and 12 km north of the pickup,
 -- 918 at 30 km (beyond round 3's 22.5 km), 919 (inactive) at 0.5 km, 920 a repairer at 0.2 km.
 INSERT INTO dispatch.users (id, role, name, phone_number) OVERRIDING SYSTEM VALUE
 SELECT i, CASE WHEN i < 910 THEN 'client' ELSE 'assistant' END, 'U' || i, '+1990' || i
-FROM generate_series(901, 903) i UNION ALL
+FROM generate_series(901, 904) i UNION ALL
 SELECT i, 'assistant', 'U' || i, '+1990' || i FROM generate_series(911, 920) i;
 INSERT INTO dispatch.assistants (user_id, service_type, vehicle_type, driving_license_cat,
     driving_license_num, driving_license_expiry, vehicle_registration_num, is_active)
@@ -138,6 +138,19 @@ SELECT id AS job3 FROM dispatch.assistance_requests WHERE client_id = 903 \gset
 SELECT lives_ok(format('SELECT dispatch.update_assistance_status(%s, 903, %L)', :job3, 'canceled'),
                 'the client cancels');
 SELECT is(pg_temp.state(:job3, 911), 'withdrawn/canceled', 'its offers are withdrawn');
+
+-- Moving into reach of a full round: a newcomer closer than the round's farthest joins it (as the
+-- round's start would have picked it), one farther does not.
+SELECT jsonb_typeof(dispatch.request_assistance(904, 36.75, 3.05, 7));
+SELECT id AS job4 FROM dispatch.assistance_requests WHERE client_id = 904 \gset
+UPDATE dispatch.positions SET geog = ST_MakePoint(3.05, 36.75 + 2.5 / 111.0)::geography
+ WHERE user_id = 916;
+UPDATE dispatch.positions SET geog = ST_MakePoint(3.05, 36.75 + 3.5 / 111.0)::geography
+ WHERE user_id = 915;
+UPDATE dispatch.assistance_requests SET arrivals_checked_at = now() - interval '3 s' WHERE id = :job4;
+SELECT is(dispatch.advance_offer_rounds(), 1, 'the arrival check finds someone');
+SELECT is(pg_temp.offered(:job4, 1), ARRAY[911, 912, 916, 913]::bigint[],
+          'a full round takes a newcomer closer than its farthest, not one farther');
 
 SELECT * FROM finish();
 ROLLBACK;

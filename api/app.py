@@ -19,6 +19,8 @@ from dispatch.auth import revocation
 from dispatch.config import Settings
 from dispatch.devdb import database_url
 from dispatch.events import EventBus
+from dispatch.fleetfeed import FleetFeed
+from dispatch.offers import OfferDriver
 from dispatch.positions import PositionBatcher
 
 
@@ -69,6 +71,32 @@ async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
         await bus.stop()
 
 
+async def _fleet_feed_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Assistant positions for the dispatchers' feed (own pool only: not in test transactions)."""
+    feed = FleetFeed(app[POOL], interval=app[SETTINGS].dispatch.fleet_feed_s)
+    if app[OWN_POOL]:
+        await feed.start()
+    yield
+    await feed.stop()
+
+
+async def _offers_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The offer-round driver (only on the app's own pool: not in test transactions)."""
+    settings = app[SETTINGS].dispatch
+    driver = OfferDriver(
+        app[POOL],
+        interval=settings.offer_driver_interval_ms / 1000,
+        batch=max(settings.offer_driver_batch, 1),
+        # HOOK (issue 10): once the event outbox's publisher can be kicked, kick it here so the
+        # frames of a pass go out at once instead of at the publisher's next poll.
+        on_change=None,
+    )
+    if app[OWN_POOL]:
+        await driver.start()
+    yield
+    await driver.stop()
+
+
 async def _close_sockets(app: web.Application) -> None:
     # Open WebSockets would otherwise hold graceful shutdown until its timeout.
     if HUB in app:
@@ -90,6 +118,8 @@ def create_app(
         app[POOL] = pool
     app.cleanup_ctx.append(_pool_ctx)
     app.cleanup_ctx.append(_realtime_ctx)
+    app.cleanup_ctx.append(_fleet_feed_ctx)
+    app.cleanup_ctx.append(_offers_ctx)
     app.on_shutdown.append(_close_sockets)
     setup_accounts(app, background=pool is None)
     setup_routes(app)

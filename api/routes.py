@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from api.handlers import assistance, auth, health, profile
+from api.handlers import assistance, auth, console, dispatcher, health, profile
 from api.ws import channels
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -52,5 +52,17 @@ def setup_routes(app: web.Application) -> None:
     add(r, "PATCH", "/api/assistance/update/{id}/", assistance.update_status)
     add(r, "PATCH", "/api/assistance/update/status/{id}/", assistance.update_status)
     add(r, "POST", "/api/assistance/rate/{id}/", assistance.rate)
+    # Offer rounds (issue 9)
+    add(r, "PATCH", "/api/assistance/decline/{id}/", assistance.decline)
     add(r, "GET", "/ws/assistant/{id}/", channels.assistant_channel)
     add(r, "GET", "/ws/assistance/{id}/", channels.assistance_channel)
+    # Dispatchers: operations API, live feed and console (issue 11)
+    add(r, "GET", "/api/dispatch/requests/", dispatcher.requests)
+    add(r, "GET", "/api/dispatch/requests/{id}/", dispatcher.request_detail)
+    add(r, "POST", "/api/dispatch/requests/{id}/assign/", dispatcher.assign)
+    add(r, "POST", "/api/dispatch/requests/{id}/reassign/", dispatcher.reassign)
+    add(r, "POST", "/api/dispatch/requests/{id}/cancel/", dispatcher.cancel)
+    add(r, "GET", "/api/dispatch/assistants/", dispatcher.assistants)
+    add(r, "GET", "/ws/dispatch/", channels.dispatch_channel)
+    add(r, "GET", "/console/", console.page)
+    r.add_route("GET", "/console/{name:console\\.(?:js|css)}", console.asset)

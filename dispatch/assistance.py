@@ -73,7 +73,7 @@ async def request_assistance(
             client_id => $1, pickup_lat => $2, pickup_lng => $3, pickup_cell_r7 => $4,
             dropoff_lat => $5, dropoff_lng => $6, service_type => $7, vehicle_type => $8,
             description => $9, neighbour_cells_r7 => $10, idempotency_key => $11,
-            idempotency_fingerprint => $12)
+            idempotency_fingerprint => $12, pickup_cell_r8 => $13)
         """,
         client_id,
         pickup.lat,
@@ -87,6 +87,7 @@ async def request_assistance(
         neighbours,
         idempotency_key,
         digest,
+        h3.str_to_int(h3.latlng_to_cell(pickup.lat, pickup.lng, 8)),
     )
     replayed = bool(result.pop("replayed"))
     return Requested(body=result, replayed=replayed)

@@ -10,12 +10,14 @@ import shutil
 import signal
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import asyncpg
 
 from dispatch import db, devdb
 from dispatch.config import Settings, SettingsError
+from dispatch.errors import DispatchError
 from dispatch.migrate import MigrationError, migrate_url
 
 log = logging.getLogger("dispatch.cli")
@@ -86,6 +88,40 @@ def cmd_pgtap(settings: Settings, args: argparse.Namespace) -> None:
     sys.exit(code)
 
 
+def cmd_export(settings: Settings, args: argparse.Namespace) -> None:
+    from dispatch.export import dumps, heatmap
+
+    async def run() -> bytes:
+        conn = await asyncpg.connect(devdb.database_url(settings.db))
+        try:
+            async with db.translated():
+                collection = await heatmap(
+                    conn, resolution=args.resolution, since=args.since, until=args.until
+                )
+        finally:
+            await conn.close()
+        return dumps(collection)
+
+    if args.until is not None and args.until <= args.since:
+        sys.exit("export: --until must be after --since")
+    try:
+        data = asyncio.run(run())
+    except DispatchError as exc:
+        sys.exit(f"export: {exc.message}")
+    if args.output == "-":
+        sys.stdout.buffer.write(data + b"\n")
+    else:
+        Path(args.output).write_bytes(data + b"\n")
+        print(f"wrote {args.output}", file=sys.stderr)
+
+
+def _day(raw: str) -> date:
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {raw!r}") from None
+
+
 def _new_password() -> str:
     import getpass
 
@@ -115,7 +151,6 @@ async def create_dispatcher_url(
 
 def cmd_create_dispatcher(settings: Settings, args: argparse.Namespace) -> None:
     from dispatch.accounts import normalise_email, normalise_phone
-    from dispatch.errors import DispatchError
 
     try:
         email, phone = normalise_email(args.email), normalise_phone(args.phone)
@@ -208,6 +243,13 @@ def main(argv: list[str] | None = None) -> None:
     dispatcher.add_argument("--phone", required=True)
     dispatcher.add_argument("--name", default="")
     dispatcher.add_argument("--password", help="the password (prompted for when left out)")
+    export = sub.add_parser("export", help="write analyst figures as GeoJSON")
+    export_kind = export.add_subparsers(dest="kind", required=True)
+    hm = export_kind.add_parser("heatmap", help="H3 cell polygons with demand, supply and waits")
+    hm.add_argument("--resolution", type=int, choices=(7, 8), default=8)
+    hm.add_argument("--since", type=_day, required=True, help="first UTC day (YYYY-MM-DD)")
+    hm.add_argument("--until", type=_day, default=None, help="day after the last (default: now)")
+    hm.add_argument("--output", "-o", default="-", help="file to write (default: stdout)")
     serve = sub.add_parser("serve", help="serve HTTP and WebSockets in the foreground")
     serve.add_argument("--workers", type=int, default=None, help="processes (default: WORKERS)")
     serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
@@ -222,6 +264,7 @@ def main(argv: list[str] | None = None) -> None:
         "pgtap": cmd_pgtap,
         "serve": cmd_serve,
         "create-dispatcher": cmd_create_dispatcher,
+        "export": cmd_export,
     }
     settings = _settings()
     configure(settings.http.log_level)

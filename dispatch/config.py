@@ -194,6 +194,30 @@ class RealtimeSettings:
 class DispatchSettings:
     """Tunables of the dispatch core that live in Python (the rest are rows of dispatch.settings)."""
 
+    fleet_feed_s: float = setting(
+        "DISPATCH_FLEET_FEED_S",
+        1.0,
+        "Seconds between two publications of moved assistant positions to the dispatchers' feed "
+        "(at most one frame per assistant per interval; 0: no positions in the feed).",
+    )
+    console_tile_url: str = setting(
+        "DISPATCH_CONSOLE_TILE_URL",
+        "",
+        "Raster tile URL template ({z}/{x}/{y}) drawn under the console's map. Unset: no tiles "
+        "(the console needs no internet access).",
+    )
+    offer_driver_interval_ms: int = setting(
+        "DISPATCH_OFFER_DRIVER_INTERVAL_MS",
+        250,
+        "Milliseconds between two passes of each process's offer-round driver "
+        "(dispatch.advance_offer_rounds); 0: this process drives no rounds.",
+    )
+    offer_driver_batch: int = setting(
+        "DISPATCH_OFFER_DRIVER_BATCH",
+        100,
+        "Most requests one driver pass advances (a full pass is followed by another at once).",
+    )
+
 
 @dataclasses.dataclass(frozen=True)
 class Settings:

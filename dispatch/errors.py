@@ -138,6 +138,16 @@ register_sqlstate("DP010", Conflict, "NOT_COMPLETED")
 register_sqlstate("DP011", Conflict, "ALREADY_RATED")
 register_sqlstate("DP012", Conflict, "IDEMPOTENCY_KEY_REUSED")
 register_sqlstate("DP013", Conflict, "OFFER_FINAL")  # sql/migrations/0009_offers.sql
+# Offer rounds (sql/functions/offers.sql, accept in lifecycle.sql): refusals reveal nothing.
+register_sqlstate("DP014", Conflict, "NOT_OFFERED")
+register_sqlstate("DP015", Conflict, "OFFER_EXPIRED")
+register_sqlstate("DP016", Conflict, "OFFER_DECLINED")
+register_sqlstate("DP017", NotFound, "OFFER_NOT_FOUND")
+# Dispatchers and analysts (sql/functions/ops_dispatch.sql, ops_analytics.sql).
+register_sqlstate("DP045", NotFound, "ASSISTANT_NOT_FOUND")
+register_sqlstate("DP046", PermissionDenied, "DISPATCHER_ONLY")
+register_sqlstate("DP047", Conflict, "ALREADY_ASSIGNED")
+register_sqlstate("DP048", ValidationError, "INVALID_RESOLUTION")
 # The same rules as constraints, for writers that bypass the functions or race past their checks.
 register_constraint(
     "assistance_one_open_per_client",

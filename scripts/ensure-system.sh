@@ -1,21 +1,28 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the engine needs (PostgreSQL 15, PostGIS 3, pgTAP) when they are missing.
+# Installs the Debian packages the engine needs (PostgreSQL 15, PostGIS 3, pgTAP; Chromium and its
+# WebDriver for the console's browser test) when they are missing.
 set -euo pipefail
 
 # pg_prove lives in libtap-parser-sourcehandler-pgtap-perl, only recommended by the pgtap package.
-PACKAGES=(postgresql-15 postgresql-15-postgis-3 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl)
+PACKAGES=(postgresql-15 postgresql-15-postgis-3 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
+          chromium chromium-driver)
 missing=()
 [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15)
 { [ -f /usr/lib/postgresql/15/lib/postgis-3.so ] && [ -f /usr/share/postgresql/15/extension/postgis.control ]; } \
   || missing+=(postgresql-15-postgis-3)
 [ -f /usr/share/postgresql/15/extension/pgtap.control ] || missing+=(postgresql-15-pgtap)
 command -v pg_prove >/dev/null || missing+=(libtap-parser-sourcehandler-pgtap-perl)
+# The console's browser test (tests/test_console_browser.py) drives Debian's Chromium via Selenium.
+command -v chromium >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
 
 if [ -n "${DATABASE_URL:-}" ]; then
   # An external server brings its own PostGIS; only the client tools are needed here.
   missing=()
   command -v psql >/dev/null || missing+=(postgresql-client-15)
   command -v pg_prove >/dev/null || missing+=(libtap-parser-sourcehandler-pgtap-perl)
+  command -v chromium >/dev/null || missing+=(chromium)
+  command -v chromedriver >/dev/null || missing+=(chromium-driver)
 fi
 
 [ ${#missing[@]} -eq 0 ] && exit 0

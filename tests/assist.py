@@ -61,8 +61,12 @@ async def job_in_state(
     *,
     service_type: str = "towing",
 ) -> Job:
-    """A request brought over HTTP to `state` (canceled: by its client after being accepted)."""
+    """A request brought over HTTP to `state` (canceled: by its client after being accepted).
+    Its assistant is placed next to the pickup before the request, so round 1 offers it the job."""
     owner = await create_user(conn, role="client", lat=PICKUP["lat"], lng=PICKUP["lng"])
+    taker = None
+    if state != "requested":
+        taker = await active_assistant(conn, service_type=service_type, dlat=0.0002)
     status, body = await call(
         client,
         settings,
@@ -72,19 +76,17 @@ async def job_in_state(
         {"pickup": PICKUP, "dropoff": DROPOFF, "service_type": service_type},
     )
     assert status == 201, body
-    job = Job(id=body["assistance"]["id"], client=owner, assistant=None)
-    if state == "requested":
+    job = Job(id=body["assistance"]["id"], client=owner, assistant=taker)
+    if taker is None:
         return job
-    job.assistant = await active_assistant(conn, service_type=service_type)
+    assert taker.id in [n["assistant_id"] for n in body["nearby_assistants"]], body
     steps = {
         "accepted": [],
-        "ongoing": [(job.assistant, "ongoing")],
-        "completed": [(job.assistant, "ongoing"), (job.assistant, "completed")],
+        "ongoing": [(taker, "ongoing")],
+        "completed": [(taker, "ongoing"), (taker, "completed")],
         "canceled": [(owner, "canceled")],
     }[state]
-    status, body = await call(
-        client, settings, job.assistant, "PATCH", f"/api/assistance/accept/{job.id}/"
-    )
+    status, body = await call(client, settings, taker, "PATCH", f"/api/assistance/accept/{job.id}/")
     assert status == 200, body
     for actor, target in steps:
         status, body = await call(
@@ -98,3 +100,20 @@ async def job_in_state(
         assert status == 200, body
     assert body["status"] == state
     return job
+
+
+async def offer_to(conn: asyncpg.Connection, job_id: int, *assistants: User) -> None:
+    """Let assistants who became eligible after the request was made join its current round, as
+    the round driver's arrival check does (made due at once instead of waiting for it)."""
+    await conn.execute(
+        "UPDATE dispatch.assistance_requests SET arrivals_checked_at = now() - interval '1 hour' "
+        "WHERE id = $1",
+        job_id,
+    )
+    await conn.fetchval("SELECT dispatch.advance_offer_rounds()")
+    offered = await conn.fetchval(
+        "SELECT array_agg(assistant_id) FROM dispatch.offers "
+        "WHERE assistance_id = $1 AND state = 'open'",
+        job_id,
+    )
+    assert {a.id for a in assistants} <= set(offered or []), offered

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.assist import DROPOFF, PICKUP, active_assistant, call, job_in_state
+from tests.assist import DROPOFF, PICKUP, active_assistant, call, job_in_state, offer_to
 from tests.factories import create_user
 
 REQUEST = "/api/assistance/request/"
@@ -27,6 +27,8 @@ ASSISTANCE_KEYS = {
     "total_price",
     "currency",
     "price_breakdown",
+    "searching",
+    "offer_round",
     "rating",
     "created_at",
     "updated_at",
@@ -335,7 +337,8 @@ async def test_towing_price_is_not_set_on_completion(client, settings, conn):
         ("dispatcher", 403, "PERMISSION_DENIED"),
         ("inactive", 409, "ASSISTANT_UNAVAILABLE"),
         ("expired", 409, "ASSISTANT_UNAVAILABLE"),
-        ("repairer", 409, "ASSISTANT_UNAVAILABLE"),
+        ("repairer", 409, "NOT_OFFERED"),
+        ("stranger", 409, "NOT_OFFERED"),
         ("busy", 409, "ASSISTANT_BUSY"),
         ("second", 409, "ALREADY_ACCEPTED"),
     ],
@@ -352,16 +355,19 @@ async def test_accept_refusals(client, settings, conn, who, expected, code):
         user = await active_assistant(conn, license_days=-1)
     elif who == "repairer":
         user = await active_assistant(conn, service_type="repair")
+    elif who == "stranger":  # active, idle, of the right type, but never offered this request
+        user = await active_assistant(conn)
     elif who == "busy":
         other = await job_in_state(client, settings, conn, "accepted")
         user = other.assistant
     else:
         winner = await active_assistant(conn)
+        user = await active_assistant(conn)
+        await offer_to(conn, job_id, winner, user)
         status, _ = await call(
             client, settings, winner, "PATCH", f"/api/assistance/accept/{job_id}/"
         )
         assert status == 200
-        user = await active_assistant(conn)
     status, body = await call(client, settings, user, "PATCH", f"/api/assistance/accept/{job_id}/")
     assert status == expected
     assert_error(body, code)
@@ -371,21 +377,35 @@ async def test_accept_refusals(client, settings, conn, who, expected, code):
 
 @pytest.mark.parametrize("state", ["completed", "canceled"])
 async def test_accepting_a_final_request_is_409(client, settings, conn, state):
+    offered = await active_assistant(conn)  # offered in round 1, withdrawn when it was taken
     job = await job_in_state(client, settings, conn, state)
     newcomer = await active_assistant(conn)
+    status, body = await call(
+        client, settings, offered, "PATCH", f"/api/assistance/accept/{job.id}/"
+    )
+    assert status == 409
+    assert_error(body, "ASSISTANCE_FINAL")
     status, body = await call(
         client, settings, newcomer, "PATCH", f"/api/assistance/accept/{job.id}/"
     )
     assert status == 409
-    assert_error(body, "ASSISTANCE_FINAL")
+    assert_error(body, "NOT_OFFERED")
 
 
-@pytest.mark.parametrize("job_id", ["999999999", "abc", "-1"])
-async def test_accepting_an_unknown_request_is_404(client, settings, conn, job_id):
+@pytest.mark.parametrize("job_id", ["abc", "-1"])
+async def test_accepting_a_malformed_id_is_404(client, settings, conn, job_id):
     user = await active_assistant(conn)
     status, body = await call(client, settings, user, "PATCH", f"/api/assistance/accept/{job_id}/")
     assert status == 404
     assert_error(body, "ASSISTANCE_NOT_FOUND")
+
+
+async def test_accepting_an_unknown_request_answers_like_a_known_one(client, settings, conn):
+    """No offer, no door: an unknown id and someone else's request get the same 409."""
+    user = await active_assistant(conn)
+    status, body = await call(client, settings, user, "PATCH", "/api/assistance/accept/999999999/")
+    assert status == 409
+    assert_error(body, "NOT_OFFERED")
 
 
 STATES = ["requested", "accepted", "ongoing", "completed", "canceled"]

@@ -46,6 +46,11 @@ async def _assistant(conn, **kw):
 async def test_many_assistants_accept_one_request_exactly_one_wins(live, settings, committed):
     owner = await create_user(committed, role="client")
     racers = [await _assistant(committed) for _ in range(RACERS)]
+    # Every racer holds an offer: round 1 reaches all of them.
+    await committed.execute(
+        "UPDATE dispatch.settings SET value = to_jsonb($1::int) WHERE key = 'matching_max_results'",
+        RACERS,
+    )
     status, body = await call(
         live, settings, owner, "POST", "/api/assistance/request/", {"pickup": PICKUP}
     )
@@ -158,12 +163,20 @@ async def test_emit_fires_on_commit_and_never_on_rollback(throwaway_db, committe
 
         got = await inbox.until("sentinel")
         assert all(e["message"].get("description") != "rolled back" for e in got)
+        # The dispatchers' feed of transitions and closed offers (test_ws_dispatch.py) aside.
+        got = [e for e in got if e["topic"] != "dispatch" or "assistant_ids" in e["message"]]
         by_topic = [(e["topic"], e["message"]) for e in got[:-1]]
         topics = [t for t, _ in by_topic]
-        assert sorted(topics[:3]) == sorted(
-            [f"assistance:{job_id}", f"assistant:{near.id}", f"assistant:{far.id}"]
+        assert sorted(topics[:4]) == sorted(
+            [f"assistance:{job_id}", f"assistant:{near.id}", f"assistant:{far.id}", "dispatch"]
         )
-        assert topics[3:] == [f"assistance:{job_id}"]
+        # The accept withdraws the other offer, then announces the new status.
+        assert topics[4:] == [f"assistant:{far.id}", f"assistance:{job_id}"]
+        assert by_topic[4][1] == {
+            "type": "offer_withdrawn",
+            "assistance_id": job_id,
+            "reason": "accepted",
+        }
         offer = dict(by_topic)[f"assistant:{near.id}"]
         assert offer["type"] == "new_assistance_request"
         assert offer["assistance_id"] == job_id
@@ -171,7 +184,7 @@ async def test_emit_fires_on_commit_and_never_on_rollback(throwaway_db, committe
         assert offer["pickup_location"] == PICKUP and offer["dropoff_location"] is None
         assert offer["client"] == {"id": owner.id, "name": "Amel"}
         assert offer["description"] == "committed"
-        status = by_topic[3][1]
+        status = by_topic[5][1]
         assert status["type"] == "status" and status["status"] == "accepted"
         assert status["assistant"]["id"] == near.id and status["client"]["id"] == owner.id
         assert {"name", "phone_number", "lat", "lng"} <= set(status["assistant"])

@@ -1,4 +1,4 @@
-"""Assistance endpoints: request, view, accept, status updates and rating (thin: parse, call, answer)."""
+"""Assistance endpoints: request, view, accept, decline, status changes, rating (thin handlers)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from api.schemas.assistance import (
     StatusBody,
 )
 from api.schemas.validation import parse
-from dispatch import assistance
+from dispatch import assistance, offers
 from dispatch.db import connection
 from dispatch.errors import NotFound, ValidationError
 
@@ -87,6 +87,14 @@ async def accept(request: web.Request) -> web.Response:
     async with connection(request.app[POOL]) as conn:  # one SQL call: atomic on its own
         item = await assistance.accept(conn, assistance_id=assistance_id, assistant_id=user.id)
     return json_response(item)
+
+
+async def decline(request: web.Request) -> web.Response:
+    user = require(request, "assistant")
+    assistance_id = _assistance_id(request)
+    async with connection(request.app[POOL]) as conn:  # one SQL call: atomic on its own
+        result = await offers.decline(conn, assistance_id=assistance_id, assistant_id=user.id)
+    return json_response(result)
 
 
 async def update_status(request: web.Request) -> web.Response:

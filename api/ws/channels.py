@@ -1,5 +1,5 @@
-"""The two WebSocket channels: an assistant's own (/ws/assistant/<id>/) and a job's
-(/ws/assistance/<id>/). Authenticated and authorised before the upgrade."""
+"""The WebSocket channels: an assistant's own (/ws/assistant/<id>/), a job's (/ws/assistance/<id>/)
+and the dispatchers' feed (/ws/dispatch/). Authenticated and authorised before the upgrade."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from aiohttp import WSMsgType, web
 from api.auth import CLAIMS, current_user, token_revoked
 from api.keys import BATCHER, HUB, POOL, SETTINGS
 from api.ws import frames
-from api.ws.hub import Peer
+from api.ws.hub import AreaPeer, Peer
 from dispatch import db, realtime
 from dispatch.auth.tokens import CurrentUser, decode_token, user_from_claims
 from dispatch.errors import AuthenticationError, DispatchError, NotFound, PermissionDenied
@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 ASSISTANT_FRAMES = frozenset({"location", "ping"})
 ASSISTANCE_FRAMES = frozenset({"location", "chat", "ping"})
+DISPATCH_FRAMES = frozenset({"subscribe", "ping"})
 
 
 async def ws_user(request: web.Request) -> CurrentUser:
@@ -54,12 +55,13 @@ async def _serve(
     initial: list[str],
     allowed: frozenset[str],
     assistance_id: int | None,
+    peer_class: type[Peer] = Peer,
 ) -> web.WebSocketResponse:
     """Upgrade, subscribe the socket to `topic`, greet, then read frames until it closes."""
     rt = request.app[SETTINGS].realtime
     ws = web.WebSocketResponse(heartbeat=rt.heartbeat, max_msg_size=rt.max_frame_bytes)
     await ws.prepare(request)
-    peer = Peer(ws, user.id, queue=rt.send_queue, timeout=rt.send_timeout)
+    peer = peer_class(ws, user.id, queue=rt.send_queue, timeout=rt.send_timeout)
     hub = request.app[HUB]
     hub.subscribe(topic, peer)
     try:
@@ -107,6 +109,22 @@ async def assistance_channel(request: web.Request) -> web.StreamResponse:
     )
 
 
+async def dispatch_channel(request: web.Request) -> web.StreamResponse:
+    user = await ws_user(request)
+    if user.role != "dispatcher":
+        raise PermissionDenied("This channel is for dispatchers.")
+    return await _serve(
+        request,
+        user,
+        topic="dispatch",
+        greeting=f"Connected as dispatcher_{user.id}",
+        initial=[],
+        allowed=DISPATCH_FRAMES,
+        assistance_id=None,
+        peer_class=AreaPeer,
+    )
+
+
 async def _read(
     request: web.Request,
     ws: web.WebSocketResponse,
@@ -132,6 +150,9 @@ async def _read(
         elif isinstance(frame, frames.Location):
             topic = f"assistance:{assistance_id}" if assistance_id is not None else None
             batcher.add(user_id=user.id, lat=frame.lat, lng=frame.lng, relay_topic=topic)
+        elif isinstance(frame, frames.Subscribe) and isinstance(peer, AreaPeer):
+            peer.area = frame.bbox
+            peer.send(_message(type="subscribed", bbox=frame.bbox))
         elif isinstance(frame, frames.Chat) and assistance_id is not None:
             try:
                 async with db.transaction(request.app[POOL]) as conn:

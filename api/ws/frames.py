@@ -31,7 +31,14 @@ class Ping:
     pass
 
 
-Frame = Location | Chat | Ping
+@dataclass(frozen=True)
+class Subscribe:
+    """A dispatcher narrowing the feed to [minLng, minLat, maxLng, maxLat] (None: everywhere)."""
+
+    bbox: tuple[float, float, float, float] | None
+
+
+Frame = Location | Chat | Ping | Subscribe
 
 
 def _coordinate(data: dict[str, Any], names: tuple[str, ...], bound: float) -> float:
@@ -73,7 +80,28 @@ def parse(text: str, *, allowed: frozenset[str]) -> Frame:
         if len(message) > MAX_CHAT_CHARS:
             raise FrameError(f"'message' must be at most {MAX_CHAT_CHARS} characters")
         return Chat(message=message)
+    if kind == "subscribe":
+        return Subscribe(bbox=_bbox(data.get("bbox")))
     return Ping()
+
+
+def _bbox(value: Any) -> tuple[float, float, float, float] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) != 4:
+        raise FrameError("'bbox' must be [minLng, minLat, maxLng, maxLat] or null")
+    if any(isinstance(v, bool) or not isinstance(v, int | float) for v in value):
+        raise FrameError("'bbox' must hold four numbers")
+    min_lng, min_lat, max_lng, max_lat = (float(v) for v in value)
+    for lng in (min_lng, max_lng):
+        if not math.isfinite(lng) or not -180 <= lng <= 180:
+            raise FrameError("'bbox' longitudes must be between -180 and 180")
+    for lat in (min_lat, max_lat):
+        if not math.isfinite(lat) or not -90 <= lat <= 90:
+            raise FrameError("'bbox' latitudes must be between -90 and 90")
+    if min_lng > max_lng or min_lat > max_lat:
+        raise FrameError("'bbox' minimum must not exceed its maximum")
+    return (min_lng, min_lat, max_lng, max_lat)
 
 
 def error_frame(message: str) -> str:

@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
+from typing import Any
 
+import orjson
 from aiohttp import web
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,51 @@ class Peer:
         self._writer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._writer
+
+
+class AreaPeer(Peer):
+    """A dispatcher's socket: with an `area` (minLng, minLat, maxLng, maxLat) set by a subscribe
+    frame it is given only what lies inside it: frames placed by a `pickup` {lat, lng} or a
+    top-level lat/lng, and of a `positions` frame the assistants inside (none: no frame). Frames
+    without a place pass."""
+
+    area: tuple[float, float, float, float] | None = None
+
+    def send(self, message: str) -> None:
+        if self.area is not None:
+            narrowed = self._narrow(message)
+            if narrowed is None:
+                return
+            message = narrowed
+        super().send(message)
+
+    def _inside(self, place: Any) -> bool:
+        if not isinstance(place, dict):
+            return True
+        lat, lng = place.get("lat"), place.get("lng")
+        if not isinstance(lat, int | float) or not isinstance(lng, int | float):
+            return True
+        assert self.area is not None
+        min_lng, min_lat, max_lng, max_lat = self.area
+        return min_lng <= lng <= max_lng and min_lat <= lat <= max_lat
+
+    def _narrow(self, message: str) -> str | None:
+        """The message as this socket should get it, or None to drop it."""
+        try:
+            data = orjson.loads(message)
+        except orjson.JSONDecodeError:
+            return message
+        if not isinstance(data, dict):
+            return message
+        if data.get("type") == "positions" and isinstance(data.get("assistants"), list):
+            kept = [a for a in data["assistants"] if self._inside(a)]
+            if not kept:
+                return None
+            if len(kept) == len(data["assistants"]):
+                return message
+            return orjson.dumps({**data, "assistants": kept}).decode()
+        pickup = data.get("pickup")
+        return message if self._inside(pickup if isinstance(pickup, dict) else data) else None
 
 
 class Hub:

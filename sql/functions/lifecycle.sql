@@ -61,6 +61,8 @@ BEGIN
             'currency', request.currency,
             'surge_multiplier', request.price -> 'surge_multiplier',
             'price_breakdown', request.price -> 'lines',
+            'searching', request.searching,
+            'offer_round', request.offer_round,
             'rating', (SELECT r.rating FROM dispatch.ratings r WHERE r.assistance_id = request.id),
             'comment', (SELECT r.comment FROM dispatch.ratings r WHERE r.assistance_id = request.id),
             'created_at', dispatch.iso_utc(request.created_at),
@@ -117,11 +119,12 @@ BEGIN
     SELECT request.id, u.id, u.role, record_transition.from_status, request.status
     FROM dispatch.users u WHERE u.id = record_transition.actor_id;
     PERFORM dispatch.emit('assistance:' || request.id, dispatch.status_message(request));
+    PERFORM dispatch.feed_request(request, from_status);  -- the dispatchers' feed (ops_feed.sql)
 END;
 $$;
 COMMENT ON FUNCTION dispatch.record_transition(dispatch.assistance_requests, bigint, text) IS
     'Internal: write the transition to dispatch.assistance_events and emit the status frame to '
-    'topic assistance:<id>.';
+    'topic assistance:<id> (and request_created/status to topic dispatch).';
 
 CREATE OR REPLACE FUNCTION dispatch.request_assistance(
     client_id bigint,
@@ -135,7 +138,8 @@ CREATE OR REPLACE FUNCTION dispatch.request_assistance(
     description text DEFAULT '',
     neighbour_cells_r7 bigint[] DEFAULT NULL,
     idempotency_key text DEFAULT NULL,
-    idempotency_fingerprint text DEFAULT NULL
+    idempotency_fingerprint text DEFAULT NULL,
+    pickup_cell_r8 bigint DEFAULT NULL
 )
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -152,7 +156,8 @@ DECLARE
     km          double precision;
     quote       jsonb;
     matched     jsonb;
-    offer       jsonb;
+    candidates  jsonb;
+    radius      double precision;
     pickup      geography := ST_SetSRID(ST_MakePoint(pickup_lng, pickup_lat), 4326)::geography;
     dropoff     geography;
 BEGIN
@@ -198,44 +203,31 @@ BEGIN
                                   km, request_assistance.pickup_cell_r7,
                                   request_assistance.neighbour_cells_r7);
 
-    SELECT coalesce(jsonb_agg(jsonb_build_object('assistant_id', n.assistant_id,
-                                                 'distance', round((n.distance_m / 1000)::numeric, 3))
-                              ORDER BY n.distance_m, n.assistant_id), '[]')
-    INTO matched
-    FROM dispatch.nearby_assistants(pickup_lat, pickup_lng, request_assistance.service_type) n;
+    -- Round 1 (sql/functions/offers.sql): the N nearest eligible assistants within the first
+    -- round's radius; the response's nearby_assistants are exactly the offers sent.
+    radius := dispatch.offer_round_radius_m(1);
+    candidates := dispatch.candidates_json(NULL, pickup, request_assistance.service_type, radius);
+    SELECT coalesce(jsonb_agg(c - 'distance_m' ORDER BY i), '[]') INTO matched
+    FROM jsonb_array_elements(candidates) WITH ORDINALITY AS e(c, i);
 
     INSERT INTO dispatch.assistance_requests AS r
         (client_id, service_type, vehicle_type, description, pickup, dropoff, pickup_h3_r7,
          distance_km, price, total_price, currency, matched_assistants, idempotency_key,
-         idempotency_fingerprint)
+         idempotency_fingerprint, searching, offer_round, round_ends_at, round_radius_m,
+         arrivals_checked_at, pickup_h3_r8)
     VALUES
         (request_assistance.client_id, request_assistance.service_type,
          request_assistance.vehicle_type, coalesce(request_assistance.description, ''),
          pickup, dropoff, request_assistance.pickup_cell_r7, km, quote,
          (quote ->> 'total')::numeric, quote ->> 'currency', matched,
-         request_assistance.idempotency_key, request_assistance.idempotency_fingerprint)
+         request_assistance.idempotency_key, request_assistance.idempotency_fingerprint,
+         true, 1, dispatch.offer_round_ends_at(), radius, now(),
+         request_assistance.pickup_cell_r8)
     RETURNING * INTO req;
 
     PERFORM dispatch.record_transition(req, request_assistance.client_id, NULL);
-    -- The offer is the same for everyone but for the distance: build it once.
-    offer := jsonb_build_object(
-        'type', 'new_assistance_request',
-        'assistance_id', req.id,
-        'service_type', req.service_type,
-        'assistance_type', req.service_type,
-        'vehicle_type', req.vehicle_type,
-        'description', req.description,
-        'pickup_location', dispatch.point_json(req.pickup),
-        'dropoff_location', dispatch.point_json(req.dropoff),
-        'distance_km', round(req.distance_km::numeric, 3),
-        'total_price', req.total_price,
-        'currency', req.currency,
-        'client', (SELECT jsonb_build_object('id', c.id, 'name', c.name)
-                     FROM dispatch.users c WHERE c.id = req.client_id));
-    PERFORM dispatch.emit_many(
-        array_agg('assistant:' || (m ->> 'assistant_id')),
-        array_agg(offer || jsonb_build_object('distance', m -> 'distance')))
-    FROM jsonb_array_elements(matched) m;
+    INSERT INTO dispatch.offer_rounds (assistance_id, round, ends_at, radius_m, offered)
+    VALUES (req.id, 1, req.round_ends_at, radius, dispatch.send_offers(req, candidates));
 
     RETURN jsonb_build_object('assistance', dispatch.assistance_json(req),
                               'nearby_assistants', matched,
@@ -243,10 +235,11 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION dispatch.request_assistance(bigint, double precision, double precision, bigint,
-    double precision, double precision, text, text, text, bigint[], text, text) IS
+    double precision, double precision, text, text, text, bigint[], text, text, bigint) IS
     'A client asks for help: prices the job (dispatch.quote_price with the pickup cell and its '
-    'neighbours), finds dispatch.nearby_assistants, stores the request and emits '
-    'new_assistance_request to topic assistant:<id> of each of them. Returns {assistance, '
+    'neighbours), stores the request and starts offer round 1: the N nearest eligible assistants '
+    '(dispatch.offer_candidates) get an offer and new_assistance_request on topic assistant:<id>. '
+    'Returns {assistance, '
     'nearby_assistants, replayed}. With an idempotency_key already used by this client it returns '
     'that request instead (DP012 if the fingerprint differs). DP002 when an open request exists.';
 
@@ -257,10 +250,11 @@ VOLATILE
 AS $$
 #variable_conflict use_column
 DECLARE
-    profile  dispatch.assistants;
-    disabled boolean;
-    busy_id  bigint;
-    req      dispatch.assistance_requests;
+    profile     dispatch.assistants;
+    disabled    boolean;
+    busy_id     bigint;
+    offer_state text;
+    req         dispatch.assistance_requests;
 BEGIN
     -- Locking the assistant's profile serialises one assistant's concurrent accepts, so the
     -- open-job check below sees the other one's outcome.
@@ -283,36 +277,39 @@ BEGIN
             USING ERRCODE = 'DP004', DETAIL = jsonb_build_object('assistance_id', busy_id)::text;
     END IF;
 
-    SELECT * INTO req FROM dispatch.assistance_requests r WHERE r.id = accept_assistance.assistance_id;
+    -- Only an offer opens the door (contract, "Offers"). The request's row is locked first, as
+    -- the round driver and decline do, so the offer read below cannot expire meanwhile. Without
+    -- an offer the answer is the same for an unknown request as for a known one.
+    PERFORM 1 FROM dispatch.assistance_requests r WHERE r.id = accept_assistance.assistance_id
+    FOR UPDATE;
+    SELECT o.state INTO offer_state FROM dispatch.offers o
+    WHERE o.assistance_id = accept_assistance.assistance_id
+      AND o.assistant_id = profile.user_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'Assistance request not found.' USING ERRCODE = 'DP001';
-    END IF;
-    IF req.service_type <> profile.service_type THEN
-        RAISE EXCEPTION 'This request needs a % assistant.', req.service_type USING ERRCODE = 'DP005';
-    END IF;
-
-    -- The conditional update is the arbiter: of concurrent accepts, the first takes the row lock;
-    -- the others re-check status = 'requested' on the committed row and find nothing to update.
-    UPDATE dispatch.assistance_requests AS r
-       SET status = 'accepted', assistant_id = profile.user_id, accepted_at = now(), updated_at = now()
-     WHERE r.id = accept_assistance.assistance_id AND r.status = 'requested'
-    RETURNING * INTO req;
-    IF NOT FOUND THEN
-        SELECT * INTO req FROM dispatch.assistance_requests r WHERE r.id = accept_assistance.assistance_id;
-        IF req.status IN ('completed', 'canceled') THEN
-            RAISE EXCEPTION 'This assistance request is already %.', req.status USING ERRCODE = 'DP006';
+        RAISE EXCEPTION 'You were not offered this request.' USING ERRCODE = 'DP014';
+    ELSIF offer_state = 'expired' THEN
+        RAISE EXCEPTION 'Your offer for this request has expired.' USING ERRCODE = 'DP015';
+    ELSIF offer_state = 'declined' THEN
+        RAISE EXCEPTION 'You declined this request.' USING ERRCODE = 'DP016';
+    ELSIF offer_state <> 'open' THEN
+        -- Withdrawn: someone else took it, or the client canceled; take_request says which.
+        SELECT * INTO req FROM dispatch.assistance_requests r
+        WHERE r.id = accept_assistance.assistance_id;
+        IF req.status = 'requested' THEN
+            RAISE EXCEPTION 'Your offer for this request has expired.' USING ERRCODE = 'DP015';
         END IF;
-        RAISE EXCEPTION 'This assistance request was already accepted.' USING ERRCODE = 'DP003';
     END IF;
 
-    PERFORM dispatch.record_transition(req, profile.user_id, 'requested');
+    req := dispatch.take_request(accept_assistance.assistance_id, profile.user_id, profile.user_id,
+                                 'accepted');
     RETURN dispatch.assistance_json(req);
 END;
 $$;
 COMMENT ON FUNCTION dispatch.accept_assistance(bigint, bigint) IS
-    'An assistant takes a requested job: exactly one of any number of concurrent accepts wins '
-    '(DP003 for the others). DP005 inactive / licence expired / other service type, DP004 the '
-    'assistant has an open job, DP001 unknown request, DP006 request canceled or completed.';
+    'An assistant holding an open offer takes the request (dispatch.take_request): exactly one of '
+    'any number of concurrent accepts wins (DP003 for the others). DP014 never offered (or unknown '
+    'request), DP015 offer expired, DP016 offer declined, DP005 inactive / licence expired, DP004 '
+    'the assistant has an open job, DP006 request canceled or completed.';
 
 CREATE OR REPLACE FUNCTION dispatch.update_assistance_status(
     assistance_id bigint,

@@ -1,0 +1,46 @@
+"""GET /console/: the dispatcher console's page and its two assets, served from api/console/."""
+
+from __future__ import annotations
+
+import functools
+import html
+from importlib import resources
+
+from aiohttp import web
+
+from api.keys import SETTINGS
+from dispatch.errors import NotFound
+
+_TYPES = {".js": "text/javascript", ".css": "text/css"}
+
+
+@functools.cache
+def _read(name: str) -> str:
+    return resources.files("api.console").joinpath(name).read_text(encoding="utf-8")
+
+
+def _headers(tile_url: str) -> dict[str, str]:
+    # Everything comes from this server; tiles only from the configured tile server, if any.
+    img = "'self' data:" + (" https: http:" if tile_url else "")
+    return {
+        "Content-Security-Policy": (
+            f"default-src 'self'; img-src {img}; connect-src 'self' ws: wss:; "
+            "frame-ancestors 'none'"
+        ),
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "no-cache",
+    }
+
+
+async def page(request: web.Request) -> web.Response:
+    tile_url = request.app[SETTINGS].dispatch.console_tile_url
+    body = _read("index.html").replace("{{TILE_URL}}", html.escape(tile_url, quote=True))
+    return web.Response(text=body, content_type="text/html", headers=_headers(tile_url))
+
+
+async def asset(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    kind = _TYPES.get(name[name.rfind(".") :])
+    if kind is None:
+        raise NotFound()
+    return web.Response(text=_read(name), content_type=kind, headers=_headers(""))

@@ -1,0 +1,136 @@
+"""Query strings and bodies of the dispatcher endpoints (/api/dispatch/...), validated and bounded."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+MAX_REASON = 500
+MAX_STATUSES = 5
+
+Status = Literal["requested", "accepted", "ongoing", "completed", "canceled"]
+
+
+def parse_bbox(raw: str | None) -> list[float] | None:
+    """`minLng,minLat,maxLng,maxLat` as four floats in range and in order; ValueError otherwise."""
+    if raw is None:
+        return None
+    parts = raw.split(",")
+    if len(parts) != 4:
+        raise ValueError("Must be minLng,minLat,maxLng,maxLat.")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        raise ValueError("Must be four numbers: minLng,minLat,maxLng,maxLat.") from None
+    check_bbox(values)
+    return values
+
+
+def check_bbox(values: list[float]) -> None:
+    min_lng, min_lat, max_lng, max_lat = values
+    if not all(math.isfinite(v) for v in values):
+        raise ValueError("Coordinates must be finite numbers.")
+    if not (-180 <= min_lng <= 180 and -180 <= max_lng <= 180):
+        raise ValueError("Longitudes must be between -180 and 180.")
+    if not (-90 <= min_lat <= 90 and -90 <= max_lat <= 90):
+        raise ValueError("Latitudes must be between -90 and 90.")
+    if min_lng > max_lng or min_lat > max_lat:
+        raise ValueError("The minimum must not exceed the maximum.")
+
+
+class RequestsQuery(BaseModel):
+    # Query strings are text: numbers and booleans are parsed from them (lax mode).
+    model_config = ConfigDict(extra="ignore")
+
+    status: str | None = None
+    searching: bool | None = None
+    since: datetime | None = None
+    bbox: str | None = None
+    limit: int = Field(50, ge=1, le=200)
+    offset: int = Field(0, ge=0, le=1_000_000)
+
+    @field_validator("status")
+    @classmethod
+    def _statuses(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        items = [v.strip() for v in value.split(",") if v.strip()]
+        allowed = ("requested", "accepted", "ongoing", "completed", "canceled")
+        if not items or len(items) > MAX_STATUSES or any(v not in allowed for v in items):
+            raise ValueError(f"Must be one or more of {', '.join(allowed)}, comma-separated.")
+        return ",".join(items)
+
+    @field_validator("since")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)  # a time without an offset is read as UTC
+        return value
+
+    @field_validator("bbox")
+    @classmethod
+    def _bbox(cls, value: str | None) -> str | None:
+        parse_bbox(value)
+        return value
+
+    def statuses(self) -> list[str] | None:
+        return self.status.split(",") if self.status else None
+
+    def area(self) -> list[float] | None:
+        return parse_bbox(self.bbox)
+
+
+class AssistantsQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    state: Literal["idle", "offered", "busy", "offline"] | None = None
+    service_type: Literal["towing", "repair"] | None = None
+    bbox: str | None = None
+    limit: int = Field(200, ge=1, le=1000)
+    offset: int = Field(0, ge=0, le=1_000_000)
+
+    @field_validator("bbox")
+    @classmethod
+    def _bbox(cls, value: str | None) -> str | None:
+        parse_bbox(value)
+        return value
+
+    def area(self) -> list[float] | None:
+        return parse_bbox(self.bbox)
+
+
+class AssignBody(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+    assistant_id: int = Field(ge=1, le=2**63 - 1)
+    reason: str | None = Field(None, max_length=MAX_REASON)
+
+
+class ReassignBody(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+    assistant_id: int = Field(ge=1, le=2**63 - 1)
+    reason: str = Field(max_length=MAX_REASON)
+
+    @field_validator("reason")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("Must not be blank.")
+        return value
+
+
+class CancelBody(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+    reason: str = Field(max_length=MAX_REASON)
+
+    @field_validator("reason")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("Must not be blank.")
+        return value

@@ -1,0 +1,449 @@
+-- Offer rounds (contract, "Offers"): who is offered a request, when, and how a search ends.
+-- The state lives in dispatch.offers, dispatch.offer_rounds and the request's round columns;
+-- every function here runs in its caller's transaction with the request's row locked, so each
+-- offer is sent exactly once whatever the number of callers (and the offers primary key backs it).
+
+CREATE OR REPLACE FUNCTION dispatch.offer_round_radius_m(round_number integer)
+RETURNS double precision
+LANGUAGE sql
+STABLE
+AS $$
+    SELECT least(dispatch.setting_numeric('matching_radius_m')
+                 * power(dispatch.setting_numeric('offer_radius_growth'),
+                         greatest(offer_round_radius_m.round_number, 1) - 1),
+                 dispatch.setting_numeric('offer_max_radius_m'))::double precision
+$$;
+COMMENT ON FUNCTION dispatch.offer_round_radius_m(integer) IS
+    'Search radius of round k in metres: matching_radius_m * offer_radius_growth^(k-1), at most '
+    'offer_max_radius_m.';
+
+CREATE OR REPLACE FUNCTION dispatch.offer_round_ends_at()
+RETURNS timestamptz
+LANGUAGE sql
+STABLE
+AS $$
+    -- At least 100 ms, so that an offer always expires after it was sent.
+    SELECT now() + make_interval(secs => greatest(dispatch.setting_numeric('offer_timeout_s'), 0.1))
+$$;
+COMMENT ON FUNCTION dispatch.offer_round_ends_at() IS
+    'When a round starting now ends: now() + offer_timeout_s (database clock).';
+
+CREATE OR REPLACE FUNCTION dispatch.offer_candidates(
+    assistance_id bigint,
+    pickup geography,
+    service_type text,
+    radius_m double precision,
+    max_results integer
+)
+RETURNS TABLE (assistant_id bigint, distance_m double precision)
+LANGUAGE sql
+STABLE
+AS $$
+    -- dispatch.nearby_assistants' exact top-N (KNN for N candidates, then a spheroid re-rank of
+    -- everyone within the largest of their distances + 1 %; that bound is the re-rank's only index
+    -- condition, so it touches O(N) rows whatever the density), leaving out whoever already had
+    -- an offer of this request in any state: nobody is offered the same request twice.
+    WITH knn AS (
+        SELECT ST_Distance(v.geog, offer_candidates.pickup) AS d
+        FROM dispatch.available_assistants v
+        WHERE v.service_type = offer_candidates.service_type
+          AND ST_DWithin(v.geog, offer_candidates.pickup, offer_candidates.radius_m)
+          AND NOT EXISTS (SELECT 1 FROM dispatch.offers o
+                           WHERE o.assistance_id = offer_candidates.assistance_id
+                             AND o.assistant_id = v.user_id)
+        ORDER BY v.geog <-> offer_candidates.pickup
+        LIMIT offer_candidates.max_results
+    ), bound AS (
+        SELECT least(max(knn.d), offer_candidates.radius_m) * 1.01 AS b FROM knn
+    )
+    SELECT v.user_id, x.d
+    FROM bound, dispatch.available_assistants v,
+         LATERAL (SELECT ST_Distance(v.geog, offer_candidates.pickup) AS d) x
+    WHERE v.service_type = offer_candidates.service_type
+      AND ST_DWithin(v.geog, offer_candidates.pickup, bound.b, false)
+      AND x.d <= offer_candidates.radius_m
+      AND NOT EXISTS (SELECT 1 FROM dispatch.offers o
+                       WHERE o.assistance_id = offer_candidates.assistance_id
+                         AND o.assistant_id = v.user_id)
+    ORDER BY x.d, v.user_id
+    LIMIT offer_candidates.max_results
+$$;
+COMMENT ON FUNCTION dispatch.offer_candidates(bigint, geography, text, double precision, integer) IS
+    'The nearest max_results available assistants of service_type within radius_m metres of '
+    'pickup who were never offered request assistance_id, nearest first (geodesic metres).';
+
+CREATE OR REPLACE FUNCTION dispatch.offer_frame(request dispatch.assistance_requests)
+RETURNS jsonb
+LANGUAGE plpgsql
+STABLE
+AS $$
+BEGIN
+    -- The offer is the same for everyone but for the distance: built once per batch.
+    RETURN jsonb_build_object(
+        'type', 'new_assistance_request',
+        'assistance_id', request.id,
+        'service_type', request.service_type,
+        'assistance_type', request.service_type,
+        'vehicle_type', request.vehicle_type,
+        'description', request.description,
+        'pickup_location', dispatch.point_json(request.pickup),
+        'dropoff_location', dispatch.point_json(request.dropoff),
+        'distance_km', round(request.distance_km::numeric, 3),
+        'total_price', request.total_price,
+        'currency', request.currency,
+        'offer_round', request.offer_round,
+        'expires_at', dispatch.iso_utc(request.round_ends_at),
+        'client', (SELECT jsonb_build_object('id', c.id, 'name', c.name)
+                     FROM dispatch.users c WHERE c.id = request.client_id));
+END;
+$$;
+COMMENT ON FUNCTION dispatch.offer_frame(dispatch.assistance_requests) IS
+    'The new_assistance_request frame of a request''s current round, without the distance.';
+
+CREATE OR REPLACE FUNCTION dispatch.send_offers(
+    request dispatch.assistance_requests,
+    candidates jsonb
+)
+RETURNS integer
+LANGUAGE plpgsql
+VOLATILE
+AS $$
+DECLARE
+    frame jsonb;
+BEGIN
+    IF jsonb_array_length(candidates) = 0 THEN
+        RETURN 0;
+    END IF;
+    -- A duplicate here would be a bug (the caller holds the request's lock and left out everyone
+    -- already offered): the primary key makes it an error rather than a second offer.
+    INSERT INTO dispatch.offers (assistance_id, assistant_id, round, distance_m, expires_at)
+    SELECT request.id, (c ->> 'assistant_id')::bigint, request.offer_round,
+           (c ->> 'distance_m')::double precision, request.round_ends_at
+    FROM jsonb_array_elements(candidates) c;
+    frame := dispatch.offer_frame(request);
+    -- One batch: the assistants' offers and the dispatchers' "offer" event.
+    PERFORM dispatch.emit_many(
+        array_agg('assistant:' || (c ->> 'assistant_id')) || ARRAY['dispatch'],
+        array_agg(frame || jsonb_build_object('distance', c -> 'distance'))
+            || ARRAY[jsonb_build_object(
+                   'type', 'offer',
+                   'assistance_id', request.id,
+                   'round', request.offer_round,
+                   'assistant_ids', jsonb_agg((c ->> 'assistant_id')::bigint),
+                   'expires_at', dispatch.iso_utc(request.round_ends_at))])
+    FROM jsonb_array_elements(candidates) c;
+    RETURN jsonb_array_length(candidates);
+END;
+$$;
+COMMENT ON FUNCTION dispatch.send_offers(dispatch.assistance_requests, jsonb) IS
+    'Internal: record offers of the request''s current round to candidates ([{assistant_id, '
+    'distance (km), distance_m}]) and emit new_assistance_request to each assistant:<id> and one '
+    '{type: offer, assistance_id, round, assistant_ids, expires_at} to dispatch. Returns the count.';
+
+CREATE OR REPLACE FUNCTION dispatch.candidates_json(
+    assistance_id bigint,
+    pickup geography,
+    service_type text,
+    radius_m double precision,
+    closer_than_m double precision DEFAULT NULL
+)
+RETURNS jsonb
+LANGUAGE sql
+STABLE
+AS $$
+    SELECT coalesce(jsonb_agg(jsonb_build_object('assistant_id', n.assistant_id,
+                                                 'distance', round((n.distance_m / 1000)::numeric, 3),
+                                                 'distance_m', n.distance_m)
+                              ORDER BY n.distance_m, n.assistant_id), '[]')
+    FROM dispatch.offer_candidates(candidates_json.assistance_id, candidates_json.pickup,
+                                   candidates_json.service_type, candidates_json.radius_m,
+                                   dispatch.setting_numeric('matching_max_results')::integer) n
+    WHERE candidates_json.closer_than_m IS NULL OR n.distance_m < candidates_json.closer_than_m
+$$;
+COMMENT ON FUNCTION dispatch.candidates_json(bigint, geography, text, double precision,
+                                            double precision) IS
+    'dispatch.offer_candidates (N = matching_max_results) as [{assistant_id, distance (km), '
+    'distance_m}], optionally only those strictly closer than closer_than_m.';
+
+CREATE OR REPLACE FUNCTION dispatch.start_offer_round(request dispatch.assistance_requests)
+RETURNS dispatch.assistance_requests
+LANGUAGE plpgsql
+VOLATILE
+AS $$
+DECLARE
+    req        dispatch.assistance_requests;
+    radius     double precision := dispatch.offer_round_radius_m(request.offer_round + 1);
+    candidates jsonb;
+    sent       integer;
+BEGIN
+    candidates := dispatch.candidates_json(request.id, request.pickup, request.service_type, radius);
+    UPDATE dispatch.assistance_requests r
+       SET offer_round = r.offer_round + 1, round_ends_at = dispatch.offer_round_ends_at(),
+           round_radius_m = radius, arrivals_checked_at = now(), searching = true
+     WHERE r.id = request.id
+    RETURNING * INTO req;
+    sent := dispatch.send_offers(req, candidates);
+    INSERT INTO dispatch.offer_rounds (assistance_id, round, ends_at, radius_m, offered)
+    VALUES (req.id, req.offer_round, req.round_ends_at, radius, sent);
+    RETURN req;
+END;
+$$;
+COMMENT ON FUNCTION dispatch.start_offer_round(dispatch.assistance_requests) IS
+    'Internal (request row locked): start the next round, offering it to the next nearest '
+    'eligible assistants never offered this request, within that round''s radius.';
+
+CREATE OR REPLACE FUNCTION dispatch.close_round_offers(assistance_id bigint)
+RETURNS integer
+LANGUAGE plpgsql
+VOLATILE
+AS $$
+DECLARE
+    ids bigint[];
+BEGIN
+    WITH closed AS (
+        UPDATE dispatch.offers o SET state = 'expired', closed_at = now()
+         WHERE o.assistance_id = close_round_offers.assistance_id AND o.state = 'open'
+        RETURNING o.assistant_id
+    )
+    SELECT array_agg(closed.assistant_id ORDER BY closed.assistant_id) INTO ids FROM closed;
+    IF ids IS NULL THEN
+        RETURN 0;
+    END IF;
+    PERFORM dispatch.emit_many(
+        array_agg('assistant:' || i),
+        array_agg(jsonb_build_object('type', 'offer_withdrawn',
+                                     'assistance_id', close_round_offers.assistance_id,
+                                     'reason', 'expired')))
+    FROM unnest(ids) i;
+    RETURN cardinality(ids);
+END;
+$$;
+COMMENT ON FUNCTION dispatch.close_round_offers(bigint) IS
+    'Internal: expire the open offers of a request whose round ended; each assistant gets '
+    '{type: offer_withdrawn, assistance_id, reason: expired}.';
+
+CREATE OR REPLACE FUNCTION dispatch.close_open_offers(
+    assistance_id bigint,
+    winner_id bigint,
+    reason text
+)
+RETURNS integer
+LANGUAGE plpgsql
+VOLATILE
+AS $$
+DECLARE
+    ids bigint[];
+BEGIN
+    UPDATE dispatch.offers o SET state = 'accepted', closed_at = now()
+     WHERE o.assistance_id = close_open_offers.assistance_id
+       AND o.assistant_id = close_open_offers.winner_id AND o.state = 'open';
+    WITH closed AS (
+        UPDATE dispatch.offers o
+           SET state = 'withdrawn', closed_at = now(), close_reason = close_open_offers.reason
+         WHERE o.assistance_id = close_open_offers.assistance_id AND o.state = 'open'
+        RETURNING o.assistant_id
+    )
+    SELECT array_agg(closed.assistant_id ORDER BY closed.assistant_id) INTO ids FROM closed;
+    IF ids IS NULL THEN
+        RETURN 0;
+    END IF;
+    PERFORM dispatch.emit_many(
+        array_agg('assistant:' || i),
+        array_agg(jsonb_build_object('type', 'offer_withdrawn',
+                                     'assistance_id', close_open_offers.assistance_id,
+                                     'reason', close_open_offers.reason)))
+    FROM unnest(ids) i;
+    RETURN cardinality(ids);
+END;
+$$;
+COMMENT ON FUNCTION dispatch.close_open_offers(bigint, bigint, text) IS
+    'The request was taken or canceled: winner_id''s open offer (if any) becomes accepted, every '
+    'other open offer withdrawn with reason (accepted | canceled | assigned), and each of those '
+    'assistants gets {type: offer_withdrawn, assistance_id, reason}. Returns the number withdrawn.';
+
+CREATE OR REPLACE FUNCTION dispatch.advance_offer_round(request dispatch.assistance_requests)
+RETURNS void
+LANGUAGE plpgsql
+VOLATILE
+AS $$
+DECLARE
+    exhausted jsonb;
+BEGIN
+    PERFORM dispatch.close_round_offers(request.id);
+    IF request.offer_round < dispatch.setting_numeric('offer_max_rounds') THEN
+        PERFORM dispatch.start_offer_round(request);
+        RETURN;
+    END IF;
+    UPDATE dispatch.assistance_requests r
+       SET searching = false, round_ends_at = NULL, exhausted_at = now()
+     WHERE r.id = request.id;
+    exhausted := jsonb_build_object('type', 'search_exhausted', 'assistance_id', request.id);
+    PERFORM dispatch.emit_many(ARRAY['assistance:' || request.id, 'dispatch'],
+                               ARRAY[exhausted, exhausted]);
+END;
+$$;
+COMMENT ON FUNCTION dispatch.advance_offer_round(dispatch.assistance_requests) IS
+    'Internal (request row locked): expire the current round''s open offers, then start the next '
+    'round, or after offer_max_rounds exhaust the search (searching false, exhausted_at, '
+    '{type: search_exhausted, assistance_id} to assistance:<id> and dispatch).';
+
+CREATE OR REPLACE FUNCTION dispatch.offer_to_arrivals(request dispatch.assistance_requests)
+RETURNS integer
+LANGUAGE plpgsql
+VOLATILE
+AS $$
+DECLARE
+    n_max      integer := dispatch.setting_numeric('matching_max_results')::integer;
+    offered    integer;
+    farthest   double precision;
+    candidates jsonb;
+    sent       integer;
+BEGIN
+    -- An assistant who became eligible (or came within reach) during the round joins it when the
+    -- round start would have picked them: anyone within the radius while the round reached fewer
+    -- than N, else anyone closer than the farthest assistant the round reached.
+    SELECT count(*), max(o.distance_m) INTO offered, farthest
+      FROM dispatch.offers o
+     WHERE o.assistance_id = request.id AND o.round = request.offer_round;
+    candidates := dispatch.candidates_json(
+        request.id, request.pickup, request.service_type,
+        CASE WHEN offered < n_max THEN request.round_radius_m
+             ELSE least(farthest, request.round_radius_m) END,
+        CASE WHEN offered < n_max THEN NULL ELSE farthest END);
+    UPDATE dispatch.assistance_requests r SET arrivals_checked_at = now() WHERE r.id = request.id;
+    sent := dispatch.send_offers(request, candidates);
+    IF sent > 0 THEN
+        UPDATE dispatch.offer_rounds x SET arrivals = x.arrivals + sent
+         WHERE x.assistance_id = request.id AND x.round = request.offer_round;
+    END IF;
+    RETURN sent;
+END;
+$$;
+COMMENT ON FUNCTION dispatch.offer_to_arrivals(dispatch.assistance_requests) IS
+    'Internal (request row locked): offer the current round to assistants who became eligible '
+    'within its reach since it started (expiring with the round). Returns the number offered.';
+
+CREATE OR REPLACE FUNCTION dispatch.advance_offer_rounds(max_requests integer DEFAULT 100)
+RETURNS integer
+LANGUAGE plpgsql
+VOLATILE
+AS $$
+DECLARE
+    req     dispatch.assistance_requests;
+    changed integer := 0;
+BEGIN
+    -- Due rounds, oldest deadline first. SKIP LOCKED: concurrent drivers (every server process)
+    -- take disjoint requests, and a request being accepted or declined right now waits its turn.
+    FOR req IN
+        SELECT * FROM dispatch.assistance_requests r
+         WHERE r.searching AND r.round_ends_at <= now() AND r.status = 'requested'
+         ORDER BY r.round_ends_at
+         LIMIT max_requests
+         FOR UPDATE SKIP LOCKED
+    LOOP
+        PERFORM dispatch.advance_offer_round(req);
+        changed := changed + 1;
+    END LOOP;
+    -- Supply arriving: each searching request is checked once per offer_arrival_check_s (in all,
+    -- not per process), so the cost follows the number of searching requests, not positions.
+    FOR req IN
+        SELECT * FROM dispatch.assistance_requests r
+         WHERE r.searching AND r.status = 'requested' AND r.round_ends_at > now()
+           AND r.arrivals_checked_at
+               <= now() - make_interval(secs => dispatch.setting_numeric('offer_arrival_check_s'))
+         ORDER BY r.arrivals_checked_at
+         LIMIT max_requests
+         FOR UPDATE SKIP LOCKED
+    LOOP
+        IF dispatch.offer_to_arrivals(req) > 0 THEN
+            changed := changed + 1;
+        END IF;
+    END LOOP;
+    RETURN changed;
+END;
+$$;
+COMMENT ON FUNCTION dispatch.advance_offer_rounds(integer) IS
+    'The round driver (every server process calls it several times a second; safe from any '
+    'number of sessions): advance up to max_requests requests whose round ended (next round or '
+    'search_exhausted), then offer running rounds to newly eligible assistants within reach. '
+    'Returns the number of requests that changed.';
+
+CREATE OR REPLACE FUNCTION dispatch.take_request(
+    assistance_id bigint,
+    assistant_id bigint,
+    actor_id bigint,
+    reason text DEFAULT 'accepted'
+)
+RETURNS dispatch.assistance_requests
+LANGUAGE plpgsql
+VOLATILE
+AS $$
+#variable_conflict use_column
+DECLARE
+    req dispatch.assistance_requests;
+BEGIN
+    -- The row lock is the arbiter: of concurrent takers (accepts, a dispatcher's assign) the
+    -- first locks the row and finds it requested; the others wait, then find it taken.
+    SELECT * INTO req FROM dispatch.assistance_requests r WHERE r.id = take_request.assistance_id
+    FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'Assistance request not found.' USING ERRCODE = 'DP001';
+    END IF;
+    IF req.status IN ('completed', 'canceled') THEN
+        RAISE EXCEPTION 'This assistance request is already %.', req.status USING ERRCODE = 'DP006';
+    END IF;
+    IF req.status <> 'requested' THEN
+        RAISE EXCEPTION 'This assistance request was already accepted.' USING ERRCODE = 'DP003';
+    END IF;
+    PERFORM dispatch.close_open_offers(req.id, take_request.assistant_id, take_request.reason);
+    UPDATE dispatch.assistance_requests AS r
+       SET status = 'accepted', assistant_id = take_request.assistant_id, accepted_at = now(),
+           updated_at = now()
+     WHERE r.id = req.id
+    RETURNING * INTO req;
+    PERFORM dispatch.record_transition(req, take_request.actor_id, 'requested');
+    RETURN req;
+END;
+$$;
+COMMENT ON FUNCTION dispatch.take_request(bigint, bigint, bigint, text) IS
+    'The one way a request gets its assistant (an accept, a dispatcher''s assign): exactly one of '
+    'concurrent takers wins (DP003 for the others, DP006 if completed/canceled, DP001 unknown); '
+    'the winner''s open offer becomes accepted, every other open offer is withdrawn with reason, '
+    'the search stops, the transition is recorded with actor_id. No availability checks: the '
+    'caller makes them (with the assistant''s profile row locked).';
+
+CREATE OR REPLACE FUNCTION dispatch.decline_offer(assistance_id bigint, assistant_id bigint)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+AS $$
+#variable_conflict use_column
+DECLARE
+    req dispatch.assistance_requests;
+BEGIN
+    -- Lock the request first, as the round driver and accept do: a decline and a round end
+    -- cannot both close the same offer.
+    SELECT * INTO req FROM dispatch.assistance_requests r WHERE r.id = decline_offer.assistance_id
+    FOR UPDATE;
+    UPDATE dispatch.offers o SET state = 'declined', closed_at = now()
+     WHERE o.assistance_id = decline_offer.assistance_id
+       AND o.assistant_id = decline_offer.assistant_id AND o.state = 'open';
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'You hold no open offer for this request.' USING ERRCODE = 'DP017';
+    END IF;
+    -- Everyone offered this round said no: the next round starts now, not at the deadline.
+    IF req.searching AND NOT EXISTS (
+        SELECT 1 FROM dispatch.offers o WHERE o.assistance_id = req.id AND o.state = 'open'
+    ) THEN
+        PERFORM dispatch.advance_offer_round(req);
+    END IF;
+    RETURN jsonb_build_object('assistance_id', req.id, 'declined', true);
+END;
+$$;
+COMMENT ON FUNCTION dispatch.decline_offer(bigint, bigint) IS
+    'An assistant declines its open offer of a request (never offered it again); when no open '
+    'offer of the request is left the next round starts at once. DP017 without an open offer.';
+
+-- The guard is created by migration 0009; its comment lives here (comments are idempotent).
+COMMENT ON FUNCTION dispatch.offers_final_guard() IS
+    'Trigger: a closed offer (declined, expired, withdrawn, accepted) never changes again (DP013).';

@@ -1,0 +1,160 @@
+-- The dispatchers' live feed (topic 'dispatch'): request_created and status frames, how offers
+-- ended, and assistant positions at most once per assistant per second (offers sent and
+-- search_exhausted come from the offer rounds, sql/functions/offers.sql).
+-- Frames that concern a place carry `pickup` {lat, lng} (or lat/lng for a position) so that a
+-- socket subscribed to a bbox can be given only what lies inside it.
+
+CREATE OR REPLACE FUNCTION dispatch.assistant_state(assistant_id bigint)
+RETURNS text
+LANGUAGE plpgsql
+STABLE
+AS $$
+BEGIN
+    -- plpgsql so the plan is cached per session.
+    RETURN (
+        SELECT CASE
+                   WHEN NOT a.is_active OR u.is_disabled THEN 'offline'
+                   WHEN EXISTS (SELECT 1 FROM dispatch.assistance_requests r
+                                WHERE r.assistant_id = a.user_id
+                                  AND r.status IN ('accepted', 'ongoing')) THEN 'busy'
+                   WHEN EXISTS (SELECT 1 FROM dispatch.offers o
+                                WHERE o.assistant_id = a.user_id AND o.state = 'open'
+                                  AND o.expires_at > now()) THEN 'offered'
+                   ELSE 'idle'
+               END
+        FROM dispatch.assistants a JOIN dispatch.users u ON u.id = a.user_id
+        WHERE a.user_id = assistant_state.assistant_id
+    );
+END;
+$$;
+COMMENT ON FUNCTION dispatch.assistant_state(bigint) IS
+    'An assistant as the dispatcher sees them: offline (inactive or disabled), busy (an accepted '
+    'or ongoing job), offered (an open, unexpired offer) or idle; NULL for a non-assistant.';
+
+CREATE OR REPLACE FUNCTION dispatch.feed_request_frame(request dispatch.assistance_requests, kind text)
+RETURNS jsonb
+LANGUAGE sql
+STABLE
+AS $$
+    SELECT dispatch.status_message(request) || jsonb_build_object(
+        'type', kind,
+        'service_type', request.service_type,
+        'vehicle_type', request.vehicle_type,
+        'pickup', dispatch.point_json(request.pickup),
+        'searching', request.searching,
+        'offer_round', request.offer_round,
+        'exhausted_at', dispatch.iso_utc(request.exhausted_at),
+        'created_at', dispatch.iso_utc(request.created_at),
+        'updated_at', dispatch.iso_utc(request.updated_at))
+$$;
+COMMENT ON FUNCTION dispatch.feed_request_frame(dispatch.assistance_requests, text) IS
+    'A request_created / status / search_exhausted frame of the dispatchers'' feed: the status '
+    'frame plus type, service and vehicle type, pickup {lat, lng}, searching, offer_round, '
+    'exhausted_at, created_at, updated_at.';
+
+CREATE OR REPLACE FUNCTION dispatch.feed_request(request dispatch.assistance_requests, from_status text)
+RETURNS void
+LANGUAGE sql
+VOLATILE
+AS $$
+    SELECT dispatch.emit('dispatch', dispatch.feed_request_frame(
+        request, CASE WHEN from_status IS NULL THEN 'request_created' ELSE 'status' END))
+$$;
+COMMENT ON FUNCTION dispatch.feed_request(dispatch.assistance_requests, text) IS
+    'Announce a new request (from_status NULL: request_created) or a transition (status) to '
+    'topic dispatch; called by dispatch.record_transition.';
+
+CREATE OR REPLACE FUNCTION dispatch.feed_offers_trigger()
+RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    topics text[];
+    frames jsonb[];
+BEGIN
+    -- One emit_many per statement: a round's expiry of ten offers is one batch, not ten NOTIFYs.
+    SELECT array_agg('dispatch'::text), array_agg(jsonb_build_object(
+               'type', 'offer', 'assistance_id', o.assistance_id, 'assistant_id', o.assistant_id,
+               'round', o.round, 'distance', round((o.distance_m / 1000)::numeric, 3),
+               'state', o.state, 'close_reason', o.close_reason,
+               'sent_at', dispatch.iso_utc(o.sent_at), 'closed_at', dispatch.iso_utc(o.closed_at),
+               'pickup', dispatch.point_json(r.pickup)))
+      INTO topics, frames
+      FROM changed o
+      JOIN before b USING (assistance_id, assistant_id)
+      JOIN dispatch.assistance_requests r ON r.id = o.assistance_id
+     WHERE o.state IS DISTINCT FROM b.state;
+    IF topics IS NOT NULL THEN
+        PERFORM dispatch.emit_many(topics, frames);
+    END IF;
+    RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION dispatch.feed_offers_trigger() IS
+    'Trigger: every change of an offer''s state goes to topic dispatch as an "offer" frame '
+    '{assistance_id, assistant_id, round, distance, state, close_reason, sent_at, closed_at, pickup}.';
+
+CREATE OR REPLACE FUNCTION dispatch.publish_fleet_positions(
+    min_interval_s double precision DEFAULT 1,
+    per_frame integer DEFAULT 40
+)
+RETURNS integer
+LANGUAGE plpgsql
+VOLATILE
+AS $$
+DECLARE
+    feed   dispatch.fleet_feed;
+    topics text[];
+    frames jsonb[];
+    upto   timestamptz;
+    n      integer;
+BEGIN
+    -- One publisher at a time across every server process (the others skip the locked row), and
+    -- runs at least min_interval_s apart: each run lists an assistant at most once (only those
+    -- whose position moved since the previous run), hence at most one update per second each.
+    SELECT * INTO feed FROM dispatch.fleet_feed FOR UPDATE SKIP LOCKED;
+    IF NOT FOUND OR feed.ran_at > clock_timestamp() - make_interval(secs => min_interval_s) THEN
+        RETURN 0;
+    END IF;
+    SELECT max(p.updated_at), count(*) INTO upto, n
+      FROM dispatch.positions p JOIN dispatch.assistants a ON a.user_id = p.user_id
+     WHERE p.updated_at > feed.published_to;
+    IF n > 0 THEN
+        -- States set-based (not dispatch.assistant_state per row), and per_frame assistants to a
+        -- frame: thousands of moves a second make tens of frames, not thousands.
+        WITH moved AS (
+            SELECT p.user_id, p.geog, p.updated_at,
+                   CASE WHEN NOT a.is_active OR u.is_disabled THEN 'offline'
+                        WHEN busy.assistant_id IS NOT NULL THEN 'busy'
+                        WHEN offered.assistant_id IS NOT NULL THEN 'offered'
+                        ELSE 'idle' END AS state,
+                   (row_number() OVER (ORDER BY p.user_id) - 1) / greatest(per_frame, 1) AS chunk
+            FROM dispatch.positions p
+            JOIN dispatch.assistants a ON a.user_id = p.user_id
+            JOIN dispatch.users u ON u.id = p.user_id
+            LEFT JOIN (SELECT DISTINCT r.assistant_id FROM dispatch.assistance_requests r
+                        WHERE r.status IN ('accepted', 'ongoing')) busy
+                   ON busy.assistant_id = p.user_id
+            LEFT JOIN (SELECT DISTINCT o.assistant_id FROM dispatch.offers o
+                        WHERE o.state = 'open' AND o.expires_at > now()) offered
+                   ON offered.assistant_id = p.user_id
+            WHERE p.updated_at > feed.published_to AND p.updated_at <= upto
+        )
+        SELECT array_agg('dispatch'::text), array_agg(f.frame) INTO topics, frames
+        FROM (SELECT jsonb_build_object('type', 'positions', 'assistants', jsonb_agg(
+                         jsonb_build_object('assistant_id', m.user_id,
+                                            'lat', ST_Y(m.geog::geometry), 'lng', ST_X(m.geog::geometry),
+                                            'state', m.state, 'at', dispatch.iso_utc(m.updated_at))
+                         ORDER BY m.user_id)) AS frame
+              FROM moved m GROUP BY m.chunk) f;
+        PERFORM dispatch.emit_many(topics, frames);
+    END IF;
+    UPDATE dispatch.fleet_feed SET published_to = coalesce(upto, published_to), ran_at = clock_timestamp();
+    RETURN n;
+END;
+$$;
+COMMENT ON FUNCTION dispatch.publish_fleet_positions(double precision, integer) IS
+    'Publish to topic dispatch the assistants whose position changed since the last run, as '
+    '"positions" frames {assistants: [{assistant_id, lat, lng, state, at}]} of up to per_frame '
+    'each; no-op unless min_interval_s has passed since that run (or another process is running '
+    'it). Returns how many assistants it published.';

@@ -1,0 +1,384 @@
+"""Offer rounds against `dispatch serve --workers 2` over real HTTP and WebSocket: silence, declines,
+accept, exhaustion, and a restart mid-search, each offer reaching its assistant exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import aiohttp
+import asyncpg
+import pytest
+
+from dispatch.db import init_connection
+from dispatch.testdb import clone_database, drop_database
+from tests.assist import PICKUP
+from tests.factories import User, auth_header, create_user
+from tests.test_devdb import free_port
+
+# Two assistants per round, 3 s rounds, 3 rounds: a silent search is exhausted after ~9 s.
+SETTINGS = {
+    "matching_max_results": 2,
+    "matching_radius_m": 10_000,
+    "offer_radius_growth": 1.5,
+    "offer_timeout_s": 3,
+    "offer_max_rounds": 3,
+}
+# The deadline-to-next-round lag allowed; the driver polls every 250 ms, but this machine is shared.
+LAG_S = 2.0
+
+
+class Server:
+    """`dispatch serve --workers 2` on a database, started and stopped by the test."""
+
+    def __init__(self, db_url: str) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self._env = {
+            **os.environ,
+            "DATABASE_URL": db_url,
+            "PORT": str(self.port),
+            "DISPATCH_ACCESS_LOG": "0",
+        }
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "dispatch.cli", "serve", "--workers", "2"],
+            env=self._env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: a hung stop kills the workers too
+        )
+        deadline = time.monotonic() + 60  # a loaded machine may take 10 s and more
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                with urllib.request.urlopen(f"{self.base}/api/health/", timeout=2) as resp:
+                    if resp.status == 200:
+                        time.sleep(1)  # both workers up and listening
+                        return
+            time.sleep(0.2)
+        self.stop()
+        raise AssertionError("server did not start")
+
+    def stop(self) -> None:
+        if self._proc is None:
+            return
+        if self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGTERM)
+            try:
+                self._proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self._proc.pid, signal.SIGKILL)
+                self._proc.wait()
+        self._proc = None
+
+
+async def _configure(url: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        for key, value in SETTINGS.items():
+            await conn.execute(
+                "UPDATE dispatch.settings SET value = to_jsonb($2::numeric) WHERE key = $1",
+                key,
+                value,
+            )
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="module")
+def city(template_url: str) -> Iterator[tuple[str, Server]]:
+    """One server for the scenarios below; each scenario plays in its own area, far apart."""
+    url = asyncio.run(clone_database(template_url, "dispatch_offers_serve"))
+    asyncio.run(_configure(url))
+    server = Server(url)
+    server.start()
+    try:
+        yield url, server
+    finally:
+        server.stop()
+        asyncio.run(drop_database(url))
+
+
+_areas = iter(range(1, 100))
+
+
+@pytest.fixture
+async def db(city) -> AsyncIterator[asyncpg.Connection]:
+    conn = await asyncpg.connect(city[0])
+    await init_connection(conn)
+    yield conn
+    await conn.close()
+
+
+async def _layout(conn: asyncpg.Connection, area: int, kms: list[float]) -> tuple[User, list[User]]:
+    """A client and assistants `kms` km north of a pickup 2 degrees (~220 km) from other areas."""
+    lat = PICKUP["lat"] + 2 * area
+    owner = await create_user(conn, role="client")
+    assistants = [
+        await create_user(
+            conn, role="assistant", is_active=True, lat=lat + km / 111.0, lng=PICKUP["lng"]
+        )
+        for km in kms
+    ]
+    return owner, assistants
+
+
+def _pickup(area: int) -> dict[str, float]:
+    return {"lat": PICKUP["lat"] + 2 * area, "lng": PICKUP["lng"]}
+
+
+def _token(settings, user: User) -> str:
+    return auth_header(settings, user)["Authorization"].split(" ", 1)[1]
+
+
+class Feed:
+    """Every frame of one WebSocket, kept in order, read with a predicate and a timeout."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self.ws = ws
+        self.frames: list[dict[str, Any]] = []
+        self._seen = 0
+
+    async def until(self, pred, timeout: float = 20.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            for frame in self.frames[self._seen :]:
+                self._seen += 1
+                if pred(frame):
+                    return frame
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no matching frame; got {self.frames}")
+            msg = await self.ws.receive(timeout=left)
+            assert msg.type == aiohttp.WSMsgType.TEXT, msg
+            self.frames.append(msg.json())
+
+    async def drain(self, seconds: float) -> None:
+        with contextlib.suppress(asyncio.TimeoutError):
+            while True:
+                msg = await self.ws.receive(timeout=seconds)
+                if msg.type != aiohttp.WSMsgType.TEXT:
+                    return
+                self.frames.append(msg.json())
+
+    def offers(self, job_id: int) -> list[dict[str, Any]]:
+        return [
+            f
+            for f in self.frames
+            if f["type"] == "new_assistance_request" and f["assistance_id"] == job_id
+        ]
+
+
+async def _feeds(session, base, settings, users: list[User]) -> list[Feed]:
+    feeds = []
+    for u in users:
+        ws = await session.ws_connect(f"{base}/ws/assistant/{u.id}/?token={_token(settings, u)}")
+        feed = Feed(ws)
+        await feed.until(lambda f: f["type"] == "connection_established")
+        feeds.append(feed)
+    return feeds
+
+
+def offer_of(job_id: int, round_: int):
+    return lambda f: (
+        f["type"] == "new_assistance_request"
+        and f["assistance_id"] == job_id
+        and f["offer_round"] == round_
+    )
+
+
+def withdrawn(job_id: int, reason: str):
+    return lambda f: (
+        f["type"] == "offer_withdrawn" and f["assistance_id"] == job_id and f["reason"] == reason
+    )
+
+
+async def _request(session, base, settings, owner: User, area: int) -> int:
+    async with session.post(
+        f"{base}/api/assistance/request/",
+        json={"pickup": _pickup(area)},
+        headers=auth_header(settings, owner),
+    ) as resp:
+        assert resp.status == 201, await resp.text()
+        return int((await resp.json())["assistance"]["id"])
+
+
+async def _round_gap(conn, job_id: int, k: int) -> float:
+    """Seconds between round k's deadline and round k+1's first offer (negative: early)."""
+    gap: float = await conn.fetchval(
+        "SELECT extract(epoch FROM min(n.sent_at) - max(o.expires_at)) FROM dispatch.offers o, "
+        "dispatch.offers n WHERE o.assistance_id = $1 AND n.assistance_id = $1 "
+        "AND o.round = $2 AND n.round = $2 + 1",
+        job_id,
+        k,
+    )
+    return gap
+
+
+async def test_silence_moves_to_round_two_then_exhausts(city, db, settings):
+    _, server = city
+    area = next(_areas)
+    owner, assistants = await _layout(db, area, [1, 2, 3, 4])
+    async with aiohttp.ClientSession() as session:
+        feeds = await _feeds(session, server.base, settings, assistants)
+        job_id = await _request(session, server.base, settings, owner, area)
+        token = _token(settings, owner)
+        client_ws = Feed(
+            await session.ws_connect(f"{server.base}/ws/assistance/{job_id}/?token={token}")
+        )
+        first = await feeds[0].until(offer_of(job_id, 1))
+        assert first["expires_at"].endswith("Z") and first["distance"] == pytest.approx(1, 0.01)
+        await feeds[1].until(offer_of(job_id, 1))
+        # Nobody answers: round 1 expires, round 2 reaches the next two.
+        for feed in feeds[:2]:
+            await feed.until(withdrawn(job_id, "expired"))
+        for feed in feeds[2:]:
+            await feed.until(offer_of(job_id, 2))
+        assert 0 <= await _round_gap(db, job_id, 1) < LAG_S
+        # Round 3 finds nobody new but still lasts its time; then the search is exhausted.
+        exhausted = await client_ws.until(lambda f: f["type"] == "search_exhausted", timeout=30)
+        assert exhausted["assistance_id"] == job_id
+        for feed in feeds:
+            await feed.drain(1.0)
+            assert len(feed.offers(job_id)) == 1, feed.frames  # each offer sent exactly once
+        async with session.get(
+            f"{server.base}/api/assistance/view/{job_id}/", headers=auth_header(settings, owner)
+        ) as resp:
+            job = (await resp.json())["Assistance"]
+        assert (job["status"], job["searching"], job["offer_round"]) == ("requested", False, 3)
+        row = await db.fetchrow(
+            "SELECT exhausted_at - created_at AS took FROM dispatch.assistance_requests "
+            "WHERE id = $1",
+            job_id,
+        )
+        assert 9 <= row["took"].total_seconds() < 9 + 3 * LAG_S
+        for feed in [*feeds, client_ws]:
+            await feed.ws.close()
+
+
+async def test_when_everyone_declines_the_next_round_starts_at_once(city, db, settings):
+    _, server = city
+    area = next(_areas)
+    owner, assistants = await _layout(db, area, [1, 2, 3])
+    async with aiohttp.ClientSession() as session:
+        feeds = await _feeds(session, server.base, settings, assistants)
+        job_id = await _request(session, server.base, settings, owner, area)
+        for a, feed in zip(assistants[:2], feeds[:2], strict=True):
+            await feed.until(offer_of(job_id, 1))
+            async with session.patch(
+                f"{server.base}/api/assistance/decline/{job_id}/", headers=auth_header(settings, a)
+            ) as resp:
+                assert resp.status == 200
+                assert await resp.json() == {"assistance_id": job_id, "declined": True}
+        await feeds[2].until(offer_of(job_id, 2))
+        assert await _round_gap(db, job_id, 1) < 0, "round 2 began before round 1's deadline"
+        # A decliner hears no withdrawal of its own decline, and is never offered again.
+        await feeds[0].drain(1.0)
+        assert not [f for f in feeds[0].frames if f["type"] == "offer_withdrawn"]
+        assert len(feeds[0].offers(job_id)) == 1
+        for feed in feeds:
+            await feed.ws.close()
+
+
+async def test_accept_withdraws_every_other_offer(city, db, settings):
+    _, server = city
+    area = next(_areas)
+    owner, assistants = await _layout(db, area, [1, 2, 3])
+    async with aiohttp.ClientSession() as session:
+        feeds = await _feeds(session, server.base, settings, assistants)
+        job_id = await _request(session, server.base, settings, owner, area)
+        await feeds[1].until(offer_of(job_id, 1))
+        # The third assistant holds no offer: refused, with nothing about the request.
+        async with session.patch(
+            f"{server.base}/api/assistance/accept/{job_id}/",
+            headers=auth_header(settings, assistants[2]),
+        ) as resp:
+            assert resp.status == 409
+            body = await resp.json()
+            assert body["code"] == "NOT_OFFERED" and set(body) == {"error", "code"}
+        async with session.patch(
+            f"{server.base}/api/assistance/accept/{job_id}/",
+            headers=auth_header(settings, assistants[0]),
+        ) as resp:
+            assert resp.status == 200
+            assert (await resp.json())["searching"] is False
+        await feeds[1].until(withdrawn(job_id, "accepted"))
+        # The search is over: no round 2 for the third assistant, even after the deadline.
+        await asyncio.sleep(SETTINGS["offer_timeout_s"] + LAG_S)
+        await feeds[2].drain(0.5)
+        assert feeds[2].offers(job_id) == []
+        states = await db.fetch(
+            "SELECT assistant_id, state FROM dispatch.offers WHERE assistance_id = $1", job_id
+        )
+        assert {r["assistant_id"]: r["state"] for r in states} == {
+            assistants[0].id: "accepted",
+            assistants[1].id: "withdrawn",
+        }
+        for feed in feeds:
+            await feed.ws.close()
+
+
+async def test_rounds_continue_across_a_restart(settings, throwaway_db):
+    await _configure(throwaway_db)
+    conn = await asyncpg.connect(throwaway_db)
+    await init_connection(conn)
+    await conn.execute(
+        "UPDATE dispatch.settings SET value = '1' WHERE key = 'matching_max_results'"
+    )
+    owner, assistants = await _layout(conn, 0, [1, 2, 3])
+    server = Server(throwaway_db)
+    server.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            feeds = await _feeds(session, server.base, settings, assistants)
+            job_id = await _request(session, server.base, settings, owner, 0)
+            await feeds[0].until(offer_of(job_id, 1))
+            for feed in feeds:
+                await feed.ws.close()
+        server.stop()
+        # Down past round 1's deadline: nobody advances it meanwhile.
+        await asyncio.sleep(SETTINGS["offer_timeout_s"] + 1)
+        assert (
+            await conn.fetchval(
+                "SELECT offer_round FROM dispatch.assistance_requests WHERE id = $1", job_id
+            )
+            == 1
+        )
+        restarted = await conn.fetchval("SELECT clock_timestamp()")
+        server.start()
+        async with aiohttp.ClientSession() as session:
+            # The restarted server advances the overdue round at once (maybe before a socket is
+            # back: a missed frame is the event log's business, issue 10); round 3 is heard live.
+            later = await _feeds(session, server.base, settings, assistants)
+            await later[2].until(offer_of(job_id, 3))
+            for feed in later:
+                await feed.drain(1.0)
+            # Across both lives of the server, nobody heard the offer twice.
+            for before, after in zip(feeds, later, strict=True):
+                assert len(before.offers(job_id)) + len(after.offers(job_id)) <= 1
+            assert len(later[2].offers(job_id)) == 1
+            for feed in later:
+                await feed.ws.close()
+        round2 = await conn.fetchval(
+            "SELECT sent_at FROM dispatch.offers WHERE assistance_id = $1 AND round = 2", job_id
+        )
+        assert round2 > restarted, "round 2 was sent by the restarted server"
+        rounds = await conn.fetch(
+            "SELECT round, assistant_id FROM dispatch.offers WHERE assistance_id = $1 "
+            "ORDER BY round",
+            job_id,
+        )
+        assert [tuple(r) for r in rounds] == [(k + 1, a.id) for k, a in enumerate(assistants)]
+    finally:
+        server.stop()
+        await conn.close()

@@ -382,3 +382,51 @@ async def test_rounds_continue_across_a_restart(settings, throwaway_db):
     finally:
         server.stop()
         await conn.close()
+
+
+async def test_an_assistant_going_active_joins_the_running_round(city, db, settings):
+    _, server = city
+    area = next(_areas)
+    owner, (near,) = await _layout(db, area, [1])
+    newcomer = await create_user(
+        db, role="assistant", lat=_pickup(area)["lat"] + 0.5 / 111.0, lng=PICKUP["lng"]
+    )
+    # A long round, so that only the arrival check (every offer_arrival_check_s) can reach the
+    # newcomer in time; the other scenarios' requests keep their own deadlines.
+    await db.execute("UPDATE dispatch.settings SET value = '60' WHERE key = 'offer_timeout_s'")
+    try:
+        async with aiohttp.ClientSession() as session:
+            (feed,) = await _feeds(session, server.base, settings, [newcomer])
+            job_id = await _request(session, server.base, settings, owner, area)
+            async with session.post(
+                f"{server.base}/api/profile/assistant-status/",
+                json={"is_active": True},
+                headers=auth_header(settings, newcomer),
+            ) as resp:
+                assert resp.status == 200
+            offer = await feed.until(offer_of(job_id, 1), timeout=15)
+            assert offer["distance"] == pytest.approx(0.5, 0.01)
+            async with session.patch(
+                f"{server.base}/api/assistance/accept/{job_id}/",
+                headers=auth_header(settings, newcomer),
+            ) as resp:
+                assert resp.status == 200
+            await feed.ws.close()
+        arrivals = await db.fetchval(
+            "SELECT arrivals FROM dispatch.offer_rounds WHERE assistance_id = $1 AND round = 1",
+            job_id,
+        )
+        assert arrivals == 1
+        states = await db.fetch(
+            "SELECT assistant_id, state FROM dispatch.offers WHERE assistance_id = $1", job_id
+        )
+        assert {r["assistant_id"]: r["state"] for r in states} == {
+            near.id: "withdrawn",
+            newcomer.id: "accepted",
+        }
+    finally:
+        await db.execute(
+            "UPDATE dispatch.settings SET value = to_jsonb($1::numeric) "
+            "WHERE key = 'offer_timeout_s'",
+            SETTINGS["offer_timeout_s"],
+        )

@@ -1,18 +1,10 @@
 """Offer rounds against `dispatch serve --workers 2` over real HTTP and WebSocket: silence, declines,
-accept, exhaustion, and a restart mid-search, each offer reaching its assistant exactly once."""
+accept, exhaustion, a restart mid-search and an arrival, each offer reaching its assistant once."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import signal
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
 
 import aiohttp
 import asyncpg
@@ -22,84 +14,26 @@ from dispatch.db import init_connection
 from dispatch.testdb import clone_database, drop_database
 from tests.assist import PICKUP
 from tests.factories import User, auth_header, create_user
-from tests.test_devdb import free_port
+from tests.offers_support import (
+    SETTINGS,
+    Feed,
+    Server,
+    configure,
+    offer_of,
+    open_feeds,
+    token_of,
+    withdrawn,
+)
 
-# Two assistants per round, 3 s rounds, 3 rounds: a silent search is exhausted after ~9 s.
-SETTINGS = {
-    "matching_max_results": 2,
-    "matching_radius_m": 10_000,
-    "offer_radius_growth": 1.5,
-    "offer_timeout_s": 3,
-    "offer_max_rounds": 3,
-}
 # The deadline-to-next-round lag allowed; the driver polls every 250 ms, but this machine is shared.
 LAG_S = 2.0
-
-
-class Server:
-    """`dispatch serve --workers 2` on a database, started and stopped by the test."""
-
-    def __init__(self, db_url: str) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self._env = {
-            **os.environ,
-            "DATABASE_URL": db_url,
-            "PORT": str(self.port),
-            "DISPATCH_ACCESS_LOG": "0",
-        }
-        self._proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "dispatch.cli", "serve", "--workers", "2"],
-            env=self._env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,  # its own process group: a hung stop kills the workers too
-        )
-        deadline = time.monotonic() + 60  # a loaded machine may take 10 s and more
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"{self.base}/api/health/", timeout=2) as resp:
-                    if resp.status == 200:
-                        time.sleep(1)  # both workers up and listening
-                        return
-            time.sleep(0.2)
-        self.stop()
-        raise AssertionError("server did not start")
-
-    def stop(self) -> None:
-        if self._proc is None:
-            return
-        if self._proc.poll() is None:
-            self._proc.send_signal(signal.SIGTERM)
-            try:
-                self._proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self._proc.pid, signal.SIGKILL)
-                self._proc.wait()
-        self._proc = None
-
-
-async def _configure(url: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        for key, value in SETTINGS.items():
-            await conn.execute(
-                "UPDATE dispatch.settings SET value = to_jsonb($2::numeric) WHERE key = $1",
-                key,
-                value,
-            )
-    finally:
-        await conn.close()
 
 
 @pytest.fixture(scope="module")
 def city(template_url: str) -> Iterator[tuple[str, Server]]:
     """One server for the scenarios below; each scenario plays in its own area, far apart."""
     url = asyncio.run(clone_database(template_url, "dispatch_offers_serve"))
-    asyncio.run(_configure(url))
+    asyncio.run(configure(url))
     server = Server(url)
     server.start()
     try:
@@ -137,72 +71,6 @@ def _pickup(area: int) -> dict[str, float]:
     return {"lat": PICKUP["lat"] + 2 * area, "lng": PICKUP["lng"]}
 
 
-def _token(settings, user: User) -> str:
-    return auth_header(settings, user)["Authorization"].split(" ", 1)[1]
-
-
-class Feed:
-    """Every frame of one WebSocket, kept in order, read with a predicate and a timeout."""
-
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        self.ws = ws
-        self.frames: list[dict[str, Any]] = []
-        self._seen = 0
-
-    async def until(self, pred, timeout: float = 20.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while True:
-            for frame in self.frames[self._seen :]:
-                self._seen += 1
-                if pred(frame):
-                    return frame
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError(f"no matching frame; got {self.frames}")
-            msg = await self.ws.receive(timeout=left)
-            assert msg.type == aiohttp.WSMsgType.TEXT, msg
-            self.frames.append(msg.json())
-
-    async def drain(self, seconds: float) -> None:
-        with contextlib.suppress(asyncio.TimeoutError):
-            while True:
-                msg = await self.ws.receive(timeout=seconds)
-                if msg.type != aiohttp.WSMsgType.TEXT:
-                    return
-                self.frames.append(msg.json())
-
-    def offers(self, job_id: int) -> list[dict[str, Any]]:
-        return [
-            f
-            for f in self.frames
-            if f["type"] == "new_assistance_request" and f["assistance_id"] == job_id
-        ]
-
-
-async def _feeds(session, base, settings, users: list[User]) -> list[Feed]:
-    feeds = []
-    for u in users:
-        ws = await session.ws_connect(f"{base}/ws/assistant/{u.id}/?token={_token(settings, u)}")
-        feed = Feed(ws)
-        await feed.until(lambda f: f["type"] == "connection_established")
-        feeds.append(feed)
-    return feeds
-
-
-def offer_of(job_id: int, round_: int):
-    return lambda f: (
-        f["type"] == "new_assistance_request"
-        and f["assistance_id"] == job_id
-        and f["offer_round"] == round_
-    )
-
-
-def withdrawn(job_id: int, reason: str):
-    return lambda f: (
-        f["type"] == "offer_withdrawn" and f["assistance_id"] == job_id and f["reason"] == reason
-    )
-
-
 async def _request(session, base, settings, owner: User, area: int) -> int:
     async with session.post(
         f"{base}/api/assistance/request/",
@@ -230,9 +98,9 @@ async def test_silence_moves_to_round_two_then_exhausts(city, db, settings):
     area = next(_areas)
     owner, assistants = await _layout(db, area, [1, 2, 3, 4])
     async with aiohttp.ClientSession() as session:
-        feeds = await _feeds(session, server.base, settings, assistants)
+        feeds = await open_feeds(session, server.base, settings, assistants)
         job_id = await _request(session, server.base, settings, owner, area)
-        token = _token(settings, owner)
+        token = token_of(settings, owner)
         client_ws = Feed(
             await session.ws_connect(f"{server.base}/ws/assistance/{job_id}/?token={token}")
         )
@@ -271,7 +139,7 @@ async def test_when_everyone_declines_the_next_round_starts_at_once(city, db, se
     area = next(_areas)
     owner, assistants = await _layout(db, area, [1, 2, 3])
     async with aiohttp.ClientSession() as session:
-        feeds = await _feeds(session, server.base, settings, assistants)
+        feeds = await open_feeds(session, server.base, settings, assistants)
         job_id = await _request(session, server.base, settings, owner, area)
         for a, feed in zip(assistants[:2], feeds[:2], strict=True):
             await feed.until(offer_of(job_id, 1))
@@ -295,7 +163,7 @@ async def test_accept_withdraws_every_other_offer(city, db, settings):
     area = next(_areas)
     owner, assistants = await _layout(db, area, [1, 2, 3])
     async with aiohttp.ClientSession() as session:
-        feeds = await _feeds(session, server.base, settings, assistants)
+        feeds = await open_feeds(session, server.base, settings, assistants)
         job_id = await _request(session, server.base, settings, owner, area)
         await feeds[1].until(offer_of(job_id, 1))
         # The third assistant holds no offer: refused, with nothing about the request.
@@ -329,7 +197,7 @@ async def test_accept_withdraws_every_other_offer(city, db, settings):
 
 
 async def test_rounds_continue_across_a_restart(settings, throwaway_db):
-    await _configure(throwaway_db)
+    await configure(throwaway_db)
     conn = await asyncpg.connect(throwaway_db)
     await init_connection(conn)
     await conn.execute(
@@ -340,7 +208,7 @@ async def test_rounds_continue_across_a_restart(settings, throwaway_db):
     server.start()
     try:
         async with aiohttp.ClientSession() as session:
-            feeds = await _feeds(session, server.base, settings, assistants)
+            feeds = await open_feeds(session, server.base, settings, assistants)
             job_id = await _request(session, server.base, settings, owner, 0)
             await feeds[0].until(offer_of(job_id, 1))
             for feed in feeds:
@@ -359,7 +227,7 @@ async def test_rounds_continue_across_a_restart(settings, throwaway_db):
         async with aiohttp.ClientSession() as session:
             # The restarted server advances the overdue round at once (maybe before a socket is
             # back: a missed frame is the event log's business, issue 10); round 3 is heard live.
-            later = await _feeds(session, server.base, settings, assistants)
+            later = await open_feeds(session, server.base, settings, assistants)
             await later[2].until(offer_of(job_id, 3))
             for feed in later:
                 await feed.drain(1.0)
@@ -382,3 +250,51 @@ async def test_rounds_continue_across_a_restart(settings, throwaway_db):
     finally:
         server.stop()
         await conn.close()
+
+
+async def test_an_assistant_going_active_joins_the_running_round(city, db, settings):
+    _, server = city
+    area = next(_areas)
+    owner, (near,) = await _layout(db, area, [1])
+    newcomer = await create_user(
+        db, role="assistant", lat=_pickup(area)["lat"] + 0.5 / 111.0, lng=PICKUP["lng"]
+    )
+    # A long round, so that only the arrival check (every offer_arrival_check_s) can reach the
+    # newcomer in time; the other scenarios' requests keep their own deadlines.
+    await db.execute("UPDATE dispatch.settings SET value = '60' WHERE key = 'offer_timeout_s'")
+    try:
+        async with aiohttp.ClientSession() as session:
+            (feed,) = await open_feeds(session, server.base, settings, [newcomer])
+            job_id = await _request(session, server.base, settings, owner, area)
+            async with session.post(
+                f"{server.base}/api/profile/assistant-status/",
+                json={"is_active": True},
+                headers=auth_header(settings, newcomer),
+            ) as resp:
+                assert resp.status == 200
+            offer = await feed.until(offer_of(job_id, 1), timeout=15)
+            assert offer["distance"] == pytest.approx(0.5, 0.01)
+            async with session.patch(
+                f"{server.base}/api/assistance/accept/{job_id}/",
+                headers=auth_header(settings, newcomer),
+            ) as resp:
+                assert resp.status == 200
+            await feed.ws.close()
+        arrivals = await db.fetchval(
+            "SELECT arrivals FROM dispatch.offer_rounds WHERE assistance_id = $1 AND round = 1",
+            job_id,
+        )
+        assert arrivals == 1
+        states = await db.fetch(
+            "SELECT assistant_id, state FROM dispatch.offers WHERE assistance_id = $1", job_id
+        )
+        assert {r["assistant_id"]: r["state"] for r in states} == {
+            near.id: "withdrawn",
+            newcomer.id: "accepted",
+        }
+    finally:
+        await db.execute(
+            "UPDATE dispatch.settings SET value = to_jsonb($1::numeric) "
+            "WHERE key = 'offer_timeout_s'",
+            SETTINGS["offer_timeout_s"],
+        )

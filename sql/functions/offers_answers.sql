@@ -1,0 +1,122 @@
+-- Answers to offers: an accept's shared step (dispatch.take_request, also a dispatcher's assign),
+-- a decline, and the withdrawal of open offers when a request is taken or canceled. Like the
+-- rounds (offers.sql), each runs with the request's row locked.
+
+CREATE OR REPLACE FUNCTION dispatch.close_open_offers(
+    assistance_id bigint,
+    winner_id bigint,
+    reason text
+)
+RETURNS integer
+LANGUAGE plpgsql
+VOLATILE
+AS $$
+DECLARE
+    ids bigint[];
+BEGIN
+    UPDATE dispatch.offers o SET state = 'accepted', closed_at = now()
+     WHERE o.assistance_id = close_open_offers.assistance_id
+       AND o.assistant_id = close_open_offers.winner_id AND o.state = 'open';
+    WITH closed AS (
+        UPDATE dispatch.offers o
+           SET state = 'withdrawn', closed_at = now(), close_reason = close_open_offers.reason
+         WHERE o.assistance_id = close_open_offers.assistance_id AND o.state = 'open'
+        RETURNING o.assistant_id
+    )
+    SELECT array_agg(closed.assistant_id ORDER BY closed.assistant_id) INTO ids FROM closed;
+    IF ids IS NULL THEN
+        RETURN 0;
+    END IF;
+    PERFORM dispatch.emit_many(
+        array_agg('assistant:' || i),
+        array_agg(jsonb_build_object('type', 'offer_withdrawn',
+                                     'assistance_id', close_open_offers.assistance_id,
+                                     'reason', close_open_offers.reason)))
+    FROM unnest(ids) i;
+    RETURN cardinality(ids);
+END;
+$$;
+COMMENT ON FUNCTION dispatch.close_open_offers(bigint, bigint, text) IS
+    'The request was taken or canceled: winner_id''s open offer (if any) becomes accepted, every '
+    'other open offer withdrawn with reason (accepted | canceled | assigned), and each of those '
+    'assistants gets {type: offer_withdrawn, assistance_id, reason}. Returns the number withdrawn.';
+
+CREATE OR REPLACE FUNCTION dispatch.take_request(
+    assistance_id bigint,
+    assistant_id bigint,
+    actor_id bigint,
+    reason text DEFAULT 'accepted'
+)
+RETURNS dispatch.assistance_requests
+LANGUAGE plpgsql
+VOLATILE
+AS $$
+#variable_conflict use_column
+DECLARE
+    req dispatch.assistance_requests;
+BEGIN
+    -- The row lock is the arbiter: of concurrent takers (accepts, a dispatcher's assign) the
+    -- first locks the row and finds it requested; the others wait, then find it taken.
+    SELECT * INTO req FROM dispatch.assistance_requests r WHERE r.id = take_request.assistance_id
+    FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'Assistance request not found.' USING ERRCODE = 'DP001';
+    END IF;
+    IF req.status IN ('completed', 'canceled') THEN
+        RAISE EXCEPTION 'This assistance request is already %.', req.status USING ERRCODE = 'DP006';
+    END IF;
+    IF req.status <> 'requested' THEN
+        RAISE EXCEPTION 'This assistance request was already accepted.' USING ERRCODE = 'DP003';
+    END IF;
+    PERFORM dispatch.close_open_offers(req.id, take_request.assistant_id, take_request.reason);
+    UPDATE dispatch.assistance_requests AS r
+       SET status = 'accepted', assistant_id = take_request.assistant_id, accepted_at = now(),
+           updated_at = now()
+     WHERE r.id = req.id
+    RETURNING * INTO req;
+    PERFORM dispatch.record_transition(req, take_request.actor_id, 'requested');
+    RETURN req;
+END;
+$$;
+COMMENT ON FUNCTION dispatch.take_request(bigint, bigint, bigint, text) IS
+    'The one way a request gets its assistant (an accept, a dispatcher''s assign): exactly one of '
+    'concurrent takers wins (DP003 for the others, DP006 if completed/canceled, DP001 unknown); '
+    'the winner''s open offer becomes accepted, every other open offer is withdrawn with reason, '
+    'the search stops, the transition is recorded with actor_id. No availability checks: the '
+    'caller makes them (with the assistant''s profile row locked).';
+
+CREATE OR REPLACE FUNCTION dispatch.decline_offer(assistance_id bigint, assistant_id bigint)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+AS $$
+#variable_conflict use_column
+DECLARE
+    req dispatch.assistance_requests;
+BEGIN
+    -- Lock the request first, as the round driver and accept do: a decline and a round end
+    -- cannot both close the same offer.
+    SELECT * INTO req FROM dispatch.assistance_requests r WHERE r.id = decline_offer.assistance_id
+    FOR UPDATE;
+    UPDATE dispatch.offers o SET state = 'declined', closed_at = now()
+     WHERE o.assistance_id = decline_offer.assistance_id
+       AND o.assistant_id = decline_offer.assistant_id AND o.state = 'open';
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'You hold no open offer for this request.' USING ERRCODE = 'DP017';
+    END IF;
+    -- Everyone offered this round said no: the next round starts now, not at the deadline.
+    IF req.searching AND NOT EXISTS (
+        SELECT 1 FROM dispatch.offers o WHERE o.assistance_id = req.id AND o.state = 'open'
+    ) THEN
+        PERFORM dispatch.advance_offer_round(req);
+    END IF;
+    RETURN jsonb_build_object('assistance_id', req.id, 'declined', true);
+END;
+$$;
+COMMENT ON FUNCTION dispatch.decline_offer(bigint, bigint) IS
+    'An assistant declines its open offer of a request (never offered it again); when no open '
+    'offer of the request is left the next round starts at once. DP017 without an open offer.';
+
+-- The guard is created by migration 0009; its comment lives here (comments are idempotent).
+COMMENT ON FUNCTION dispatch.offers_final_guard() IS
+    'Trigger: a closed offer (declined, expired, withdrawn, accepted) never changes again (DP013).';

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncpg
 
 from dispatch.auth.passwords import hash_password_sync
+from dispatch.demo_fleet import DEMO_VEHICLES, DEMO_ZONES, seed_fleet
 from dispatch.positions import store_position
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - published demo credentials, documented in the README
@@ -62,9 +63,11 @@ async def seed_demo(url: str) -> str:
                     100000 + uid,
                 )
                 await store_position(conn, user_id=uid, lat=lat, lng=lng)
+            await seed_fleet(conn, client_id=client_id)
     finally:
         await conn.close()
     return (
         f"demo data ready: client {DEMO_CLIENT[1]} and {len(DEMO_ASSISTANTS)} assistants "
-        f"(password {DEMO_PASSWORD!r})"
+        f"(password {DEMO_PASSWORD!r}), {len(DEMO_ZONES)} service zones, "
+        f"{len(DEMO_VEHICLES)} vehicles of the client"
     )

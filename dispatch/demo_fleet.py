@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
+import orjson
 
 
 def _box(min_lng: float, min_lat: float, max_lng: float, max_lat: float) -> dict[str, Any]:
@@ -47,9 +48,10 @@ async def seed_fleet(conn: asyncpg.Connection, *, client_id: int) -> None:
                     name => $1, geometry => $2::jsonb, serviceable => $3, tariffs => $4::jsonb)
                 """,
                 name,
-                geometry,
+                # Text, not dicts: the seed's connection has no JSON codec registered.
+                orjson.dumps(geometry).decode(),
                 serviceable,
-                tariffs,
+                orjson.dumps(tariffs).decode(),
             )
     for make, model, year, plate, vin, fuel, vehicle_class in DEMO_VEHICLES:
         await conn.execute(

@@ -2,10 +2,13 @@
 -- (the same SQL dispatch.quote_price reads), and zone management for dispatchers and analysts.
 
 CREATE OR REPLACE FUNCTION dispatch.zone_at(pickup geography)
-RETURNS dispatch.service_zones
+RETURNS SETOF dispatch.service_zones
 LANGUAGE sql
 STABLE
 PARALLEL SAFE
+ROWS 1
+-- A set-returning SQL function with one SELECT is inlined into its callers' plans (a function
+-- returning one composite row is not, and was planned again on every quote: 10x the old cost).
 AS $$
     -- The GiST index finds the candidates; on overlap the smallest zone is the most specific.
     SELECT z.* FROM dispatch.service_zones z
@@ -15,7 +18,7 @@ AS $$
 $$;
 COMMENT ON FUNCTION dispatch.zone_at(geography) IS
     'The service zone covering a point (boundary included): the smallest by geodesic area when '
-    'zones overlap, lowest id on a tie; a row of NULLs when no zone covers it.';
+    'zones overlap, lowest id on a tie; no row when no zone covers it.';
 
 CREATE OR REPLACE FUNCTION dispatch.tariffs_at(pickup geography DEFAULT NULL)
 RETURNS TABLE (
@@ -39,7 +42,7 @@ AS $$
            t.currency, coalesce(c.minor_units, 2)::integer, t.final_price_on_completion,
            z.id, z.name, coalesce(z.serviceable, true)
     FROM dispatch.tariffs t
-    CROSS JOIN dispatch.zone_at(tariffs_at.pickup) z
+    LEFT JOIN LATERAL dispatch.zone_at(tariffs_at.pickup) z ON true
     LEFT JOIN dispatch.zone_tariffs zt
            ON zt.zone_id = z.id AND zt.service_type = t.service_type
           AND zt.vehicle_type = t.vehicle_type

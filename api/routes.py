@@ -67,5 +67,6 @@ def setup_routes(app: web.Application) -> None:
     add(r, "PUT", "/api/dispatch/zones/{id}/", zones.update_zone)
     add(r, "DELETE", "/api/dispatch/zones/{id}/", zones.delete_zone)
     add(r, "GET", "/api/services/", zones.catalogue)
+    add(r, "GET", "/api/assistance/{id}/cost-lines/", invoices.list_cost_lines)
     add(r, "POST", "/api/assistance/{id}/cost-lines/", invoices.add_cost_line)
     add(r, "GET", "/api/assistance/{id}/invoice/", invoices.get_invoice)

@@ -33,6 +33,18 @@ async def add_cost_line(
     return result
 
 
+async def list_cost_lines(
+    conn: asyncpg.Connection, *, assistance_id: int, user_id: int
+) -> list[dict[str, Any]] | None:
+    """The request's cost lines for its parties and dispatchers; None for anyone else."""
+    result: list[dict[str, Any]] | None = await conn.fetchval(
+        "SELECT dispatch.list_cost_lines(assistance_id => $1, user_id => $2)",
+        assistance_id,
+        user_id,
+    )
+    return result
+
+
 async def get_invoice(
     conn: asyncpg.Connection, *, assistance_id: int, user_id: int
 ) -> dict[str, Any] | None:

@@ -8,7 +8,7 @@ import pytest
 
 from dispatch.fleet import normalise_plate, normalise_vin, vin_check_digit
 from tests.assist import PICKUP, call
-from tests.factories import create_user
+from tests.factories import auth_header, create_user
 
 VEHICLES = "/api/vehicles/"
 CIVIC = {
@@ -58,16 +58,10 @@ async def test_crud_of_own_vehicles(client, settings, conn):
         None,
     )
 
-    resp = await client.delete(f"{VEHICLES}{vid}/", headers=_auth(settings, owner))
+    resp = await client.delete(f"{VEHICLES}{vid}/", headers=auth_header(settings, owner))
     assert resp.status == 204
     status, body = await call(client, settings, owner, "GET", f"{VEHICLES}{vid}/")
     assert status == 404 and body["code"] == "VEHICLE_NOT_FOUND"
-
-
-def _auth(settings, user):
-    from tests.factories import auth_header
-
-    return auth_header(settings, user)
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from api.app import create_app
 from dispatch import db
 from tests.assist import DROPOFF, PICKUP, active_assistant, call, job_in_state
 from tests.conftest import serve
-from tests.factories import create_user
+from tests.factories import User, create_user
 
 
 def cost_lines(job_id: int) -> str:
@@ -99,6 +99,31 @@ async def test_cost_lines_then_invoice(client, settings, conn):
         {"label": "Late", "unit_price": 1},
     )
     assert status == 409 and body["code"] == "NOT_ONGOING"
+
+
+async def test_cost_lines_are_listed_for_the_parties(client, settings, conn):
+    job = await job_in_state(client, settings, conn, "ongoing")
+    for label in ("Fuel", "Toll"):
+        status, _ = await call(
+            client,
+            settings,
+            job.assistant,
+            "POST",
+            cost_lines(job.id),
+            {"label": label, "quantity": 2, "unit_price": 12.5},
+        )
+        assert status == 201
+    ops = await create_user(conn, role="dispatcher")
+    for user in (job.client, job.assistant, ops):
+        status, body = await call(client, settings, user, "GET", cost_lines(job.id))
+        assert status == 200, body
+        assert body["count"] == 2 and [li["label"] for li in body["results"]] == ["Fuel", "Toll"]
+        assert body["results"][0]["amount"] == 25.0
+    for user in (await create_user(conn, role="client"), await active_assistant(conn, dlat=0.02)):
+        status, body = await call(client, settings, user, "GET", cost_lines(job.id))
+        assert status == 404 and body["code"] == "ASSISTANCE_NOT_FOUND"
+    status, _ = await call(client, settings, None, "GET", cost_lines(job.id))
+    assert status == 401
 
 
 async def test_repair_final_price_is_an_invoice_line(client, settings, conn):
@@ -255,8 +280,6 @@ async def test_many_completions_over_http_leave_no_gap(settings, throwaway_db):
             )
         }
         async with serve(create_app(big, db_url=throwaway_db)) as live:
-            from tests.factories import User
-
             results = await asyncio.gather(
                 *(
                     call(

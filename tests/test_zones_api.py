@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.assist import PICKUP, active_assistant, call
-from tests.factories import create_user
+from tests.factories import auth_header, create_user
 
 ZONES = "/api/dispatch/zones/"
 SERVICES = "/api/services/"
@@ -61,17 +61,11 @@ async def test_zone_crud_with_geojson_in_and_out(client, settings, conn):
     assert changed["serviceable"] is False and changed["tariffs"] == []
     assert changed["geometry"] == zone["geometry"] and changed["name"] == zone["name"]
 
-    resp = await client.delete(f"{ZONES}{zone['id']}/", headers=_auth(settings, ops))
+    resp = await client.delete(f"{ZONES}{zone['id']}/", headers=auth_header(settings, ops))
     assert resp.status == 204
     for method in ("GET", "PUT", "DELETE"):
         status, body = await call(client, settings, ops, method, f"{ZONES}{zone['id']}/", {})
         assert status == 404 and body["code"] == "ZONE_NOT_FOUND"
-
-
-def _auth(settings, user):
-    from tests.factories import auth_header
-
-    return auth_header(settings, user)
 
 
 BOW_TIE = {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}

@@ -1,4 +1,4 @@
-"""Cost lines (the assigned assistant, while ongoing) and the invoice (parties, dispatchers)."""
+"""Cost lines (added by the assigned assistant while ongoing) and the invoice (parties, dispatchers)."""
 
 from __future__ import annotations
 
@@ -36,6 +36,16 @@ async def add_cost_line(request: web.Request) -> web.Response:
             unit_price=unit_price,
         )
     return json_response(line, status=201)
+
+
+async def list_cost_lines(request: web.Request) -> web.Response:
+    user = require(request)
+    assistance_id = _assistance_id(request)
+    async with connection(request.app[POOL]) as conn:
+        lines = await invoices.list_cost_lines(conn, assistance_id=assistance_id, user_id=user.id)
+    if lines is None:
+        raise NotFound("Assistance request not found.", code="ASSISTANCE_NOT_FOUND")
+    return json_response({"count": len(lines), "results": lines})
 
 
 async def get_invoice(request: web.Request) -> web.Response:

@@ -70,6 +70,22 @@ COMMENT ON FUNCTION dispatch.add_cost_line(bigint, bigint, text, numeric, numeri
     'The assigned assistant adds a cost line {label, quantity, unit_price} (in the request''s '
     'currency) to an ongoing job. DP001 not its assistant, DP024 not ongoing.';
 
+CREATE OR REPLACE FUNCTION dispatch.list_cost_lines(assistance_id bigint, user_id bigint)
+RETURNS jsonb
+LANGUAGE sql
+STABLE
+AS $$
+    SELECT (SELECT coalesce(jsonb_agg(dispatch.cost_line_json(c, r.currency) ORDER BY c.id), '[]')
+              FROM dispatch.cost_lines c WHERE c.assistance_id = r.id)
+    FROM dispatch.assistance_requests r
+    JOIN dispatch.users u ON u.id = list_cost_lines.user_id
+    WHERE r.id = list_cost_lines.assistance_id
+      AND (u.id IN (r.client_id, r.assistant_id) OR u.role = 'dispatcher')
+$$;
+COMMENT ON FUNCTION dispatch.list_cost_lines(bigint, bigint) IS
+    'The cost lines of a request so far, in the order added, for its client, its assistant or a '
+    'dispatcher; NULL for anyone else.';
+
 CREATE OR REPLACE FUNCTION dispatch.issue_invoice(req dispatch.assistance_requests)
 RETURNS bigint
 LANGUAGE plpgsql

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from api.handlers import assistance, auth, console, dispatcher, health, profile
+from api.handlers import assistance, auth, console, dispatcher, fleet, health, invoices, profile, zones
 from api.ws import channels
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -66,3 +66,19 @@ def setup_routes(app: web.Application) -> None:
     add(r, "GET", "/ws/dispatch/", channels.dispatch_channel)
     add(r, "GET", "/console/", console.page)
     r.add_route("GET", "/console/{name:console\\.(?:js|css)}", console.asset)
+    # Fleet, services and money (issue 12)
+    add(r, "GET", "/api/vehicles/", fleet.list_vehicles)
+    add(r, "POST", "/api/vehicles/", fleet.create_vehicle)
+    add(r, "GET", "/api/vehicles/{id}/", fleet.get_vehicle)
+    add(r, "PUT", "/api/vehicles/{id}/", fleet.replace_vehicle)
+    add(r, "PATCH", "/api/vehicles/{id}/", fleet.patch_vehicle)
+    add(r, "DELETE", "/api/vehicles/{id}/", fleet.delete_vehicle)
+    add(r, "GET", "/api/dispatch/zones/", zones.list_zones)
+    add(r, "POST", "/api/dispatch/zones/", zones.create_zone)
+    add(r, "GET", "/api/dispatch/zones/{id}/", zones.get_zone)
+    add(r, "PUT", "/api/dispatch/zones/{id}/", zones.update_zone)
+    add(r, "DELETE", "/api/dispatch/zones/{id}/", zones.delete_zone)
+    add(r, "GET", "/api/services/", zones.catalogue)
+    add(r, "GET", "/api/assistance/{id}/cost-lines/", invoices.list_cost_lines)
+    add(r, "POST", "/api/assistance/{id}/cost-lines/", invoices.add_cost_line)
+    add(r, "GET", "/api/assistance/{id}/invoice/", invoices.get_invoice)

@@ -168,3 +168,19 @@ register_constraint(
     "A request with this Idempotency-Key is being processed; retry it.",
 )
 register_constraint("ratings_pkey", Conflict, "ALREADY_RATED", "This assistance was already rated.")
+
+# Fleet, services and money (issue 12: sql/functions/vehicles.sql, zones.sql, money.sql).
+register_sqlstate("DP020", Conflict, "OUT_OF_SERVICE_AREA")
+register_sqlstate("DP021", NotFound, "VEHICLE_NOT_FOUND")
+register_sqlstate("DP022", ValidationError, "INVALID_GEOMETRY")
+register_sqlstate("DP023", NotFound, "ZONE_NOT_FOUND")
+register_sqlstate("DP024", Conflict, "NOT_ONGOING")
+register_constraint(
+    "vehicles_owner_plate_key",
+    Conflict,
+    "VEHICLE_EXISTS",
+    "You already registered a vehicle with this licence plate.",
+)
+register_constraint(
+    "service_zones_name_key", Conflict, "ZONE_NAME_TAKEN", "A service zone has this name already."
+)

@@ -11,6 +11,7 @@ import asyncpg
 from dispatch import db
 from dispatch.assistance import Point, request_assistance
 from dispatch.auth.passwords import hash_password_sync
+from dispatch.demo_fleet import DEMO_VEHICLES, DEMO_ZONES, seed_fleet
 from dispatch.positions import store_position
 from dispatch.seed_history import seed_history
 
@@ -110,6 +111,7 @@ async def seed_demo(url: str) -> str:
                     100000 + uid,
                 )
                 await store_position(conn, user_id=uid, lat=lat, lng=lng)
+            await seed_fleet(conn, client_id=client_id)
             history = await seed_history(conn, assistants=fleet, clients=clients)
             if history:
                 await _open_requests(conn, clients[-2:])
@@ -117,7 +119,8 @@ async def seed_demo(url: str) -> str:
         await conn.close()
     return (
         f"demo data ready: client {DEMO_CLIENT[1]}, dispatcher {DEMO_DISPATCHER[1]} and "
-        f"{len(DEMO_ASSISTANTS)} assistants (password {DEMO_PASSWORD!r})"
+        f"{len(DEMO_ASSISTANTS)} assistants (password {DEMO_PASSWORD!r}), {len(DEMO_ZONES)} "
+        f"service zones, {len(DEMO_VEHICLES)} vehicles of the client"
         + (f"; {history} past requests over the last hours" if history else "")
     )
 

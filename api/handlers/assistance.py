@@ -15,7 +15,7 @@ from api.schemas.assistance import (
     StatusBody,
 )
 from api.schemas.validation import parse
-from dispatch import assistance, offers
+from dispatch import assistance, fleet, offers
 from dispatch.db import connection
 from dispatch.errors import NotFound, ValidationError
 
@@ -44,7 +44,13 @@ async def request_assistance(request: web.Request) -> web.Response:
     user = require(request, "client")
     body = parse(RequestBody, await read_json(request))
     key = _idempotency_key(request)
-    async with connection(request.app[POOL]) as conn:  # one SQL call: atomic on its own
+    # The request is one SQL call, atomic on its own; the vehicle lookup before it only reads.
+    async with connection(request.app[POOL]) as conn:
+        vehicle_type: str = body.vehicle_type
+        if body.vehicle_id is not None:
+            vehicle_type = await fleet.vehicle_class(
+                conn, client_id=user.id, vehicle_id=body.vehicle_id
+            )
         result = await assistance.request_assistance(
             conn,
             client_id=user.id,
@@ -53,7 +59,7 @@ async def request_assistance(request: web.Request) -> web.Response:
             if body.dropoff is None
             else assistance.Point(body.dropoff.lat, body.dropoff.lng),
             service_type=body.service_type,
-            vehicle_type=body.vehicle_type,
+            vehicle_type=vehicle_type,
             description=body.description or "",
             idempotency_key=key,
         )

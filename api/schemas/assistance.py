@@ -31,6 +31,10 @@ class RequestBody(BaseModel):
     )
     vehicle_type: Literal["light", "heavy"] = "light"
     description: str | None = Field(None, max_length=2000)
+    # The client's own vehicle (issue 12): its class becomes the request's vehicle_type.
+    vehicle_id: int | None = Field(
+        None, ge=1, le=2**63 - 1, validation_alias=AliasChoices("vehicle_id", "vehicleId")
+    )
 
 
 class StatusBody(BaseModel):

@@ -201,7 +201,7 @@ BEGIN
     km := dispatch.route_distance_km(pickup_lat, pickup_lng, dropoff_lat, dropoff_lng);
     quote := dispatch.quote_price(request_assistance.service_type, request_assistance.vehicle_type,
                                   km, request_assistance.pickup_cell_r7,
-                                  request_assistance.neighbour_cells_r7);
+                                  request_assistance.neighbour_cells_r7, pickup);
 
     -- Round 1 (sql/functions/offers.sql): the N nearest eligible assistants within the first
     -- round's radius; the response's nearby_assistants are exactly the offers sent.
@@ -389,6 +389,7 @@ BEGIN
            END
      WHERE r.id = req.id
     RETURNING * INTO req;
+    PERFORM dispatch.issue_invoice(req);  -- on completion only (sql/functions/money.sql)
 
     PERFORM dispatch.record_transition(req, update_assistance_status.actor_id, old_status);
     RETURN dispatch.assistance_json(req);

@@ -89,19 +89,23 @@ COMMENT ON FUNCTION dispatch.surge_for_cells(bigint[]) IS
     'summed), e.g. a pickup cell and its neighbours; 1.0 for an empty or NULL set. Supply is read '
     'from dispatch.cell_supply (kept by triggers), demand (requests still waiting) is counted.';
 
+-- The pickup point joined the arguments (zones, issue 12): the old signature would shadow it.
+DROP FUNCTION IF EXISTS dispatch.quote_price(text, text, double precision, bigint, bigint[]);
+
 CREATE OR REPLACE FUNCTION dispatch.quote_price(
     service_type text,
     vehicle_type text,
     distance_km double precision,
     pickup_cell_r7 bigint DEFAULT NULL,
-    neighbour_cells_r7 bigint[] DEFAULT NULL
+    neighbour_cells_r7 bigint[] DEFAULT NULL,
+    pickup geography DEFAULT NULL
 )
 RETURNS jsonb
 LANGUAGE plpgsql
 STABLE
 AS $$
 DECLARE
-    t         dispatch.tariffs;
+    t         record;
     km        numeric := round(quote_price.distance_km::numeric, 3);
     surge     numeric := 1.0;
     base      numeric;
@@ -109,27 +113,42 @@ DECLARE
     subtotal  numeric;
     total     numeric;
     lines     jsonb;
+    zone      jsonb;
 BEGIN
     IF quote_price.distance_km IS NULL OR quote_price.distance_km < 0
        OR quote_price.distance_km = 'Infinity'::double precision
        OR quote_price.distance_km = 'NaN'::double precision THEN
         RAISE EXCEPTION 'The distance must be a non-negative number of km.' USING ERRCODE = 'DP009';
     END IF;
-    SELECT * INTO t FROM dispatch.tariffs x
+    -- The tariff as it applies at the pickup (its zone's own, or the default): the same rows
+    -- dispatch.service_catalogue shows (sql/functions/zones.sql).
+    SELECT * INTO t FROM dispatch.tariffs_at(quote_price.pickup) x
     WHERE x.service_type = quote_price.service_type AND x.vehicle_type = quote_price.vehicle_type;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'There is no tariff for this service type and vehicle type.'
             USING ERRCODE = 'DP009';
     END IF;
+    IF t.zone_id IS NOT NULL THEN
+        zone := jsonb_build_object('id', t.zone_id, 'name', t.zone_name);
+    END IF;
+    -- Refused before anyone is matched or notified.
+    IF NOT t.serviceable THEN
+        RAISE EXCEPTION 'This place is in %, an area without service.', t.zone_name
+            USING ERRCODE = 'DP020', DETAIL = jsonb_build_object('zone', zone)::text;
+    END IF;
     IF quote_price.pickup_cell_r7 IS NOT NULL THEN
         surge := dispatch.surge_for_cells(
             array_append(coalesce(quote_price.neighbour_cells_r7, '{}'), quote_price.pickup_cell_r7));
     END IF;
-    base := round(t.base_fare, 2);
-    by_km := round(t.per_km * km, 2);
+    -- Each line rounded once, to the currency's minor unit.
+    base := round(t.base_fare, t.minor_units);
+    by_km := round(t.per_km * km, t.minor_units);
     subtotal := base + by_km;
-    total := round(subtotal * surge, 2);
-    lines := jsonb_build_array(jsonb_build_object('label', t.base_label, 'amount', base));
+    total := round(subtotal * surge, t.minor_units);
+    lines := jsonb_build_array(jsonb_build_object(
+        'label', CASE WHEN zone IS NULL THEN t.base_label
+                      ELSE format('%s (%s)', t.base_label, t.zone_name) END,
+        'amount', base));
     IF t.per_km > 0 THEN
         lines := lines || jsonb_build_object(
             'label', format('Distance (%s km × %s %s/km)', km, trim_scale(t.per_km), t.currency),
@@ -144,12 +163,16 @@ BEGIN
         'currency', t.currency,
         'surge_multiplier', surge,
         'lines', lines,
+        'zone', zone,
         'final_price_on_completion', t.final_price_on_completion
     );
 END;
 $$;
-COMMENT ON FUNCTION dispatch.quote_price(text, text, double precision, bigint, bigint[]) IS
-    'Price of a job from dispatch.tariffs: {total, currency, surge_multiplier, lines: [{label, '
-    'amount}], final_price_on_completion}. Base fare (or callout fee) + per-km × distance_km, times '
-    'the surge over pickup_cell_r7 and neighbour_cells_r7 (1.0 when pickup_cell_r7 is NULL). '
-    'The lines add up to the total. Unknown tariff or bad distance: SQLSTATE DP009.';
+COMMENT ON FUNCTION dispatch.quote_price(text, text, double precision, bigint, bigint[], geography) IS
+    'Price of a job: {total, currency, surge_multiplier, lines: [{label, amount}], zone: {id, '
+    'name} | null, final_price_on_completion}. The tariff is the one dispatch.tariffs_at gives at '
+    'the pickup (the smallest covering zone''s own, else dispatch.tariffs; the base line names '
+    'the zone): base fare (or callout fee) + per-km × distance_km, times the surge over '
+    'pickup_cell_r7 and neighbour_cells_r7 (1.0 when pickup_cell_r7 is NULL), each line rounded '
+    'to the currency''s minor unit; the lines add up to the total. DP020 pickup in a zone that '
+    'is not serviceable; unknown tariff or bad distance: DP009.';

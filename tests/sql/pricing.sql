@@ -9,8 +9,8 @@ SELECT results_eq(
              ('repair', 'light', 1000.00, 0.00, 'DZD'), ('repair', 'heavy', 2000.00, 0.00, 'DZD')$$,
     'tariffs are seeded as the contract says');
 SELECT volatility_is('dispatch', 'quote_price',
-    ARRAY['text', 'text', 'double precision', 'bigint', 'bigint[]'], 'stable');
-SELECT ok(obj_description('dispatch.quote_price(text, text, double precision, bigint, bigint[])'::regprocedure, 'pg_proc') IS NOT NULL,
+    ARRAY['text', 'text', 'double precision', 'bigint', 'bigint[]', 'geography'], 'stable');
+SELECT ok(obj_description('dispatch.quote_price(text, text, double precision, bigint, bigint[], geography)'::regprocedure, 'pg_proc') IS NOT NULL,
     'quote_price is documented');
 
 SELECT is(dispatch.surge_multiplier(4, 2, 0.5, 2.0), 1.00, 'demand below supply: no surge');
@@ -21,6 +21,7 @@ SELECT is(dispatch.surge_multiplier(0, 0), 1.00, 'no demand: 1');
 
 SELECT is(dispatch.quote_price('towing', 'light', 10),
     '{"total": 2000.00, "currency": "DZD", "surge_multiplier": 1.0, "final_price_on_completion": false,
+      "zone": null,
       "lines": [{"label": "Base fare", "amount": 1500.00},
                 {"label": "Distance (10.000 km × 50 DZD/km)", "amount": 500.00}]}'::jsonb,
     'towing light: 1500 + 50/km, itemised');

@@ -1,0 +1,86 @@
+"""Vehicle endpoints: a client's own vehicles (thin: parse, call, answer; others' are 404)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from api.auth import require
+from api.keys import POOL
+from api.responses import json_response, read_json
+from api.schemas.fleet import VehicleBody, VehiclePatch
+from api.schemas.validation import parse
+from dispatch import fleet
+from dispatch.db import connection
+from dispatch.errors import NotFound
+
+
+def _not_found() -> NotFound:
+    return NotFound("Vehicle not found.", code="VEHICLE_NOT_FOUND")
+
+
+def _vehicle_id(request: web.Request) -> int:
+    raw = request.match_info["id"]
+    if not raw.isdigit() or len(raw) > 18:
+        raise _not_found()
+    return int(raw)
+
+
+async def list_vehicles(request: web.Request) -> web.Response:
+    user = require(request, "client")
+    async with connection(request.app[POOL]) as conn:
+        items = await fleet.list_vehicles(conn, owner_id=user.id)
+    return json_response(items)
+
+
+async def create_vehicle(request: web.Request) -> web.Response:
+    user = require(request, "client")
+    body = parse(VehicleBody, await read_json(request))
+    async with connection(request.app[POOL]) as conn:
+        item = await fleet.create_vehicle(conn, owner_id=user.id, fields=body.model_dump())
+    return json_response(item, status=201)
+
+
+async def get_vehicle(request: web.Request) -> web.Response:
+    user = require(request, "client")
+    vehicle_id = _vehicle_id(request)
+    async with connection(request.app[POOL]) as conn:
+        item = await fleet.get_vehicle(conn, owner_id=user.id, vehicle_id=vehicle_id)
+    if item is None:
+        raise _not_found()
+    return json_response(item)
+
+
+async def replace_vehicle(request: web.Request) -> web.Response:
+    user = require(request, "client")
+    vehicle_id = _vehicle_id(request)
+    body = parse(VehicleBody, await read_json(request))
+    async with connection(request.app[POOL]) as conn:
+        item = await fleet.update_vehicle(
+            conn, owner_id=user.id, vehicle_id=vehicle_id, fields=body.model_dump()
+        )
+    if item is None:
+        raise _not_found()
+    return json_response(item)
+
+
+async def patch_vehicle(request: web.Request) -> web.Response:
+    user = require(request, "client")
+    vehicle_id = _vehicle_id(request)
+    body = parse(VehiclePatch, await read_json(request))
+    async with connection(request.app[POOL]) as conn:
+        item = await fleet.update_vehicle(
+            conn, owner_id=user.id, vehicle_id=vehicle_id, fields=body.changes()
+        )
+    if item is None:
+        raise _not_found()
+    return json_response(item)
+
+
+async def delete_vehicle(request: web.Request) -> web.Response:
+    user = require(request, "client")
+    vehicle_id = _vehicle_id(request)
+    async with connection(request.app[POOL]) as conn:
+        deleted = await fleet.delete_vehicle(conn, owner_id=user.id, vehicle_id=vehicle_id)
+    if not deleted:
+        raise _not_found()
+    return web.Response(status=204)

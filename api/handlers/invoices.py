@@ -1,0 +1,58 @@
+"""Cost lines (added by the assigned assistant while ongoing) and the invoice (parties, dispatchers)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from api.auth import require
+from api.keys import POOL
+from api.responses import json_response, read_json
+from api.schemas.fleet import CostLineBody
+from api.schemas.validation import parse
+from dispatch import invoices
+from dispatch.db import connection
+from dispatch.errors import NotFound
+
+
+def _assistance_id(request: web.Request) -> int:
+    raw = request.match_info["id"]
+    if not raw.isdigit() or len(raw) > 18:
+        raise NotFound("Assistance request not found.", code="ASSISTANCE_NOT_FOUND")
+    return int(raw)
+
+
+async def add_cost_line(request: web.Request) -> web.Response:
+    user = require(request, "assistant")
+    assistance_id = _assistance_id(request)
+    body = parse(CostLineBody, await read_json(request))
+    quantity, unit_price = body.exact()
+    async with connection(request.app[POOL]) as conn:  # one SQL call: atomic on its own
+        line = await invoices.add_cost_line(
+            conn,
+            assistance_id=assistance_id,
+            assistant_id=user.id,
+            label=body.label,
+            quantity=quantity,
+            unit_price=unit_price,
+        )
+    return json_response(line, status=201)
+
+
+async def list_cost_lines(request: web.Request) -> web.Response:
+    user = require(request)
+    assistance_id = _assistance_id(request)
+    async with connection(request.app[POOL]) as conn:
+        lines = await invoices.list_cost_lines(conn, assistance_id=assistance_id, user_id=user.id)
+    if lines is None:
+        raise NotFound("Assistance request not found.", code="ASSISTANCE_NOT_FOUND")
+    return json_response({"count": len(lines), "results": lines})
+
+
+async def get_invoice(request: web.Request) -> web.Response:
+    user = require(request)
+    assistance_id = _assistance_id(request)
+    async with connection(request.app[POOL]) as conn:
+        invoice = await invoices.get_invoice(conn, assistance_id=assistance_id, user_id=user.id)
+    if invoice is None:
+        raise NotFound("There is no invoice for this request.", code="INVOICE_NOT_FOUND")
+    return json_response(invoice)

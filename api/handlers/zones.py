@@ -1,0 +1,84 @@
+"""Service zone endpoints (dispatchers only) and the priced catalogue (any authenticated role)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from api.auth import require
+from api.keys import POOL
+from api.responses import json_response, read_json
+from api.schemas.fleet import CatalogueQuery, ZoneBody, ZoneUpdate
+from api.schemas.validation import parse
+from dispatch import zones
+from dispatch.db import connection
+from dispatch.errors import NotFound
+
+
+def _zone_id(request: web.Request) -> int:
+    raw = request.match_info["id"]
+    if not raw.isdigit() or len(raw) > 18:
+        raise NotFound("Service zone not found.", code="ZONE_NOT_FOUND")
+    return int(raw)
+
+
+async def list_zones(request: web.Request) -> web.Response:
+    require(request, "dispatcher")
+    async with connection(request.app[POOL]) as conn:
+        items = await zones.list_zones(conn)
+    return json_response({"count": len(items), "results": items})
+
+
+async def create_zone(request: web.Request) -> web.Response:
+    require(request, "dispatcher")
+    body = parse(ZoneBody, await read_json(request))
+    async with connection(request.app[POOL]) as conn:  # one SQL call: atomic on its own
+        item = await zones.create_zone(
+            conn,
+            name=body.name,
+            geometry=body.geometry,
+            serviceable=body.serviceable,
+            tariffs=[t.model_dump() for t in body.tariffs],
+        )
+    return json_response(item, status=201)
+
+
+async def get_zone(request: web.Request) -> web.Response:
+    require(request, "dispatcher")
+    zone_id = _zone_id(request)
+    async with connection(request.app[POOL]) as conn:
+        item = await zones.get_zone(conn, zone_id=zone_id)
+    if item is None:
+        raise NotFound("Service zone not found.", code="ZONE_NOT_FOUND")
+    return json_response(item)
+
+
+async def update_zone(request: web.Request) -> web.Response:
+    require(request, "dispatcher")
+    zone_id = _zone_id(request)
+    body = parse(ZoneUpdate, await read_json(request))
+    async with connection(request.app[POOL]) as conn:  # one SQL call: atomic on its own
+        item = await zones.update_zone(
+            conn,
+            zone_id=zone_id,
+            name=body.name,
+            geometry=body.geometry,
+            serviceable=body.serviceable,
+            tariffs=None if body.tariffs is None else [t.model_dump() for t in body.tariffs],
+        )
+    return json_response(item)
+
+
+async def delete_zone(request: web.Request) -> web.Response:
+    require(request, "dispatcher")
+    zone_id = _zone_id(request)
+    async with connection(request.app[POOL]) as conn:
+        await zones.delete_zone(conn, zone_id=zone_id)
+    return web.Response(status=204)
+
+
+async def catalogue(request: web.Request) -> web.Response:
+    require(request)
+    query = parse(CatalogueQuery, dict(request.query))
+    async with connection(request.app[POOL]) as conn:
+        items = await zones.catalogue(conn, lat=query.lat, lng=query.lng)
+    return json_response(items)

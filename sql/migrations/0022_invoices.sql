@@ -1,0 +1,42 @@
+-- Invoices (seed 003): cost lines added during a job, and one invoice per completed job,
+-- numbered from a counter row (not a sequence: a rolled-back completion must leave no hole).
+
+CREATE TABLE dispatch.cost_lines (
+    id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    assistance_id bigint NOT NULL REFERENCES dispatch.assistance_requests (id) ON DELETE CASCADE,
+    added_by      bigint NOT NULL REFERENCES dispatch.users (id),
+    label         text NOT NULL CONSTRAINT cost_lines_label_check CHECK (length(label) BETWEEN 1 AND 200),
+    quantity      numeric(12, 3) NOT NULL CONSTRAINT cost_lines_quantity_check CHECK (quantity > 0),
+    unit_price    numeric(14, 4) NOT NULL CONSTRAINT cost_lines_unit_price_check CHECK (unit_price >= 0),
+    created_at    timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX cost_lines_assistance_idx ON dispatch.cost_lines (assistance_id, id);
+
+-- The next invoice number. One row; issuing locks it until commit, so concurrent completions
+-- take consecutive numbers and a rollback gives its number back.
+CREATE TABLE dispatch.invoice_counter (
+    only_row    boolean CONSTRAINT invoice_counter_pkey PRIMARY KEY DEFAULT true
+                    CONSTRAINT invoice_counter_only_row_check CHECK (only_row),
+    next_number bigint NOT NULL CONSTRAINT invoice_counter_next_check CHECK (next_number >= 1)
+);
+INSERT INTO dispatch.invoice_counter (only_row, next_number) VALUES (true, 1);
+
+CREATE TABLE dispatch.invoices (
+    number        bigint CONSTRAINT invoices_pkey PRIMARY KEY,
+    assistance_id bigint NOT NULL REFERENCES dispatch.assistance_requests (id) ON DELETE RESTRICT
+                      CONSTRAINT invoices_assistance_key UNIQUE,
+    issued_at     timestamptz NOT NULL DEFAULT now(),
+    currency      text NOT NULL REFERENCES dispatch.currencies (code),
+    subtotal      numeric(14, 4) NOT NULL,
+    total         numeric(14, 4) NOT NULL
+);
+
+CREATE TABLE dispatch.invoice_lines (
+    invoice_number bigint NOT NULL REFERENCES dispatch.invoices (number) ON DELETE CASCADE,
+    position       smallint NOT NULL,
+    label          text NOT NULL,
+    quantity       numeric(12, 3) NOT NULL,
+    unit_price     numeric(14, 4) NOT NULL,
+    amount         numeric(14, 4) NOT NULL,
+    CONSTRAINT invoice_lines_pkey PRIMARY KEY (invoice_number, position)
+);

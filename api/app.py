@@ -10,7 +10,7 @@ from aiohttp import web
 
 from api.accounts_setup import setup_accounts
 from api.auth import jwt_middlewares
-from api.keys import BATCHER, BUS, DB_URL, HUB, OWN_POOL, POOL, REVOCATIONS, SETTINGS
+from api.keys import BATCHER, BUS, DB_URL, HUB, OWN_POOL, POOL, REVOCATIONS, SETTINGS, TIMEKEEPER
 from api.middleware import error_middleware
 from api.routes import setup_routes
 from api.ws.hub import Hub
@@ -20,6 +20,7 @@ from dispatch.config import Settings
 from dispatch.devdb import database_url
 from dispatch.events import EventBus
 from dispatch.positions import PositionBatcher
+from dispatch.timekeeper import TimeKeeper
 
 
 async def _pool_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -69,6 +70,15 @@ async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
         await bus.stop()
 
 
+async def _time_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Due bookings, supply samples, history partitions (only on the app's own pool)."""
+    app[TIMEKEEPER] = keeper = TimeKeeper(app[POOL], app[SETTINGS].time)
+    if app[OWN_POOL]:
+        await keeper.start()
+    yield
+    await keeper.stop()
+
+
 async def _close_sockets(app: web.Application) -> None:
     # Open WebSockets would otherwise hold graceful shutdown until its timeout.
     if HUB in app:
@@ -90,6 +100,7 @@ def create_app(
         app[POOL] = pool
     app.cleanup_ctx.append(_pool_ctx)
     app.cleanup_ctx.append(_realtime_ctx)
+    app.cleanup_ctx.append(_time_ctx)
     app.on_shutdown.append(_close_sockets)
     setup_accounts(app, background=pool is None)
     setup_routes(app)

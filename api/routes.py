@@ -6,8 +6,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from api.handlers import assistance, auth, health, profile
-from api.ws import channels
+from api.handlers import assistance, auth, bookings, health, history, profile
+from api.ws import channels, client
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -54,3 +54,13 @@ def setup_routes(app: web.Application) -> None:
     add(r, "POST", "/api/assistance/rate/{id}/", assistance.rate)
     add(r, "GET", "/ws/assistant/{id}/", channels.assistant_channel)
     add(r, "GET", "/ws/assistance/{id}/", channels.assistance_channel)
+    # Time: bookings, shifts, chat history, telematics, tracks (issue 13)
+    add(r, "POST", "/api/bookings/", bookings.create_booking)
+    add(r, "GET", "/api/bookings/", bookings.list_bookings)
+    add(r, "GET", "/api/bookings/availability/", bookings.availability)
+    add(r, "PATCH", "/api/bookings/{id}/", bookings.update_booking)
+    add(r, "GET", "/api/profile/shifts/", history.shifts)
+    add(r, "GET", "/api/assistance/{id}/messages/", history.messages)
+    add(r, "GET", "/api/assistance/{id}/track/", history.track)
+    add(r, "POST", "/api/telematics/", history.telematics)
+    add(r, "GET", "/ws/client/{id}/", client.client_channel)

@@ -138,6 +138,12 @@ register_sqlstate("DP010", Conflict, "NOT_COMPLETED")
 register_sqlstate("DP011", Conflict, "ALREADY_RATED")
 register_sqlstate("DP012", Conflict, "IDEMPOTENCY_KEY_REUSED")
 register_sqlstate("DP013", Conflict, "OFFER_FINAL")  # sql/migrations/0009_offers.sql
+# Time (sql/functions/time_*.sql): bookings and telematics.
+register_sqlstate("DP030", ValidationError, "INVALID_SCHEDULE")
+register_sqlstate("DP031", NotFound, "VEHICLE_NOT_FOUND")
+register_sqlstate("DP032", NotFound, "BOOKING_NOT_FOUND")
+register_sqlstate("DP033", Conflict, "BOOKING_FINAL")
+register_sqlstate("DP034", ValidationError, "POINTS_TOO_OLD")
 # The same rules as constraints, for writers that bypass the functions or race past their checks.
 register_constraint(
     "assistance_one_open_per_client",

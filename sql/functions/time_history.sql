@@ -66,6 +66,22 @@ BEGIN
     -- Waiting behind a long query would queue every position write behind this job: give up and
     -- retry at the next round instead.
     SET LOCAL lock_timeout = '2s';
+    -- Whole days older than the retention go as whole partitions: never a DELETE. First, so that
+    -- the parent's lock (a DROP takes it exclusively) is taken before the default partition's,
+    -- in the order every writer takes them: no deadlock with a write routed to the default.
+    FOR part IN
+        SELECT c.relname
+          FROM pg_inherits i
+          JOIN pg_class c ON c.oid = i.inhrelid
+         WHERE i.inhparent = 'dispatch.position_history'::regclass
+           AND c.relname ~ '^position_history_p[0-9]{8}$'
+           AND to_date(substr(c.relname, 19), 'YYYYMMDD') < d - keep
+         ORDER BY c.relname
+    LOOP
+        EXECUTE format('DROP TABLE dispatch.%I', part.relname);
+        dropped := dropped || part.relname::text;
+    END LOOP;
+
     LOCK TABLE dispatch.position_history_default IN EXCLUSIVE MODE;
 
     FOR day IN
@@ -78,20 +94,6 @@ BEGIN
         IF made IS NOT NULL THEN
             created := created || made;
         END IF;
-    END LOOP;
-
-    -- Whole days older than the retention go as whole partitions: never a DELETE.
-    FOR part IN
-        SELECT c.relname
-          FROM pg_inherits i
-          JOIN pg_class c ON c.oid = i.inhrelid
-         WHERE i.inhparent = 'dispatch.position_history'::regclass
-           AND c.relname ~ '^position_history_p[0-9]{8}$'
-           AND to_date(substr(c.relname, 19), 'YYYYMMDD') < d - keep
-         ORDER BY c.relname
-    LOOP
-        EXECUTE format('DROP TABLE dispatch.%I', part.relname);
-        dropped := dropped || part.relname::text;
     END LOOP;
     RETURN jsonb_build_object('created', to_jsonb(created), 'dropped', to_jsonb(dropped));
 END;

@@ -60,7 +60,8 @@ BEGIN
 END;
 $$;
 
--- Rows older than the retention land in the default partition; the first maintenance drops them.
+-- Rows older than 30 days land in the default partition; maintenance moves them into partitions of
+-- their own and drops those at its next run.
 INSERT INTO dispatch.position_history (id, user_id, geog, h3_r9, recorded_at)
 SELECT id, user_id, geog, h3_r9, recorded_at FROM dispatch.position_history_old;
 SELECT setval('dispatch.position_history_seq',

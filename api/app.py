@@ -10,7 +10,7 @@ from aiohttp import web
 
 from api.accounts_setup import setup_accounts
 from api.auth import jwt_middlewares
-from api.keys import BATCHER, BUS, DB_URL, HUB, OWN_POOL, POOL, REVOCATIONS, SETTINGS
+from api.keys import BATCHER, BUS, DB_URL, HUB, OWN_POOL, POOL, REVOCATIONS, SETTINGS, TIMEKEEPER
 from api.middleware import error_middleware
 from api.routes import setup_routes
 from api.ws.hub import Hub
@@ -22,6 +22,7 @@ from dispatch.events import EventBus
 from dispatch.fleetfeed import FleetFeed
 from dispatch.offers import OfferDriver
 from dispatch.positions import PositionBatcher
+from dispatch.timekeeper import TimeKeeper
 
 
 async def _pool_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -95,6 +96,13 @@ async def _offers_ctx(app: web.Application) -> AsyncIterator[None]:
         await driver.start()
     yield
     await driver.stop()
+async def _time_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Due bookings, supply samples, history partitions (only on the app's own pool)."""
+    app[TIMEKEEPER] = keeper = TimeKeeper(app[POOL], app[SETTINGS].time)
+    if app[OWN_POOL]:
+        await keeper.start()
+    yield
+    await keeper.stop()
 
 
 async def _close_sockets(app: web.Application) -> None:
@@ -120,6 +128,7 @@ def create_app(
     app.cleanup_ctx.append(_realtime_ctx)
     app.cleanup_ctx.append(_fleet_feed_ctx)
     app.cleanup_ctx.append(_offers_ctx)
+    app.cleanup_ctx.append(_time_ctx)
     app.on_shutdown.append(_close_sockets)
     setup_accounts(app, background=pool is None)
     setup_routes(app)

@@ -10,6 +10,7 @@ from dispatch.auth.revocation import RevocationCache
 from dispatch.config import Settings
 from dispatch.events import EventBus
 from dispatch.positions import PositionBatcher
+from dispatch.timekeeper import TimeKeeper
 
 SETTINGS = web.AppKey("settings", Settings)
 DB_URL = web.AppKey("db_url", str)
@@ -19,3 +20,4 @@ HUB = web.AppKey("hub", Hub)
 BUS = web.AppKey("bus", EventBus)
 BATCHER = web.AppKey("batcher", PositionBatcher)
 REVOCATIONS = web.AppKey("revocations", RevocationCache)
+TIMEKEEPER = web.AppKey("timekeeper", TimeKeeper)

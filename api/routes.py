@@ -6,8 +6,20 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from api.handlers import assistance, auth, console, dispatcher, fleet, health, invoices, profile, zones
-from api.ws import channels
+from api.handlers import (
+    assistance,
+    auth,
+    bookings,
+    console,
+    dispatcher,
+    fleet,
+    health,
+    history,
+    invoices,
+    profile,
+    zones,
+)
+from api.ws import channels, client
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -82,3 +94,13 @@ def setup_routes(app: web.Application) -> None:
     add(r, "GET", "/api/assistance/{id}/cost-lines/", invoices.list_cost_lines)
     add(r, "POST", "/api/assistance/{id}/cost-lines/", invoices.add_cost_line)
     add(r, "GET", "/api/assistance/{id}/invoice/", invoices.get_invoice)
+    # Time: bookings, shifts, chat history, telematics, tracks (issue 13)
+    add(r, "POST", "/api/bookings/", bookings.create_booking)
+    add(r, "GET", "/api/bookings/", bookings.list_bookings)
+    add(r, "GET", "/api/bookings/availability/", bookings.availability)
+    add(r, "PATCH", "/api/bookings/{id}/", bookings.update_booking)
+    add(r, "GET", "/api/profile/shifts/", history.shifts)
+    add(r, "GET", "/api/assistance/{id}/messages/", history.messages)
+    add(r, "GET", "/api/assistance/{id}/track/", history.track)
+    add(r, "POST", "/api/telematics/", history.telematics)
+    add(r, "GET", "/ws/client/{id}/", client.client_channel)

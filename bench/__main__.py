@@ -211,6 +211,24 @@ def table(m: dict[str, Any], d: dict[str, Any], i: dict[str, Any]) -> list[tuple
             "",
         )
     )
+    tele, hist = i["telematics"], i["history"]
+    rows.append(
+        (
+            f"Telematics ({tele['clients']} clients, {tele['batch_points']}-point batches): "
+            "history rows/s; batch p50 / p99 ms",
+            f"{tele['history_rows_per_s']}/s; {tele['latency']['p50_ms']} / "
+            f"{tele['latency']['p99_ms']} (errors {tele['errors']})",
+            "",
+        )
+    )
+    rows.append(
+        (
+            "Position history with retention 1 day, maintenance on each next day: size, MiB",
+            " → ".join(f"{d['bytes'] / 2**20:.1f}" for d in hist["by_day"])
+            + f" ({hist['rows_before']} → {hist['rows_after']} rows)",
+            "bounded: whole partitions dropped",
+        )
+    )
     peaks = [p["peak_mb"] or 0 for p in mem["server_processes"].values()]
     rows.append(
         (

@@ -246,6 +246,78 @@ async def rest_ingest(
     }
 
 
+async def telematics_ingest(
+    server: Server, settings: Settings, ids: list[int], *, seconds: float, batch: int = 1000
+) -> dict[str, Any]:
+    """One closed-loop client per id posting telematics batches of `batch` points (the newest
+    becomes the position, all go to the history): history rows per second through that path."""
+    tokens = tokens_for(settings, ids)
+    latencies: list[float] = []
+    errors = 0
+    stop = time.monotonic() + seconds
+    rng = random.Random(7)
+
+    async def worker(session: aiohttp.ClientSession, uid: int) -> None:
+        nonlocal errors
+        headers = {"Authorization": f"Bearer {tokens[uid]}"}
+        while time.monotonic() < stop:
+            now = time.time()
+            points = []
+            for i in range(batch):
+                lat, lng = random_point(rng)
+                at = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now - i * 0.01))
+                points.append({"lat": lat, "lng": lng, "recorded_at": f"{at}Z", "speed": 50.0})
+            t0 = time.perf_counter()
+            async with session.post(
+                f"{server.base}/api/telematics/", json={"points": points}, headers=headers
+            ) as resp:
+                await resp.read()
+                if resp.status != 202:
+                    errors += 1
+                    continue
+            latencies.append(time.perf_counter() - t0)
+
+    async with aiohttp.ClientSession() as session:
+        await asyncio.gather(*(worker(session, uid) for uid in ids))
+    return {
+        "clients": len(ids),
+        "batch_points": batch,
+        "batches": len(latencies),
+        "history_rows_per_s": round(len(latencies) * batch / seconds, 1),
+        "errors": errors,
+        "latency": summary_ms(latencies),
+    }
+
+
+_HISTORY_SIZE = """
+SELECT coalesce(sum(pg_total_relation_size(i.inhrelid)), 0)::bigint AS bytes, count(*) AS partitions
+FROM pg_inherits i WHERE i.inhparent = 'dispatch.position_history'::regclass
+"""
+
+
+async def history_retention(url: str, *, days: int = 3) -> dict[str, Any]:
+    """With the retention set to one day, run the partition maintenance as it would run on each of
+    the next `days` days: the history's size is that of the days kept, whatever came before."""
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(
+            "UPDATE dispatch.settings SET value = '1' WHERE key = 'position_history_retention_days'"
+        )
+        rows = await conn.fetchval("SELECT count(*) FROM dispatch.position_history")
+        first = await conn.fetchrow(_HISTORY_SIZE)
+        steps = [{"day": 0, "bytes": first["bytes"], "partitions": first["partitions"]}]
+        for day in range(1, days + 1):
+            await conn.fetchval(
+                "SELECT dispatch.maintain_position_history(today => current_date + $1::int)", day
+            )
+            size = await conn.fetchrow(_HISTORY_SIZE)
+            steps.append({"day": day, "bytes": size["bytes"], "partitions": size["partitions"]})
+        left = await conn.fetchval("SELECT count(*) FROM dispatch.position_history")
+    finally:
+        await conn.close()
+    return {"retention_days": 1, "rows_before": rows, "rows_after": left, "by_day": steps}
+
+
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     settings = Settings.from_env()
     url = await bench_database(settings)
@@ -283,7 +355,21 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             f"p99 {rest['latency']['p99_ms']} ms, errors {rest['errors']}"
             + (f" (first: {rest['first_error']})" if rest["first_error"] else "")
         )
-    return {"websocket": ws, "rest": rest}
+        say(f"Telematics ingest: {args.rest_concurrency // 4 or 1} clients, 1,000-point batches")
+        tele = await telematics_ingest(
+            server, settings, ids[: args.rest_concurrency // 4 or 1], seconds=args.rest_seconds
+        )
+        say(
+            f"  {tele['history_rows_per_s']} history rows/s, batch p50 "
+            f"{tele['latency']['p50_ms']} ms, errors {tele['errors']}"
+        )
+    history = await history_retention(url)
+    say(
+        "History with retention 1 day, day by day: "
+        + ", ".join(f"{d['bytes'] / 2**20:.1f} MiB" for d in history["by_day"])
+        + f" ({history['rows_before']} -> {history['rows_after']} rows, whole partitions dropped)"
+    )
+    return {"websocket": ws, "rest": rest, "telematics": tele, "history": history}
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

@@ -220,6 +220,30 @@ class DispatchSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class TimeSettings:
+    booking_poll_s: float = setting(
+        "DISPATCH_BOOKING_POLL_S",
+        5.0,
+        "Seconds between two looks for due bookings to turn into requests (0: not in this process).",
+    )
+    supply_sample_s: float = setting(
+        "DISPATCH_SUPPLY_SAMPLE_S",
+        60.0,
+        "Seconds between two samples of idle supply for booking availability (0: never).",
+    )
+    history_maintenance_s: float = setting(
+        "DISPATCH_HISTORY_MAINTENANCE_S",
+        600.0,
+        "Seconds between two runs of position history partition maintenance (0: never).",
+    )
+    telematics_max_skew_s: float = setting(
+        "DISPATCH_TELEMATICS_MAX_SKEW_S",
+        120.0,
+        "How far in the future a telematics point's recorded_at may be (device clock skew), seconds.",
+    )
+
+
+@dataclasses.dataclass(frozen=True)
 class Settings:
     """Every setting of the engine, grouped by concern."""
 
@@ -229,6 +253,7 @@ class Settings:
     realtime: RealtimeSettings = dataclasses.field(default_factory=RealtimeSettings)
     dispatch: DispatchSettings = dataclasses.field(default_factory=DispatchSettings)
     accounts: AccountsSettings = dataclasses.field(default_factory=AccountsSettings)
+    time: TimeSettings = dataclasses.field(default_factory=TimeSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

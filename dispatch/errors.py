@@ -148,6 +148,12 @@ register_sqlstate("DP045", NotFound, "ASSISTANT_NOT_FOUND")
 register_sqlstate("DP046", PermissionDenied, "DISPATCHER_ONLY")
 register_sqlstate("DP047", Conflict, "ALREADY_ASSIGNED")
 register_sqlstate("DP048", ValidationError, "INVALID_RESOLUTION")
+# Time (sql/functions/time_*.sql): bookings and telematics.
+register_sqlstate("DP030", ValidationError, "INVALID_SCHEDULE")
+register_sqlstate("DP031", NotFound, "VEHICLE_NOT_FOUND")
+register_sqlstate("DP032", NotFound, "BOOKING_NOT_FOUND")
+register_sqlstate("DP033", Conflict, "BOOKING_FINAL")
+register_sqlstate("DP034", ValidationError, "POINTS_TOO_OLD")
 # The same rules as constraints, for writers that bypass the functions or race past their checks.
 register_constraint(
     "assistance_one_open_per_client",

@@ -83,10 +83,14 @@ def _columns(frames: list[Frame]) -> list[list[Any]]:
     return cols
 
 
-async def store_position(conn: asyncpg.Connection, *, user_id: int, lat: float, lng: float) -> None:
+async def store_position(
+    conn: asyncpg.Connection, *, user_id: int, lat: float, lng: float, at: datetime | None = None
+) -> None:
     """Upsert the user's current position, append it to the history and relay it to the other
-    party of the user's accepted or ongoing job, if any: the batch statement with one frame."""
-    await conn.execute(_FLUSH_SQL, *_columns([(user_id, lat, lng, None, datetime.now(UTC))]))
+    party of the user's accepted or ongoing job, if any: the batch statement with one frame.
+    `at` (default now) is when the position was recorded; an older one is history only."""
+    when = at or datetime.now(UTC)
+    await conn.execute(_FLUSH_SQL, *_columns([(user_id, lat, lng, None, when)]))
 
 
 class PositionBatcher:

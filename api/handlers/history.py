@@ -1,0 +1,68 @@
+"""Shifts, chat history, a job's track and telematics batches (thin: parse, call, answer)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from api.auth import require
+from api.handlers.assistance import _assistance_id
+from api.keys import POOL, SETTINGS
+from api.responses import json_response, read_json
+from api.schemas.time import MessagesQuery, ShiftsQuery, TelematicsBody
+from api.schemas.validation import parse
+from dispatch import history
+from dispatch.db import connection, transaction
+from dispatch.errors import NotFound, ValidationError
+
+
+async def shifts(request: web.Request) -> web.Response:
+    user = require(request, "assistant")
+    query = parse(ShiftsQuery, dict(request.query))
+    async with connection(request.app[POOL]) as conn:
+        items = await history.shifts(
+            conn, assistant_id=user.id, since=query.since, limit=query.limit
+        )
+    return json_response(items)
+
+
+async def messages(request: web.Request) -> web.Response:
+    user = require(request)
+    assistance_id = _assistance_id(request)
+    query = parse(MessagesQuery, dict(request.query))
+    async with connection(request.app[POOL]) as conn:
+        page = await history.chat_page(
+            conn,
+            assistance_id=assistance_id,
+            user_id=user.id,
+            before=query.before,
+            limit=query.limit,
+        )
+    if page is None:
+        raise NotFound("Assistance request not found.", code="ASSISTANCE_NOT_FOUND")
+    return json_response(page)
+
+
+async def track(request: web.Request) -> web.Response:
+    user = require(request)
+    assistance_id = _assistance_id(request)
+    async with connection(request.app[POOL]) as conn:
+        line = await history.track(conn, assistance_id=assistance_id, user_id=user.id)
+    if line is None:
+        raise NotFound("Assistance request not found.", code="ASSISTANCE_NOT_FOUND")
+    return json_response(line)
+
+
+async def telematics(request: web.Request) -> web.Response:
+    user = require(request)
+    body = parse(TelematicsBody, await read_json(request))
+    future = body.future_points(datetime.now(UTC), request.app[SETTINGS].time.telematics_max_skew_s)
+    if future:
+        raise ValidationError(fields=future)
+    points = [
+        history.TrackPoint(p.lat, p.lng, p.recorded_at, p.speed, p.heading) for p in body.points
+    ]
+    async with transaction(request.app[POOL]) as conn:
+        accepted = await history.store_batch(conn, user_id=user.id, points=points)
+    return json_response({"accepted": accepted}, status=202)

@@ -1,0 +1,27 @@
+"""A client's own channel (/ws/client/<id>/): what happens to its bookings (booking_activated,
+booking_failed), since a booking has no request channel to listen to until it is converted."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from api.ws.channels import _path_id, _serve, ws_user
+from dispatch.errors import PermissionDenied
+
+CLIENT_FRAMES = frozenset({"ping"})
+
+
+async def client_channel(request: web.Request) -> web.StreamResponse:
+    user = await ws_user(request)
+    channel_id = _path_id(request)
+    if user.role != "client" or user.id != channel_id:
+        raise PermissionDenied("This channel belongs to another client.")
+    return await _serve(
+        request,
+        user,
+        topic=f"client:{user.id}",
+        greeting=f"Connected as client_{user.id}",
+        initial=[],
+        allowed=CLIENT_FRAMES,
+        assistance_id=None,
+    )

@@ -1,0 +1,87 @@
+"""What happened over time: an assistant's shifts, a job's chat and track, telematics batches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import h3
+
+from dispatch.positions import store_position
+
+
+async def shifts(
+    conn: asyncpg.Connection, *, assistant_id: int, since: datetime | None, limit: int
+) -> list[dict[str, Any]]:
+    """The assistant's shifts ended at or after `since` (or open), newest first."""
+    result: list[dict[str, Any]] = await conn.fetchval(
+        "SELECT dispatch.list_shifts(assistant_id => $1, since => $2, page_size => $3)",
+        assistant_id,
+        since,
+        limit,
+    )
+    return result
+
+
+async def chat_page(
+    conn: asyncpg.Connection, *, assistance_id: int, user_id: int, before: int | None, limit: int
+) -> dict[str, Any] | None:
+    """A page of a job's chat, newest first; None unless the user is a party or a dispatcher."""
+    page: dict[str, Any] | None = await conn.fetchval(
+        """
+        SELECT dispatch.chat_history(
+            assistance_id => $1, user_id => $2, before_id => $3, page_size => $4)
+        """,
+        assistance_id,
+        user_id,
+        before,
+        limit,
+    )
+    return page
+
+
+async def track(
+    conn: asyncpg.Connection, *, assistance_id: int, user_id: int
+) -> dict[str, Any] | None:
+    """The assistant's path during the job as a GeoJSON LineString; None if not visible."""
+    line: dict[str, Any] | None = await conn.fetchval(
+        "SELECT dispatch.assistance_track(assistance_id => $1, user_id => $2)",
+        assistance_id,
+        user_id,
+    )
+    return line
+
+
+@dataclass(frozen=True)
+class TrackPoint:
+    lat: float
+    lng: float
+    recorded_at: datetime
+    speed: float | None = None
+    heading: float | None = None
+
+
+async def store_batch(conn: asyncpg.Connection, *, user_id: int, points: list[TrackPoint]) -> int:
+    """Store a telematics batch in the caller's transaction: the newest point through the position
+    path (current position if newer than the stored one, matchable flag, relay to an open job,
+    history), then every other point into the history in one statement."""
+    newest = max(range(len(points)), key=lambda i: (points[i].recorded_at, i))  # as the SQL picks
+    top = points[newest]
+    await store_position(conn, user_id=user_id, lat=top.lat, lng=top.lng, at=top.recorded_at)
+    stored: int = await conn.fetchval(
+        """
+        SELECT dispatch.store_telematics(
+            user_id => $1, lats => $2, lngs => $3, cells_r9 => $4, recorded => $5,
+            speeds => $6, headings => $7)
+        """,
+        user_id,
+        [p.lat for p in points],
+        [p.lng for p in points],
+        [h3.str_to_int(h3.latlng_to_cell(p.lat, p.lng, 9)) for p in points],
+        [p.recorded_at for p in points],
+        [p.speed for p in points],
+        [p.heading for p in points],
+    )
+    return stored

@@ -48,12 +48,15 @@ class SessionSockets:
             log.warning("unreadable revocation event; no socket closed")
             return
         doomed = [
-            ws
+            (user_id, ws)
             for user_id in users | {user for user, _ in sessions}
             for ws, family in self._users.get(user_id, {}).items()
             if user_id in users or (user_id, family) in sessions
         ]
-        for ws in doomed:
+        for user_id, ws in doomed:
+            # Forgotten at once: one revocation often announces twice (a disabled user's
+            # sessions are revoked too), and a socket must be closed only once.
+            self.discard(user_id, ws)
             task = asyncio.ensure_future(
                 ws.close(code=CLOSE_SESSION_REVOKED, message=b"session revoked")
             )

@@ -51,8 +51,10 @@ class Supervisor:
         while not self._stopping:
             self._check()
             time.sleep(0.2)
+        # A worker still starting when asked to stop dies of the SIGTERM itself: as asked.
         codes = [proc.wait() for proc in self._procs if proc is not None]
-        return max((abs(code) for code in [*codes, self._failed]), default=0)
+        codes = [0 if code == -signal.SIGTERM else abs(code) for code in codes]
+        return max([*codes, self._failed])
 
     def _check(self) -> None:
         now = time.monotonic()

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import importlib
 import logging
+import pkgutil
 import time
 
 import jwt
@@ -13,8 +15,7 @@ import pydantic
 import pytest
 from yarl import URL
 
-import api.schemas.accounts
-import api.schemas.assistance
+import api.schemas
 from api.app import create_app
 from dispatch.auth.tokens import ALGORITHM
 from dispatch.ids import parse_id
@@ -83,8 +84,10 @@ async def test_offset_beyond_int32_is_400(client, conn, settings):
 
 
 def _query_models() -> list[type[pydantic.BaseModel]]:
+    """Every query-string schema (a model named *Query) of every module of api.schemas."""
     models = []
-    for module in (api.schemas.accounts, api.schemas.assistance):
+    for info in pkgutil.iter_modules(api.schemas.__path__):
+        module = importlib.import_module(f"api.schemas.{info.name}")
         for value in vars(module).values():
             if (
                 isinstance(value, type)
@@ -92,7 +95,7 @@ def _query_models() -> list[type[pydantic.BaseModel]]:
                 and value.__name__.endswith("Query")
             ):
                 models.append(value)
-    return models
+    return sorted(set(models), key=lambda m: m.__name__)
 
 
 @pytest.mark.parametrize("model", _query_models(), ids=lambda m: m.__name__)

@@ -1,4 +1,4 @@
-"""Per-user limits on what WebSocket clients write: chat frames go through a token bucket."""
+"""Per-user limits on WebSocket writes (a chat token bucket) and the measure of a socket's unsent bytes."""
 
 from __future__ import annotations
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 import signal
 import subprocess
@@ -13,7 +15,16 @@ log = logging.getLogger("dispatch.supervisor")
 BACKOFF_MIN_S = 0.5
 BACKOFF_MAX_S = 30.0
 STABLE_S = 30.0
-STARTUP_S = 5.0  # a worker that lived this long resets its slot's back-off
+STARTUP_S = 5.0
+_PR_SET_PDEATHSIG = 1  # a worker that lived this long resets its slot's back-off
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM it when the supervisor dies (even of SIGKILL), so no
+    orphaned worker keeps serving the port (Linux; elsewhere the worker simply lives on)."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class Supervisor:
@@ -33,7 +44,9 @@ class Supervisor:
         self._failed = 0  # exit code of a worker that could not start: the supervisor gives up
 
     def _start(self, slot: int) -> subprocess.Popen[bytes]:
-        proc = self._procs[slot] = subprocess.Popen(self._cmd)  # noqa: S603
+        proc = self._procs[slot] = subprocess.Popen(  # noqa: S603
+            self._cmd, preexec_fn=_die_with_parent
+        )
         self._started[slot] = time.monotonic()
         return proc
 

@@ -116,3 +116,28 @@ async def test_a_killed_worker_is_replaced(db_url, tmp_path):
     text = log.read_text()
     assert f"worker pid {victim} exited with signal 9" in text
     assert "worker replaced" in text
+
+
+async def test_workers_die_with_a_killed_supervisor(db_url, tmp_path):
+    with served(db_url, tmp_path / "server.log", "--workers", "2") as (proc, port):
+        await wait_healthy(port)
+        deadline = time.monotonic() + 90
+        while len(workers := children(proc.pid)) < 2 and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+        assert len(workers) == 2
+        proc.kill()
+        proc.wait()
+        deadline = time.monotonic() + 60
+        alive = workers
+        while alive and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+            alive = {pid for pid in alive if _running(pid)}
+        assert not alive, "workers outlived their supervisor"
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            return "zombie" not in fh.read()
+    except FileNotFoundError:
+        return False

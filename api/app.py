@@ -11,9 +11,12 @@ from aiohttp import web
 from api.accounts_setup import setup_accounts
 from api.auth import jwt_middlewares
 from api.keys import BATCHER, BUS, DB_URL, HUB, OWN_POOL, POOL, REVOCATIONS, SETTINGS, TIMEKEEPER
+from api.limits import setup_limits
 from api.middleware import error_middleware
 from api.routes import setup_routes
 from api.ws.hub import Hub
+from api.ws.limits import setup_ws_limits
+from api.ws.sessions import SESSIONS, SessionSockets
 from dispatch import db
 from dispatch.auth import revocation
 from dispatch.config import Settings
@@ -44,6 +47,7 @@ async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
     """The hub of local sockets, the LISTEN connection feeding it, and the location batcher."""
     settings = app[SETTINGS]
     app[HUB] = hub = Hub()
+    app[SESSIONS] = sockets = SessionSockets()
     # An app on a caller's pool (a test transaction) cannot see NOTIFY: no listener then, and the
     # revocation cache never trusts itself (every token is checked in the database).
     listen = app[OWN_POOL]
@@ -51,6 +55,7 @@ async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
     def deliver(topic: str, message: str, skip_user: int | None) -> None:
         if topic == revocation.TOPIC:
             revocations.on_event(message)
+            sockets.on_revocation(message)  # open sockets of revoked sessions close (4401)
         else:
             hub.deliver(topic, message, skip_user)
 
@@ -61,7 +66,9 @@ async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
         epoch=lambda: bus.connects,
     )
     app[BATCHER] = batcher = PositionBatcher(
-        app[POOL], interval=settings.realtime.location_flush_ms / 1000
+        app[POOL],
+        interval=settings.realtime.location_flush_ms / 1000,
+        history_s=settings.realtime.location_history_s,
     )
     if listen:
         await bus.start()
@@ -130,6 +137,8 @@ def create_app(
     app.cleanup_ctx.append(_offers_ctx)
     app.cleanup_ctx.append(_time_ctx)
     app.on_shutdown.append(_close_sockets)
+    setup_limits(app)  # robustness limits (issue 14)
+    setup_ws_limits(app, chat_per_minute=settings.realtime.chat_per_minute)
     setup_accounts(app, background=pool is None)
     setup_routes(app)
     return app

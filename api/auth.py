@@ -74,6 +74,7 @@ async def is_revoked(request: web.Request, claims: dict[str, Any]) -> bool:
     """aiohttp-jwt's revocation hook (see dispatch/auth/revocation.py for the cache)."""
     if claims.get("typ") != "access":
         return False  # refused later by current_user(); no lookup needed
+    user_from_claims(claims)  # 401 for a token without `exp` or with an out-of-range `sub`
     return await token_revoked(request.app, claims)
 
 

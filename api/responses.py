@@ -7,6 +7,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from api.jsonsafe import depth_exceeds
+from api.keys import SETTINGS
 from dispatch.errors import ValidationError
 
 
@@ -32,4 +34,6 @@ async def read_json(request: web.Request) -> dict[str, Any]:
         raise ValidationError("The request body is not valid JSON.", code="INVALID_JSON") from None
     if not isinstance(data, dict):
         raise ValidationError("The request body must be a JSON object.", code="INVALID_JSON")
+    if depth_exceeds(data, request.app[SETTINGS].http.max_json_depth):
+        raise ValidationError("The request body is nested too deeply.", code="INVALID_JSON")
     return data

@@ -298,6 +298,9 @@ class Server:
             "HOST": "127.0.0.1",
             "DISPATCH_ACCESS_LOG": "0",
             "DISPATCH_LOG_LEVEL": "WARNING",
+            # The ingest scenario counts stored history rows: keep every batched frame's row
+            # (the production default keeps one a second per user).
+            "DISPATCH_LOCATION_HISTORY_S": "0",
             **(env or {}),
         }
         self.proc: subprocess.Popen[bytes] | None = None

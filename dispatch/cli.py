@@ -7,7 +7,6 @@ import asyncio
 import logging
 import os
 import shutil
-import signal
 import subprocess
 import sys
 from datetime import date
@@ -181,18 +180,11 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
         return
     # Supervisor: N worker processes bind the same port with SO_REUSEPORT; the kernel
     # spreads connections. SIGINT/SIGTERM are passed on and the workers drain gracefully.
+    # A worker that dies (a crash, the OOM killer) is replaced: see dispatch/supervisor.py.
+    from dispatch.supervisor import Supervisor
+
     cmd = [sys.executable, "-m", "dispatch.cli", "serve", "--workers", "1", "--reuse-port"]
-    procs = [subprocess.Popen(cmd) for _ in range(workers)]  # noqa: S603
-
-    def forward(signum: int, _frame: object) -> None:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
-    codes = [proc.wait() for proc in procs]
-    sys.exit(max(codes, default=0))
+    sys.exit(Supervisor(cmd, workers).run())
 
 
 def _serve_one(settings: Settings, *, reuse_port: bool) -> None:

@@ -42,6 +42,17 @@ class HttpSettings:
     shutdown_timeout: float = setting(
         "DISPATCH_SHUTDOWN_TIMEOUT", 10.0, "Seconds in-flight requests get after SIGTERM."
     )
+    body_timeout: float = setting(
+        "DISPATCH_BODY_TIMEOUT_S",
+        30.0,
+        "Seconds a request body may take to arrive in full; slower gets 408 and the connection "
+        "is closed.",
+    )
+    max_json_depth: int = setting(
+        "DISPATCH_MAX_JSON_DEPTH",
+        32,
+        "Deepest nesting of arrays/objects in a JSON body; deeper gets 400.",
+    )
     log_level: str = setting("DISPATCH_LOG_LEVEL", "INFO", "Log level (DEBUG, INFO, WARNING, ...).")
     access_log: bool = setting(
         "DISPATCH_ACCESS_LOG", True, "Write one JSON access-log line per request.", _bool
@@ -187,6 +198,24 @@ class RealtimeSettings:
     )
     location_flush_ms: int = setting(
         "DISPATCH_LOCATION_FLUSH_MS", 50, "Location frames are written in one batch per interval."
+    )
+    send_queue_bytes: int = setting(
+        "DISPATCH_WS_SEND_QUEUE_BYTES",
+        1024 * 1024,
+        "Bytes queued for one socket (ours, the transport's and the kernel's) before it is closed "
+        "as too slow.",
+    )
+    chat_per_minute: int = setting(
+        "DISPATCH_WS_CHAT_PER_MINUTE",
+        30,
+        "Chat frames one user may send per minute (bursts up to this many); beyond, an error "
+        "frame and the message is dropped (0: no limit).",
+    )
+    location_history_s: float = setting(
+        "DISPATCH_LOCATION_HISTORY_S",
+        1.0,
+        "Least seconds between two position-history rows of one user from WebSocket frames (the "
+        "current position still takes the newest frame of every batch).",
     )
 
 

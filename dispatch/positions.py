@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -34,8 +36,8 @@ _FLUSH_SQL = """
 WITH frames AS (
     SELECT f.*, ST_SetSRID(ST_MakePoint(f.lng, f.lat), 4326)::geography AS geog
     FROM unnest($1::bigint[], $2::float8[], $3::float8[], $4::bigint[], $5::bigint[],
-                $6::bigint[], $7::text[], $8::timestamptz[])
-         AS f(user_id, lat, lng, r7, r8, r9, topic, at)
+                $6::bigint[], $7::text[], $8::timestamptz[], $9::bool[])
+         AS f(user_id, lat, lng, r7, r8, r9, topic, at, keep)
     JOIN dispatch.users u ON u.id = f.user_id          -- a user deleted meanwhile is skipped
 ), latest AS (
     SELECT DISTINCT ON (user_id) * FROM frames ORDER BY user_id, at DESC
@@ -48,7 +50,7 @@ WITH frames AS (
      WHERE p.updated_at <= EXCLUDED.updated_at
 ), history AS (
     INSERT INTO dispatch.position_history (user_id, geog, h3_r9, recorded_at)
-    SELECT user_id, geog, r9, at FROM frames
+    SELECT user_id, geog, r9, at FROM frames WHERE keep
 )
 SELECT count(dispatch.emit_except(
            relay.topic,
@@ -70,15 +72,17 @@ WHERE relay.topic IS NOT NULL
 """
 
 
-Frame = tuple[int, float, float, str | None, datetime]  # user, lat, lng, relay topic, when
+# user, lat, lng, relay topic, when, whether it goes into the history
+Frame = tuple[int, float, float, str | None, datetime, bool]
 
 
 def _columns(frames: list[Frame]) -> list[list[Any]]:
-    """The frames as the eight arrays _FLUSH_SQL unnests, with their H3 cells."""
-    cols: list[list[Any]] = [[], [], [], [], [], [], [], []]
-    for user_id, lat, lng, topic, at in frames:
+    """The frames as the nine arrays _FLUSH_SQL unnests, with their H3 cells."""
+    cols: list[list[Any]] = [[], [], [], [], [], [], [], [], []]
+    for user_id, lat, lng, topic, at, keep in frames:
         c = cells(lat, lng)
-        for col, value in zip(cols, (user_id, lat, lng, c.r7, c.r8, c.r9, topic, at), strict=True):
+        values = (user_id, lat, lng, c.r7, c.r8, c.r9, topic, at, keep)
+        for col, value in zip(cols, values, strict=True):
             col.append(value)
     return cols
 
@@ -90,28 +94,44 @@ async def store_position(
     party of the user's accepted or ongoing job, if any: the batch statement with one frame.
     `at` (default now) is when the position was recorded; an older one is history only."""
     when = at or datetime.now(UTC)
-    await conn.execute(_FLUSH_SQL, *_columns([(user_id, lat, lng, None, when)]))
+    await conn.execute(_FLUSH_SQL, *_columns([(user_id, lat, lng, None, when, True)]))
 
 
 class PositionBatcher:
     """Collects location frames and writes them in one statement per interval (via unnest):
-    current positions upserted, every frame appended to the history, relays emitted."""
+    current positions upserted, history appended, relays emitted.
 
-    MAX_PENDING = 100_000  # beyond this the database is not keeping up: drop, don't balloon
+    Frames are coalesced per user: only a user's newest frame of an interval is written and
+    relayed (matching needs no more), and it enters the history at most once per `history_s`,
+    so one client flooding frames costs one row per interval, not one per frame."""
 
-    def __init__(self, pool: asyncpg.Pool, *, interval: float) -> None:
+    MAX_PENDING = 100_000  # users with a pending frame; beyond, the database is not keeping up
+
+    def __init__(self, pool: asyncpg.Pool, *, interval: float, history_s: float = 0.0) -> None:
         self._pool = pool
         self._interval = interval
-        self._pending: list[Frame] = []
+        self._history_s = history_s
+        self._pending: dict[int, Frame] = {}
+        self._history_at: dict[int, float] = {}  # user -> monotonic time of its last history row
         self._task: asyncio.Task[None] | None = None
-        self.dropped = 0
+        self.dropped = 0  # frames not written: the backlog was full or the database failed
+        self.coalesced = 0  # frames replaced by a newer one of the same user before a write
         self.written = 0
 
     def add(self, *, user_id: int, lat: float, lng: float, relay_topic: str | None = None) -> None:
-        if len(self._pending) >= self.MAX_PENDING:
+        previous = self._pending.get(user_id)
+        if previous is None and len(self._pending) >= self.MAX_PENDING:
             self.dropped += 1
             return
-        self._pending.append((user_id, lat, lng, relay_topic, datetime.now(UTC)))
+        keep = previous is not None and previous[5]
+        if not keep:
+            now = time.monotonic()
+            if now - self._history_at.get(user_id, -math.inf) >= self._history_s:
+                self._history_at[user_id] = now
+                keep = True
+        if previous is not None:
+            self.coalesced += 1
+        self._pending[user_id] = (user_id, lat, lng, relay_topic, datetime.now(UTC), keep)
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="position-batcher")
@@ -129,9 +149,13 @@ class PositionBatcher:
             await self.flush()
 
     async def flush(self) -> int:
-        batch, self._pending = self._pending, []
-        if not batch:
+        pending, self._pending = self._pending, {}
+        if not pending:
             return 0
+        batch = list(pending.values())
+        if len(self._history_at) > self.MAX_PENDING:  # forget users whose interval has passed
+            horizon = time.monotonic() - self._history_s
+            self._history_at = {u: t for u, t in self._history_at.items() if t > horizon}
         try:
             await self._pool.execute(_FLUSH_SQL, *_columns(batch))
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:

@@ -157,7 +157,9 @@ async def test_location_frames_are_stored_in_batches(rt, settings):
         history = await conn.fetchval(
             "SELECT count(*) FROM dispatch.position_history WHERE user_id = $1", a.id
         )
-        assert history == 6
+        # Coalesced per user and kept at most once per DISPATCH_LOCATION_HISTORY_S (1 s): six
+        # frames sent at once leave one history row, two if a second passed in between.
+        assert 1 <= history <= 2
 
 
 async def test_slow_consumer_is_closed_without_delaying_others(settings, throwaway_db):

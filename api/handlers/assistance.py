@@ -18,13 +18,14 @@ from api.schemas.validation import parse
 from dispatch import assistance, fleet, offers
 from dispatch.db import connection
 from dispatch.errors import NotFound, ValidationError
+from dispatch.ids import parse_id
 
 
 def _assistance_id(request: web.Request) -> int:
-    raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 18:
+    value = parse_id(request.match_info["id"])
+    if value is None:
         raise NotFound("Assistance request not found.", code="ASSISTANCE_NOT_FOUND")
-    return int(raw)
+    return value
 
 
 def _idempotency_key(request: web.Request) -> str | None:

@@ -11,6 +11,7 @@ from api.schemas.common import Lat, Lng
 Status = Literal["requested", "accepted", "ongoing", "completed", "canceled"]
 
 MAX_IDEMPOTENCY_KEY = 255
+MAX_OFFSET = 1_000_000
 
 
 class LatLng(BaseModel):
@@ -57,4 +58,5 @@ class ListQuery(BaseModel):
 
     status: Status | None = None
     limit: int = Field(20, ge=1, le=100)
-    offset: int = Field(0, ge=0)
+    # Bounded like every numeric query parameter: past int32 the database call itself fails.
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import pydantic
 from aiohttp import web
 
+from api.jsonsafe import has_nul
 from api.responses import read_json
 from dispatch.errors import ValidationError
 
@@ -36,21 +37,11 @@ def fields_of(exc: pydantic.ValidationError) -> dict[str, list[str]]:
     return fields
 
 
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
-
-
 def parse(model: type[M], data: Mapping[str, Any]) -> M:
     """The validated model; 400 VALIDATION_ERROR naming every problem otherwise. Models may add
     cross-field problems through a `problems()` method."""
     # Postgres text cannot hold NUL characters: refuse them here rather than fail in the database.
-    nul = [str(key) for key, value in data.items() if _has_nul(value)]
+    nul = [str(key) for key, value in data.items() if has_nul(key) or has_nul(value)]
     if nul:
         raise ValidationError(fields={key: ["Must not contain NUL characters."] for key in nul})
     try:

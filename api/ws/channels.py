@@ -10,11 +10,13 @@ from aiohttp import WSMsgType, web
 
 from api.auth import CLAIMS, current_user, token_revoked
 from api.keys import BATCHER, HUB, POOL, SETTINGS
-from api.ws import frames
+from api.ws import frames, limits
 from api.ws.hub import AreaPeer, Peer
+from api.ws.sessions import SESSIONS
 from dispatch import db, realtime
 from dispatch.auth.tokens import CurrentUser, decode_token, user_from_claims
 from dispatch.errors import AuthenticationError, DispatchError, NotFound, PermissionDenied
+from dispatch.ids import parse_id
 
 log = logging.getLogger(__name__)
 
@@ -31,15 +33,16 @@ async def ws_user(request: web.Request) -> CurrentUser:
         user = user_from_claims(claims)
         if await token_revoked(request.app, claims):
             raise AuthenticationError("The token has been revoked.", code="TOKEN_REVOKED")
+        request[CLAIMS] = claims  # as a header token's would be: the socket's session is read here
         return user
     return current_user(request)
 
 
 def _path_id(request: web.Request) -> int:
-    raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 18:  # ids are positive bigints
+    value = parse_id(request.match_info["id"])
+    if value is None:
         raise NotFound()
-    return int(raw)
+    return value
 
 
 def _message(**fields: object) -> str:
@@ -61,14 +64,25 @@ async def _serve(
     rt = request.app[SETTINGS].realtime
     ws = web.WebSocketResponse(heartbeat=rt.heartbeat, max_msg_size=rt.max_frame_bytes)
     await ws.prepare(request)
-    peer = peer_class(ws, user.id, queue=rt.send_queue, timeout=rt.send_timeout)
+    transport = request.transport
+    peer = peer_class(
+        ws,
+        user.id,
+        queue=rt.send_queue,
+        timeout=rt.send_timeout,
+        max_bytes=rt.send_queue_bytes,
+        unsent=lambda: limits.unsent_bytes(transport),
+    )
     hub = request.app[HUB]
     hub.subscribe(topic, peer)
+    sessions = request.app[SESSIONS]
+    sessions.add(user.id, request[CLAIMS].get("fam"), ws)
     try:
         for message in [_message(type="connection_established", message=greeting), *initial]:
             peer.send(message)
         await _read(request, ws, peer, user, allowed, assistance_id=assistance_id)
     finally:
+        sessions.discard(user.id, ws)
         hub.unsubscribe(topic, peer)
         await peer.close()
     return ws
@@ -154,6 +168,9 @@ async def _read(
             peer.area = frame.bbox
             peer.send(_message(type="subscribed", bbox=frame.bbox))
         elif isinstance(frame, frames.Chat) and assistance_id is not None:
+            if not limits.allow_chat(request.app, user.id):
+                peer.send(frames.error_frame(limits.CHAT_LIMITED))
+                continue
             try:
                 async with db.transaction(request.app[POOL]) as conn:
                     await realtime.post_chat(
@@ -161,3 +178,8 @@ async def _read(
                     )
             except DispatchError as exc:
                 peer.send(frames.error_frame(exc.message))
+            except Exception:
+                # An answer to one frame never ends the socket (aiohttp would write an HTTP 500
+                # into the upgraded stream): log it, tell the client, read on.
+                log.exception("chat frame failed (user %s)", user.id)
+                peer.send(frames.error_frame("the message could not be processed"))

@@ -8,6 +8,8 @@ from typing import Any
 
 import orjson
 
+from api.jsonsafe import has_nul
+
 MAX_CHAT_CHARS = 2000
 
 
@@ -62,6 +64,8 @@ def parse(text: str, *, allowed: frozenset[str]) -> Frame:
         raise FrameError("frames must be JSON objects") from None
     if not isinstance(data, dict):
         raise FrameError("frames must be JSON objects")
+    if has_nul(data):  # Postgres text cannot hold NUL: refuse here, as REST bodies are
+        raise FrameError("frames must not contain NUL characters")
     kind = data.get("type")
     if kind == "location_update":
         kind = "location"

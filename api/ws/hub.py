@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -23,10 +24,24 @@ class Peer:
     """One connected socket. Sends go through a bounded queue drained by one writer task, so a
     slow or stuck client only ever delays itself: a full queue or a send over the timeout closes it."""
 
-    def __init__(self, ws: web.WebSocketResponse, user_id: int, *, queue: int, timeout: float):
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        user_id: int,
+        *,
+        queue: int,
+        timeout: float,
+        max_bytes: int = 0,
+        unsent: Callable[[], int] = lambda: 0,
+    ):
         self.ws = ws
         self.user_id = user_id
         self._queue: asyncio.Queue[str | object] = asyncio.Queue(maxsize=queue)
+        # Bytes as well as messages and time: a client that stops reading lets the kernel buffer
+        # megabytes while every send still returns at once (`unsent` measures that backlog).
+        self._max_bytes = max_bytes
+        self._unsent = unsent
+        self._queued_bytes = 0
         self._closing = False
         self._timeout = timeout
         self._writer = asyncio.create_task(self._write(), name=f"ws-writer-{user_id}")
@@ -36,7 +51,10 @@ class Peer:
         if self.ws.closed or self._closing:
             return
         try:
+            if self._max_bytes and self._queued_bytes + self._unsent() > self._max_bytes:
+                raise asyncio.QueueFull
             self._queue.put_nowait(message)
+            self._queued_bytes += len(message)
         except asyncio.QueueFull:
             log.warning("closing slow WebSocket consumer (user %s)", self.user_id)
             self._closing = True
@@ -52,6 +70,7 @@ class Peer:
                 await self.ws.close(code=CLOSE_SLOW_CONSUMER, message=b"slow consumer")
                 return
             assert isinstance(message, str)
+            self._queued_bytes -= len(message)
             try:
                 await asyncio.wait_for(self.ws.send_str(message), self._timeout)
             except TimeoutError:

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from dispatch.auth.tokens import access_revoked
+from dispatch.ids import parse_id
 
 TOPIC = "sys:revocations"
 _MAX_ENTRIES = 100_000
@@ -37,10 +38,10 @@ class RevocationCache:
 
     async def revoked(self, conn_factory: Any, claims: dict[str, Any]) -> bool:
         """Whether the token's session is revoked, from the cache when it can be trusted."""
-        try:
-            key: Key = (int(claims["sub"]), claims.get("fam"))
-        except (KeyError, TypeError, ValueError):
+        user_id = parse_id(claims.get("sub"))
+        if user_id is None:
             return True
+        key: Key = (user_id, claims.get("fam"))
         if self._epoch() != self._seen_epoch:
             self._seen_epoch = self._epoch()
             self.clear()  # events may have been missed while the listener was away

@@ -14,6 +14,7 @@ import jwt
 
 from dispatch.config import AuthSettings
 from dispatch.errors import AuthenticationError
+from dispatch.ids import parse_id
 
 ALGORITHM = "HS256"
 ROLES = ("client", "assistant", "dispatcher")
@@ -67,10 +68,11 @@ def decode_token(settings: AuthSettings, token: str, *, typ: str) -> dict[str, A
 
 
 def user_from_claims(claims: dict[str, Any]) -> CurrentUser:
-    try:
-        user_id = int(claims["sub"])
-    except (KeyError, TypeError, ValueError):
-        raise AuthenticationError("The token is invalid.", code="TOKEN_INVALID") from None
+    user_id = parse_id(claims.get("sub"))
+    if user_id is None or not isinstance(claims.get("exp"), int | float):
+        # A subject beyond a bigint would overflow in the database; a token without an expiry
+        # would live forever (aiohttp-jwt verifies `exp` only when present).
+        raise AuthenticationError("The token is invalid.", code="TOKEN_INVALID")
     role = claims.get("role")
     if role not in ROLES:
         raise AuthenticationError("The token is invalid.", code="TOKEN_INVALID")
@@ -218,10 +220,12 @@ async def access_revoked(conn: asyncpg.Connection, claims: dict[str, Any]) -> bo
     """Whether an otherwise valid access token is revoked: its session was ended (logout,
     password reset, refresh reuse) or its user is disabled or gone."""
     family = claims.get("fam")
+    user_id = parse_id(claims.get("sub"))
     try:
         family_id = uuid.UUID(family) if family else None
-        user_id = int(claims["sub"])
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, TypeError, AttributeError):
+        return True
+    if user_id is None:
         return True
     revoked: bool = await conn.fetchval(
         "SELECT dispatch.access_revoked(user_id => $1, family_id => $2)", user_id, family_id

@@ -44,11 +44,15 @@ BEGIN
             'client', (SELECT jsonb_build_object('id', c.id, 'name', c.name, 'phone', c.phone_number,
                                                  'phone_number', c.phone_number)
                          FROM dispatch.users c WHERE c.id = request.client_id),
+            -- The assistant's position only while the job is accepted or ongoing: a finished
+            -- or canceled job must not let its client follow the assistant afterwards.
             'assistant', (SELECT jsonb_build_object('id', s.id, 'name', s.name, 'phone', s.phone_number,
                                                     'phone_number', s.phone_number,
                                                     'lat', ST_Y(p.geog::geometry),
                                                     'lng', ST_X(p.geog::geometry))
-                            FROM dispatch.users s LEFT JOIN dispatch.positions p ON p.user_id = s.id
+                            FROM dispatch.users s
+                            LEFT JOIN dispatch.positions p
+                                   ON p.user_id = s.id AND request.status IN ('accepted', 'ongoing')
                             WHERE s.id = request.assistant_id),
             'pickup_lat', ST_Y(request.pickup::geometry),
             'pickup_lng', ST_X(request.pickup::geometry),
@@ -89,11 +93,14 @@ BEGIN
             'type', 'status',
             'assistance_id', request.id,
             'status', request.status,
+            -- Position only while accepted or ongoing (as in assistance_json).
             'assistant', (SELECT jsonb_build_object('id', s.id, 'name', s.name,
                                                     'phone_number', s.phone_number,
                                                     'lat', ST_Y(p.geog::geometry),
                                                     'lng', ST_X(p.geog::geometry))
-                            FROM dispatch.users s LEFT JOIN dispatch.positions p ON p.user_id = s.id
+                            FROM dispatch.users s
+                            LEFT JOIN dispatch.positions p
+                                   ON p.user_id = s.id AND request.status IN ('accepted', 'ongoing')
                             WHERE s.id = request.assistant_id),
             'client', (SELECT jsonb_build_object('id', c.id, 'name', c.name)
                          FROM dispatch.users c WHERE c.id = request.client_id)

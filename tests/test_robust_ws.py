@@ -1,0 +1,258 @@
+"""Robustness over real WebSockets (issue 14): ids, NUL in chat, positions of finished jobs,
+per-user write limits, sockets of revoked sessions, slow consumers cut by queued bytes."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import dataclasses
+import os
+import socket
+import time
+
+import aiohttp
+import asyncpg
+import pytest
+
+from api.app import create_app
+from api.keys import BATCHER, BUS, HUB
+from api.ws.limits import CHAT_LIMITED
+from dispatch.db import init_connection
+from tests.accounts_support import CLIENT_000, register
+from tests.assist import PICKUP, job_in_state
+from tests.conftest import HANDSHAKE, serve
+from tests.factories import auth_header, create_user
+
+
+def token_of(settings, user) -> str:
+    return auth_header(settings, user)["Authorization"].split(" ", 1)[1]
+
+
+async def next_json(ws, timeout: float = 10.0) -> dict:
+    msg = await asyncio.wait_for(ws.receive(), timeout)
+    assert msg.type == aiohttp.WSMsgType.TEXT, msg
+    return msg.json()
+
+
+async def next_of_type(ws, kind: str) -> dict:
+    while True:
+        frame = await next_json(ws)
+        if frame.get("type") == kind:
+            return frame
+
+
+def tuned(settings, **realtime):
+    return dataclasses.replace(
+        settings, realtime=dataclasses.replace(settings.realtime, **realtime)
+    )
+
+
+@pytest.fixture
+async def db(throwaway_db):
+    conn = await asyncpg.connect(throwaway_db)
+    await init_connection(conn)
+    yield conn
+    await conn.close()
+
+
+@pytest.fixture
+def app_on(throwaway_db):
+    """Serves a real app (own pool, listening for events) built from the given settings."""
+
+    def start(settings):
+        return serve(create_app(settings, db_url=throwaway_db))
+
+    return start
+
+
+@pytest.mark.parametrize("raw", ["%C2%B2", "%D9%A1", "%EF%BC%91"])
+@pytest.mark.parametrize("channel", ["assistant", "assistance"])
+async def test_unicode_digit_ids_on_both_socket_paths(client, conn, settings, raw, channel):
+    from yarl import URL
+
+    user = await create_user(conn, role="assistant")
+    url = URL(f"/ws/{channel}/{raw}/?token={token_of(settings, user)}", encoded=True)
+    resp = await client.get(url, headers=HANDSHAKE)
+    assert resp.status in (403, 404), await resp.text()  # refused, never a 500
+    assert resp.status == 404 or channel == "assistant"
+
+
+async def test_chat_with_nul_gets_an_error_frame_and_the_socket_lives(settings, db, app_on):
+    async with app_on(settings) as c:
+        job = await job_in_state(c, settings, db, "accepted")
+        url = f"/ws/assistance/{job.id}/?token={token_of(settings, job.client)}"
+        async with c.ws_connect(url) as ws:
+            await next_of_type(ws, "status")
+            await ws.send_str('{"type": "chat", "message": "a\\u0000b"}')
+            assert "NUL" in (await next_of_type(ws, "error"))["message"]
+            await ws.send_str('{"type": "chat", "message": "still here"}')
+            assert (await next_of_type(ws, "chat"))["message"] == "still here"
+            await ws.send_str('{"type": "ping"}')
+            assert await next_of_type(ws, "pong") == {"type": "pong"}
+            assert not ws.closed
+
+
+@pytest.mark.parametrize(("state", "visible"), [("accepted", True), ("canceled", False)])
+async def test_status_frame_shows_the_position_only_while_live(
+    settings, db, app_on, state, visible
+):
+    async with app_on(settings) as c:
+        job = await job_in_state(c, settings, db, state)
+        url = f"/ws/assistance/{job.id}/?token={token_of(settings, job.client)}"
+        async with c.ws_connect(url) as ws:
+            status = await next_of_type(ws, "status")
+    assert status["assistant"]["id"] == job.assistant.id
+    assert (status["assistant"]["lat"] is not None) is visible
+    assert (status["assistant"]["lng"] is not None) is visible
+
+
+async def test_chat_is_rate_limited_per_user(settings, db, app_on):
+    async with app_on(tuned(settings, chat_per_minute=5)) as c:
+        job = await job_in_state(c, settings, db, "accepted")
+        url = f"/ws/assistance/{job.id}/?token={token_of(settings, job.client)}"
+        # Two sockets of one user share the allowance.
+        async with c.ws_connect(url) as ws1, c.ws_connect(url) as ws2:
+            for ws in (ws1, ws2):
+                await next_of_type(ws, "status")
+            for i in range(4):
+                await ws1.send_str(f'{{"type": "chat", "message": "one {i}"}}')
+            for i in range(4):
+                await ws2.send_str(f'{{"type": "chat", "message": "two {i}"}}')
+            errors = 0
+            while errors < 3:
+                frame = await next_json(ws2)
+                if frame["type"] == "error":
+                    assert frame["message"] == CHAT_LIMITED
+                    errors += 1
+            await ws2.send_str('{"type": "ping"}')
+            await next_of_type(ws2, "pong")
+    stored = await db.fetchval(
+        "SELECT count(*) FROM dispatch.chat_messages WHERE assistance_id = $1", job.id
+    )
+    assert stored == 5
+
+
+async def test_location_floods_are_coalesced(settings, db, app_on):
+    async with app_on(tuned(settings, location_history_s=1.0)) as c:
+        a = await create_user(db, role="assistant")
+        started = time.monotonic()
+        async with c.ws_connect(f"/ws/assistant/{a.id}/?token={token_of(settings, a)}") as ws:
+            await next_json(ws)
+            for i in range(2000):
+                await ws.send_str(f'{{"type": "location", "lat": {10 + i / 10000}, "lng": 3.0}}')
+            await ws.send_str('{"type": "ping"}')
+            await next_of_type(ws, "pong")  # every frame has been read
+        newest = 10 + 1999 / 10000
+        for _ in range(200):  # the periodic flush may hold the last batch: wait for its commit
+            latest = await db.fetchval(
+                "SELECT ST_Y(geog::geometry) FROM dispatch.positions WHERE user_id = $1", a.id
+            )
+            if latest == pytest.approx(newest):
+                break
+            await asyncio.sleep(0.05)
+        elapsed = time.monotonic() - started
+        coalesced = c.app[BATCHER].coalesced
+    assert latest == pytest.approx(newest)  # the newest frame wins
+    history = await db.fetchval(
+        "SELECT count(*) FROM dispatch.position_history WHERE user_id = $1", a.id
+    )
+    assert 1 <= history <= elapsed + 2  # at most one row a second, not 2,000
+    assert coalesced > 0
+
+
+@pytest.mark.parametrize("how", ["logout", "disable", "password"])
+async def test_sockets_of_a_revoked_session_are_closed(settings, db, app_on, how):
+    async with app_on(settings) as c:
+        await asyncio.wait_for(c.app[BUS].connected.wait(), 10)
+        body = await register(c, CLIENT_000)
+        tokens = body["tokens"]
+        other = await c.post(
+            "/api/auth/login/email/",
+            json={"email": "amel@example.com", "password": CLIENT_000["password"]},
+        )
+        other_tokens = (await other.json())["tokens"]
+        resp = await c.post(
+            "/api/assistance/request/",
+            json={"pickup": PICKUP},
+            headers={"Authorization": f"Bearer {tokens['access']}"},
+        )
+        assert resp.status == 201, await resp.text()
+        job_id = (await resp.json())["assistance"]["id"]
+        async with (
+            c.ws_connect(f"/ws/assistance/{job_id}/?token={tokens['access']}") as ws,
+            c.ws_connect(
+                f"/ws/assistance/{job_id}/",
+                headers={"Authorization": f"Bearer {other_tokens['access']}"},
+            ) as survivor,
+        ):
+            await next_of_type(ws, "status")
+            await next_of_type(survivor, "status")
+            if how == "logout":
+                resp = await c.post("/api/auth/logout/", json={"refresh": tokens["refresh"]})
+                assert resp.status == 200
+            elif how == "disable":
+                await db.execute(
+                    "UPDATE dispatch.users SET is_disabled = true WHERE id = $1", body["user"]["id"]
+                )
+            else:
+                await db.execute(
+                    "UPDATE dispatch.refresh_tokens SET revoked_at = now() WHERE user_id = $1",
+                    body["user"]["id"],
+                )
+            msg = await asyncio.wait_for(ws.receive(), 10)
+            while msg.type == aiohttp.WSMsgType.TEXT:
+                msg = await asyncio.wait_for(ws.receive(), 10)
+            # The close frame's code (the client's own close_code may read 1006 when the server
+            # has dropped the connection before the client's reply).
+            assert msg.type == aiohttp.WSMsgType.CLOSE
+            assert msg.data == 4401
+            if how == "logout":  # the user's other session keeps its socket
+                await survivor.send_str('{"type": "ping"}')
+                assert (await next_of_type(survivor, "pong"))["type"] == "pong"
+
+
+def _handshake(port: int, path: str) -> socket.socket:
+    """A raw WebSocket client with a tiny receive buffer that never reads after the upgrade."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(
+        (
+            f"GET {path} HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+            f"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {key}\r\n\r\n"
+        ).encode()
+    )
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(1)
+    assert head.startswith(b"HTTP/1.1 101"), head
+    return sock
+
+
+async def test_a_slow_consumer_is_cut_by_queued_bytes(settings, db, app_on):
+    """Time and message counts are set out of reach: only the byte bound can cut this socket."""
+    limit = 256 * 1024
+    tight = tuned(settings, send_queue_bytes=limit, send_queue=100_000, send_timeout=300.0)
+    async with app_on(tight) as c:
+        a = await create_user(db, role="assistant")
+        sock = await asyncio.to_thread(
+            _handshake, c.server.port, f"/ws/assistant/{a.id}/?token={token_of(settings, a)}"
+        )
+        try:
+            payload = '{"type": "chat", "message": "' + "x" * 16_000 + '"}'
+            sent = 0
+            for _ in range(400):  # 6.4 MB offered
+                c.app[HUB].deliver(f"assistant:{a.id}", payload)
+                sent += len(payload)
+                await asyncio.sleep(0.005)
+            sock.settimeout(60)
+            received = b""
+            while b"\x0f\xa8slow consumer" not in received:  # the close frame, code 4008
+                chunk = await asyncio.to_thread(sock.recv, 1 << 20)
+                assert chunk, "closed without a 4008 close frame"
+                received += chunk
+        finally:
+            sock.close()
+    assert len(received) < sent / 2  # cut long before the flood was written
+    assert len(received) < 4 * limit + 512 * 1024  # socket buffers on top of the bound

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from api.accounts_setup import setup_accounts
 from api.auth import jwt_middlewares
+from api.handlers.docs import setup_docs
 from api.keys import BATCHER, BUS, DB_URL, HUB, OWN_POOL, POOL, REVOCATIONS, SETTINGS
 from api.middleware import error_middleware
 from api.routes import setup_routes
@@ -93,4 +94,5 @@ def create_app(
     app.on_shutdown.append(_close_sockets)
     setup_accounts(app, background=pool is None)
     setup_routes(app)
+    setup_docs(app)
     return app

@@ -1,32 +1,9 @@
-"""Structured logging: JSON lines for the access log and the application log."""
+"""Structured logging: the JSON access log (the application log's format lives in dispatch.logs)."""
 
 from __future__ import annotations
 
-import logging
-import sys
-import time
-from typing import Any
-
-import orjson
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
-
-
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "msg": record.getMessage(),
-        }
-        extra = getattr(record, "fields", None)
-        if isinstance(extra, dict):
-            entry.update(extra)
-        if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
-        return orjson.dumps(entry, default=str).decode()
 
 
 class AccessLogger(AbstractAccessLogger):
@@ -46,11 +23,3 @@ class AccessLogger(AbstractAccessLogger):
                 }
             },
         )
-
-
-def configure(level: str = "INFO") -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from api.handlers import assistance, auth, health, profile
+from api.handlers import assistance, auth, docs, health, profile
 from api.ws import channels
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -54,3 +54,7 @@ def setup_routes(app: web.Application) -> None:
     add(r, "POST", "/api/assistance/rate/{id}/", assistance.rate)
     add(r, "GET", "/ws/assistant/{id}/", channels.assistant_channel)
     add(r, "GET", "/ws/assistance/{id}/", channels.assistance_channel)
+    # API description (issue 14): the OpenAPI document and Swagger UI
+    add(r, "GET", "/api/schema/", docs.schema)
+    add(r, "GET", "/api/docs/", docs.docs_page)
+    add(r, "GET", "/api/docs/{asset}/", docs.docs_asset)

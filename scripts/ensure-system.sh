@@ -3,19 +3,22 @@
 set -euo pipefail
 
 # pg_prove lives in libtap-parser-sourcehandler-pgtap-perl, only recommended by the pgtap package.
-PACKAGES=(postgresql-15 postgresql-15-postgis-3 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl)
+# haproxy is the load balancer in front of two server nodes in the scale-out test.
+PACKAGES=(postgresql-15 postgresql-15-postgis-3 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl haproxy)
 missing=()
 [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15)
 { [ -f /usr/lib/postgresql/15/lib/postgis-3.so ] && [ -f /usr/share/postgresql/15/extension/postgis.control ]; } \
   || missing+=(postgresql-15-postgis-3)
 [ -f /usr/share/postgresql/15/extension/pgtap.control ] || missing+=(postgresql-15-pgtap)
 command -v pg_prove >/dev/null || missing+=(libtap-parser-sourcehandler-pgtap-perl)
+command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 
 if [ -n "${DATABASE_URL:-}" ]; then
   # An external server brings its own PostGIS; only the client tools are needed here.
   missing=()
   command -v psql >/dev/null || missing+=(postgresql-client-15)
   command -v pg_prove >/dev/null || missing+=(libtap-parser-sourcehandler-pgtap-perl)
+  command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 fi
 
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -232,8 +232,7 @@ def _short_names(document: dict[str, Any]) -> dict[str, Any]:
     for name in document["components"]["schemas"]:
         if "__" in name:
             *_, module, cls = name.split("__")
-            text = text.replace(f'"{name}"', f'"{module.title()}{cls}"')
-            text = text.replace(f"/{name}\"", f"/{module.title()}{cls}\"")
+            text = text.replace(name, f"{module.title()}{cls}")
     result: dict[str, Any] = orjson.loads(text)
     return result
 

@@ -53,4 +53,4 @@ class ListQuery(BaseModel):
 
     status: Status | None = None
     limit: int = Field(20, ge=1, le=100)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=2**31 - 1)  # an int4 in SQL

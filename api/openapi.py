@@ -66,9 +66,9 @@ def described_routes(app: web.Application) -> tuple[list[tuple[str, str, Operati
 def _models(operations: list[tuple[str, str, Operation]]) -> list[tuple[Any, JsonSchemaMode]]:
     wanted: dict[tuple[Any, JsonSchemaMode], None] = {(Error, "serialization"): None}
     for _, _, op in operations:
-        for model, mode in ((op.body, "validation"), (op.query, "validation")):
+        for model in (op.body, op.query):
             if model is not None:
-                wanted[(model, mode)] = None
+                wanted[(model, "validation")] = None
         for model in (op.response, *(m for _, m in op.responses.values())):
             if model is not None:
                 wanted[(model, "serialization")] = None
@@ -154,7 +154,10 @@ def _operation(
         implied.add(413)
     for status, (text, model) in op.responses.items():
         schema = refs[(model, "serialization")]
-        responses[str(status)] = {"description": text, "content": {"application/json": {"schema": schema}}}
+        responses[str(status)] = {
+            "description": text,
+            "content": {"application/json": {"schema": schema}},
+        }
     for status in sorted((implied | set(op.errors)) - set(op.responses)):
         text = op.errors.get(status) or _IMPLIED.get(status, "See the error code.")
         responses[str(status)] = _error(text)

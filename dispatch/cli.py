@@ -20,7 +20,6 @@ from dispatch.logs import configure
 from dispatch.migrate import MigrationError, migrate_url
 
 
-
 def _settings() -> Settings:
     try:
         return Settings.from_env()

@@ -22,7 +22,7 @@ def wait_healthy(base: str, *, timeout: float = 30.0, proc: subprocess.Popen[byt
         if proc is not None and proc.poll() is not None:
             raise AssertionError(f"server exited with {proc.returncode}")
         try:
-            with urllib.request.urlopen(f"{base}/api/health/", timeout=2) as resp:  # noqa: S310
+            with urllib.request.urlopen(f"{base}/api/health/", timeout=2) as resp:
                 if resp.status == 200:
                     return
         except OSError:
@@ -45,7 +45,7 @@ def node(
         "DISPATCH_DB_POOL_MIN": "1",
         **(env or {}),
     }
-    out = open(log, "wb") if log is not None else subprocess.DEVNULL  # noqa: SIM115
+    out = open(log, "wb") if log is not None else subprocess.DEVNULL
     proc = subprocess.Popen(
         [sys.executable, "-m", "api", "serve", "--workers", str(workers)],
         env=full_env,

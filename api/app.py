@@ -80,10 +80,12 @@ def create_app(
     settings: Settings, *, db_url: str | None = None, pool: asyncpg.Pool | None = None
 ) -> web.Application:
     """The engine's application; `pool` lets a caller share a pool (or a test transaction)."""
-    app = web.Application(
-        middlewares=[error_middleware, *jwt_middlewares(settings.auth)],
-        client_max_size=settings.http.max_body_bytes,
-    )
+    middlewares = [error_middleware, *jwt_middlewares(settings.auth)]
+    if settings.metrics.enabled:
+        from api.metrics import db_error_middleware, metrics_middleware
+
+        middlewares = [metrics_middleware, error_middleware, db_error_middleware, *middlewares[1:]]
+    app = web.Application(middlewares=middlewares, client_max_size=settings.http.max_body_bytes)
     app[SETTINGS] = settings
     app[DB_URL] = db_url or database_url(settings.db)
     app[OWN_POOL] = pool is None
@@ -94,5 +96,9 @@ def create_app(
     app.on_shutdown.append(_close_sockets)
     setup_accounts(app, background=pool is None)
     setup_routes(app)
+    if settings.metrics.enabled:
+        from api.metrics import setup_metrics
+
+        setup_metrics(app)
     setup_docs(app)
     return app

@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 from dispatch import cli
 from dispatch.config import Settings
@@ -15,8 +19,33 @@ from dispatch.config import Settings
 log = logging.getLogger("dispatch.serve")
 
 
+def _metrics_dir(settings: Settings) -> Path | None:
+    """With metrics on, the multiprocess directory every worker writes its samples to: the
+    PROMETHEUS_MULTIPROC_DIR given (emptied: samples of a previous run would count), or a private
+    temporary one. Set before prometheus_client is imported, which reads it once."""
+    if not settings.metrics.enabled:
+        return None
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if given:
+        for stale in Path(given).glob("*.db"):
+            stale.unlink()
+        return None  # the operator's directory: left in place
+    path = Path(tempfile.mkdtemp(prefix="dispatch-metrics-"))
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+    return path
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     workers = args.workers if args.workers is not None else settings.http.workers
+    own_dir = None if args.reuse_port else _metrics_dir(settings)  # workers inherit it
+    try:
+        _serve(settings, args, workers)
+    finally:
+        if own_dir is not None:
+            shutil.rmtree(own_dir, ignore_errors=True)
+
+
+def _serve(settings: Settings, args: argparse.Namespace, workers: int) -> None:
     if workers <= 1:
         _serve_one(settings, reuse_port=args.reuse_port)
         return
@@ -33,6 +62,11 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
     codes = [proc.wait() for proc in procs]
+    if settings.metrics.enabled:
+        from prometheus_client import multiprocess
+
+        for proc in procs:  # drop the live gauges (open sockets, pool) of exited workers
+            multiprocess.mark_process_dead(proc.pid)
     sys.exit(max(codes, default=0))
 
 

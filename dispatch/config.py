@@ -196,6 +196,26 @@ class DispatchSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class MetricsSettings:
+    enabled: bool = setting(
+        "DISPATCH_METRICS",
+        False,
+        "Serve Prometheus metrics at /metrics (off: no route, nothing collected).",
+        _bool,
+    )
+    token: str = setting(
+        "DISPATCH_METRICS_TOKEN",
+        "",
+        "When set, /metrics answers only `Authorization: Bearer <this token>` (else 401).",
+    )
+    probe_s: float = setting(
+        "DISPATCH_METRICS_PROBE_S",
+        10.0,
+        "Seconds between two event-delivery probes of each process (the lag histogram; 0: none).",
+    )
+
+
+@dataclasses.dataclass(frozen=True)
 class Settings:
     """Every setting of the engine, grouped by concern."""
 
@@ -205,6 +225,7 @@ class Settings:
     realtime: RealtimeSettings = dataclasses.field(default_factory=RealtimeSettings)
     dispatch: DispatchSettings = dataclasses.field(default_factory=DispatchSettings)
     accounts: AccountsSettings = dataclasses.field(default_factory=AccountsSettings)
+    metrics: MetricsSettings = dataclasses.field(default_factory=MetricsSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

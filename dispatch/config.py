@@ -56,7 +56,10 @@ class DatabaseSettings:
         "libpq URL of an external PostGIS server. Unset: the embedded cluster under .dispatch/pg/.",
     )
     pg_port: int = setting(
-        "DISPATCH_PG_PORT", 5544, "TCP port of the embedded cluster (127.0.0.1)."
+        "DISPATCH_PG_PORT",
+        0,
+        "TCP port of the embedded cluster (127.0.0.1). Unset: chosen once per checkout (5544 "
+        "when free) and kept beside the cluster's data.",
     )
     pg_bin: str = setting(
         "DISPATCH_PG_BIN", "/usr/lib/postgresql/15/bin", "Directory of initdb, pg_ctl and postgres."

@@ -26,7 +26,7 @@ async def test_workers_share_a_port_and_stop_on_sigterm(db_url):
     try:
         pids: set[int] = set()
         async with aiohttp.ClientSession() as session:
-            for _ in range(100):
+            for _ in range(300):  # start-up takes seconds on a loaded 2-core machine
                 try:
                     async with session.get(f"http://127.0.0.1:{port}/api/health/") as resp:
                         assert resp.status == 200
@@ -86,7 +86,7 @@ async def test_workflows_across_two_worker_processes(settings, throwaway_db):
     base = f"http://127.0.0.1:{port}"
     try:
         async with aiohttp.ClientSession() as session:
-            for _ in range(100):
+            for _ in range(300):  # start-up takes seconds on a loaded 2-core machine
                 try:
                     async with session.get(f"{base}/api/health/") as resp:
                         if resp.status == 200:

@@ -74,6 +74,10 @@ async def test_schemathesis_finds_no_server_error(settings, throwaway_db, tmp_pa
         "DISPATCH_RATE_LIMIT_PER_IDENTIFIER": "0",
         "DISPATCH_GOOGLE_CLIENT_ID": "fuzz.apps.googleusercontent.com",
         "DISPATCH_GOOGLE_JWKS_FILE": str(_jwks(tmp_path / "jwks.json")),
+        # Metrics on: /metrics is fuzzed too (401 without its token), and its middleware sees
+        # every fuzzed request.
+        "DISPATCH_METRICS": "1",
+        "DISPATCH_METRICS_TOKEN": "fuzz-metrics-token",
     }
     log = tmp_path / "server.log"
     with node(throwaway_db, env=env, log=log) as base:
@@ -90,6 +94,7 @@ async def test_schemathesis_finds_no_server_error(settings, throwaway_db, tmp_pa
                 assert resp.status == 201
                 job = (await resp.json())["assistance"]["id"]
         config = tmp_path / "schemathesis.toml"
+        assert "/metrics/" in doc["paths"]
         config.write_text(_config(doc, tokens, {"assistance": job, "assistant": assistant.id}))
         st = Path(sys.executable).with_name("st")
         proc = await asyncio.create_subprocess_exec(

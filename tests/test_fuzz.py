@@ -24,6 +24,7 @@ CHECKS = "not_a_server_error,response_schema_conformance,status_code_conformance
 # Bounded so the suite stays within minutes on 2 cores; FUZZ_EXAMPLES raises it for a deep run.
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "6"))
 SEED = os.environ.get("FUZZ_SEED", "20261121")
+EDGES = (2**15, 2**31 - 1, 2**31, -(2**31) - 1, 2**53 + 1, 2**63 - 1, 2**63, 10**18, -1, 0)
 
 
 def _jwks(path: Path) -> Path:
@@ -36,7 +37,18 @@ def _jwks(path: Path) -> Path:
 
 def _config(doc: dict, tokens: dict[str, str], ids: dict[str, int]) -> str:
     """schemathesis.toml: per operation, the token of a role it allows and real ids in its path."""
-    lines = []
+    lines = [
+        # The database's edges, offered often: int4/int8 overflows and NULs are classic 500s.
+        "[dictionaries.edges]",
+        f"values = [{', '.join(str(v) for v in EDGES)}]",
+        "[dictionaries.texts]",
+        'values = ["\\u0000", "a\\u0000b", "\u00b2", "\u0661", " ", "9999999999999999999999"]',
+        "[generation.dictionaries]",
+        'integer = { dictionary = "edges", probability = 0.2 }',
+        'number = { dictionary = "edges", probability = 0.1 }',
+        'string = { dictionary = "texts", probability = 0.1 }',
+        "",
+    ]
     for path, methods in doc["paths"].items():
         for op in methods.values():
             roles = op["x-roles"]

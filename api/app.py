@@ -10,6 +10,7 @@ from aiohttp import web
 
 from api.accounts_setup import setup_accounts
 from api.auth import jwt_middlewares
+from api.handlers.docs import setup_docs
 from api.keys import BATCHER, BUS, DB_URL, HUB, OWN_POOL, POOL, REVOCATIONS, SETTINGS, TIMEKEEPER
 from api.limits import setup_limits
 from api.middleware import error_middleware
@@ -103,6 +104,8 @@ async def _offers_ctx(app: web.Application) -> AsyncIterator[None]:
         await driver.start()
     yield
     await driver.stop()
+
+
 async def _time_ctx(app: web.Application) -> AsyncIterator[None]:
     """Due bookings, supply samples, history partitions (only on the app's own pool)."""
     app[TIMEKEEPER] = keeper = TimeKeeper(app[POOL], app[SETTINGS].time)
@@ -122,10 +125,12 @@ def create_app(
     settings: Settings, *, db_url: str | None = None, pool: asyncpg.Pool | None = None
 ) -> web.Application:
     """The engine's application; `pool` lets a caller share a pool (or a test transaction)."""
-    app = web.Application(
-        middlewares=[error_middleware, *jwt_middlewares(settings.auth)],
-        client_max_size=settings.http.max_body_bytes,
-    )
+    middlewares = [error_middleware, *jwt_middlewares(settings.auth)]
+    if settings.metrics.enabled:
+        from api.metrics import db_error_middleware, metrics_middleware
+
+        middlewares = [metrics_middleware, error_middleware, db_error_middleware, *middlewares[1:]]
+    app = web.Application(middlewares=middlewares, client_max_size=settings.http.max_body_bytes)
     app[SETTINGS] = settings
     app[DB_URL] = db_url or database_url(settings.db)
     app[OWN_POOL] = pool is None
@@ -141,4 +146,9 @@ def create_app(
     setup_ws_limits(app, chat_per_minute=settings.realtime.chat_per_minute)
     setup_accounts(app, background=pool is None)
     setup_routes(app)
+    if settings.metrics.enabled:
+        from api.metrics import setup_metrics
+
+        setup_metrics(app)
+    setup_docs(app)
     return app

@@ -43,6 +43,7 @@ def jwt_middlewares(settings: AuthSettings) -> list[Middleware]:
         settings.secret(),
         request_property=CLAIMS,
         credentials_required=False,  # public routes exist; handlers demand a user via require()
+        whitelist=(r"/metrics/?$",),  # its Bearer token is DISPATCH_METRICS_TOKEN, not a JWT
         token_getter=bearer_token,
         is_revoked=is_revoked,
         algorithms=[ALGORITHM],

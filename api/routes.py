@@ -12,6 +12,7 @@ from api.handlers import (
     bookings,
     console,
     dispatcher,
+    docs,
     fleet,
     health,
     history,
@@ -104,3 +105,7 @@ def setup_routes(app: web.Application) -> None:
     add(r, "GET", "/api/assistance/{id}/track/", history.track)
     add(r, "POST", "/api/telematics/", history.telematics)
     add(r, "GET", "/ws/client/{id}/", client.client_channel)
+    # API description (issue 14): the OpenAPI document and Swagger UI
+    add(r, "GET", "/api/schema/", docs.schema)
+    add(r, "GET", "/api/docs/", docs.docs_page)
+    add(r, "GET", "/api/docs/{asset}/", docs.docs_asset)

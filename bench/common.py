@@ -311,7 +311,7 @@ class Server:
         import aiohttp
 
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "dispatch.cli", "serve", "--workers", str(self.workers)],
+            [sys.executable, "-m", "api", "serve", "--workers", str(self.workers)],
             env=self._env,
         )
         async with aiohttp.ClientSession() as session:

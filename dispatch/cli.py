@@ -1,14 +1,15 @@
-"""The `dispatch` command: database set-up, migrations, demo data, and the server."""
+"""The `dispatch` command's domain half: database set-up, migrations, demo data, accounts."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -17,9 +18,8 @@ import asyncpg
 from dispatch import db, devdb
 from dispatch.config import Settings, SettingsError
 from dispatch.errors import DispatchError
+from dispatch.logs import configure
 from dispatch.migrate import MigrationError, migrate_url
-
-log = logging.getLogger("dispatch.cli")
 
 
 def _settings() -> Settings:
@@ -173,53 +173,22 @@ def cmd_create_dispatcher(settings: Settings, args: argparse.Namespace) -> None:
     print(f"dispatcher {user_id} created ({email})")
 
 
-def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
-    workers = args.workers if args.workers is not None else settings.http.workers
-    if workers <= 1:
-        _serve_one(settings, reuse_port=args.reuse_port)
-        return
-    # Supervisor: N worker processes bind the same port with SO_REUSEPORT; the kernel
-    # spreads connections. SIGINT/SIGTERM are passed on and the workers drain gracefully.
-    # A worker that dies (a crash, the OOM killer) is replaced: see dispatch/supervisor.py.
-    from dispatch.supervisor import Supervisor
-
-    cmd = [sys.executable, "-m", "dispatch.cli", "serve", "--workers", "1", "--reuse-port"]
-    sys.exit(Supervisor(cmd, workers).run())
+Command = Callable[[Settings, argparse.Namespace], None]
 
 
-def _serve_one(settings: Settings, *, reuse_port: bool) -> None:
-    from aiohttp import web
+@dataclass(frozen=True)
+class Extra:
+    """A sub-command contributed by an outer layer (the server's `serve`, composed in api.main)."""
 
-    from api.app import create_app
-    from api.logs import AccessLogger
-
-    app = create_app(settings)
-    web.run_app(
-        app,
-        host=settings.http.host,
-        port=settings.http.port,
-        reuse_port=reuse_port or None,
-        shutdown_timeout=settings.http.shutdown_timeout,
-        access_log_class=AccessLogger,
-        access_log=logging.getLogger("dispatch.access") if settings.http.access_log else None,
-        print=lambda msg: log.info(msg.strip()),
-        handle_signals=True,
-        loop=_event_loop(),
-    )
+    name: str
+    help: str
+    arguments: Callable[[argparse.ArgumentParser], None]
+    run: Command
 
 
-def _event_loop() -> asyncio.AbstractEventLoop:
-    """uvloop's event loop: the same asyncio API at a fraction of the CPU per socket operation."""
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency; stay usable without it
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
-
-
-def main(argv: list[str] | None = None) -> None:
-    from api.logs import configure
-
+def main(argv: list[str] | None = None, *, extra: Sequence[Extra] = ()) -> None:
+    """The domain's commands; `extra` adds the ones a layer above composes (dispatch/ never
+    imports api/: the `dispatch` console script is api.main, which adds `serve`)."""
     parser = argparse.ArgumentParser(prog="dispatch", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("db-up", help="create/start the embedded cluster (no-op with DATABASE_URL)")
@@ -242,11 +211,7 @@ def main(argv: list[str] | None = None) -> None:
     hm.add_argument("--since", type=_day, required=True, help="first UTC day (YYYY-MM-DD)")
     hm.add_argument("--until", type=_day, default=None, help="day after the last (default: now)")
     hm.add_argument("--output", "-o", default="-", help="file to write (default: stdout)")
-    serve = sub.add_parser("serve", help="serve HTTP and WebSockets in the foreground")
-    serve.add_argument("--workers", type=int, default=None, help="processes (default: WORKERS)")
-    serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    commands = {
+    commands: dict[str, Command] = {
         "db-up": cmd_db_up,
         "db-down": cmd_db_down,
         "db-url": cmd_db_url,
@@ -254,10 +219,13 @@ def main(argv: list[str] | None = None) -> None:
         "migrate": cmd_migrate,
         "seed": cmd_seed,
         "pgtap": cmd_pgtap,
-        "serve": cmd_serve,
         "create-dispatcher": cmd_create_dispatcher,
         "export": cmd_export,
     }
+    for command in extra:
+        command.arguments(sub.add_parser(command.name, help=command.help))
+        commands[command.name] = command.run
+    args = parser.parse_args(argv)
     settings = _settings()
     configure(settings.http.log_level)
     commands[args.command](settings, args)

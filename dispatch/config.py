@@ -67,7 +67,10 @@ class DatabaseSettings:
         "libpq URL of an external PostGIS server. Unset: the embedded cluster under .dispatch/pg/.",
     )
     pg_port: int = setting(
-        "DISPATCH_PG_PORT", 5544, "TCP port of the embedded cluster (127.0.0.1)."
+        "DISPATCH_PG_PORT",
+        0,
+        "TCP port of the embedded cluster (127.0.0.1). Unset: chosen once per checkout (5544 "
+        "when free) and kept beside the cluster's data.",
     )
     pg_bin: str = setting(
         "DISPATCH_PG_BIN", "/usr/lib/postgresql/15/bin", "Directory of initdb, pg_ctl and postgres."
@@ -273,6 +276,26 @@ class TimeSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class MetricsSettings:
+    enabled: bool = setting(
+        "DISPATCH_METRICS",
+        False,
+        "Serve Prometheus metrics at /metrics (off: no route, nothing collected).",
+        _bool,
+    )
+    token: str = setting(
+        "DISPATCH_METRICS_TOKEN",
+        "",
+        "When set, /metrics answers only `Authorization: Bearer <this token>` (else 401).",
+    )
+    probe_s: float = setting(
+        "DISPATCH_METRICS_PROBE_S",
+        10.0,
+        "Seconds between two event-delivery probes of each process (the lag histogram; 0: none).",
+    )
+
+
+@dataclasses.dataclass(frozen=True)
 class Settings:
     """Every setting of the engine, grouped by concern."""
 
@@ -283,6 +306,7 @@ class Settings:
     dispatch: DispatchSettings = dataclasses.field(default_factory=DispatchSettings)
     accounts: AccountsSettings = dataclasses.field(default_factory=AccountsSettings)
     time: TimeSettings = dataclasses.field(default_factory=TimeSettings)
+    metrics: MetricsSettings = dataclasses.field(default_factory=MetricsSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -8,6 +8,7 @@ import os
 import pwd
 import secrets
 import shutil
+import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ log = logging.getLogger(__name__)
 
 DB_NAME = "dispatch"
 SUPERUSER = "postgres"
+DEFAULT_PORT = 5544  # the first choice, and the port of clusters made before ports were chosen
+_PORT_RANGE = range(5545, 6000)
 # Unix socket paths are limited to 107 bytes; leave room for "/.s.PGSQL.NNNNN".
 _MAX_SOCKET_DIR = 90
 
@@ -62,6 +65,39 @@ class Cluster:
         """The unprivileged user running postgres, or None to run as ourselves."""
         return self.settings.pg_user if os.geteuid() == 0 else None
 
+    @property
+    def port_file(self) -> Path:
+        # Beside the data, like the password: a re-cloned checkout finding the cluster finds both.
+        return self.pg_dir / "port"
+
+    def port(self) -> int:
+        """DISPATCH_PG_PORT when set; else this checkout's own port, chosen once and kept, so two
+        checkouts on one machine each run their cluster (the first found free from 5544 on)."""
+        if self.settings.pg_port:
+            return self.settings.pg_port
+        if not self.port_file.exists():
+            self._ensure_os_user()
+            self._ensure_dirs()
+            chosen = self._existing_port() or _free_port()
+            try:
+                fd = os.open(self.port_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                pass  # another process chose first: use its choice
+            else:
+                with os.fdopen(fd, "w") as fh:
+                    fh.write(f"{chosen}\n")
+                log.info("embedded cluster port %s (kept in %s)", chosen, self.port_file)
+        return int(self.port_file.read_text().strip())
+
+    def _existing_port(self) -> int | None:
+        """A cluster made before ports were chosen: the port it runs on, else the old default."""
+        if not (self.data_dir / "PG_VERSION").exists():
+            return None
+        try:
+            return int((self.data_dir / "postmaster.pid").read_text().splitlines()[3])
+        except (OSError, ValueError, IndexError):
+            return DEFAULT_PORT
+
     def password(self) -> str:
         if not self.password_file.exists():
             self._ensure_os_user()
@@ -73,7 +109,7 @@ class Cluster:
 
     def url(self, dbname: str = DB_NAME) -> str:
         pw = quote(self.password(), safe="")
-        return f"postgresql://{SUPERUSER}:{pw}@127.0.0.1:{self.settings.pg_port}/{dbname}"
+        return f"postgresql://{SUPERUSER}:{pw}@127.0.0.1:{self.port()}/{dbname}"
 
     def _bin(self, name: str) -> str:
         path = Path(self.settings.pg_bin) / name
@@ -203,8 +239,13 @@ class Cluster:
             self._initdb()
         if not self._running():
             self._clear_stale_pid()
+            if not self.settings.pg_port and not _port_free(self.port()):
+                # Our kept port is now someone else's (another checkout's cluster): move on.
+                chosen = _free_port()
+                log.info("port %s is in use; the embedded cluster moves to %s", self.port(), chosen)
+                self.port_file.write_text(f"{chosen}\n")
             opts = (
-                f"-p {self.settings.pg_port} -c listen_addresses=127.0.0.1 "
+                f"-p {self.port()} -c listen_addresses=127.0.0.1 "
                 f"-c unix_socket_directories='{self.pg_dir}'"
             )
             proc = self._run(
@@ -229,7 +270,7 @@ class Cluster:
         self._ensure_database()
 
     def _ensure_database(self) -> None:
-        psql = [self._bin("psql"), "-h", str(self.pg_dir), "-p", str(self.settings.pg_port)]
+        psql = [self._bin("psql"), "-h", str(self.pg_dir), "-p", str(self.port())]
         psql += ["-U", SUPERUSER, "-d", "postgres", "-XAtq", "-v", "ON_ERROR_STOP=1"]
         for _ in range(50):
             exists = self._run(*psql, "-c", f"SELECT 1 FROM pg_database WHERE datname='{DB_NAME}'")  # noqa: S608
@@ -242,6 +283,23 @@ class Cluster:
     def down(self) -> None:
         if self.data_dir.exists() and self._running():
             self._run(self._bin("pg_ctl"), "stop", "-D", str(self.data_dir), "-m", "fast", "-w")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _free_port() -> int:
+    for port in (DEFAULT_PORT, *_PORT_RANGE):
+        if _port_free(port):
+            return port
+    raise DevDbError("no free port for the embedded cluster in 5544-5999; set DISPATCH_PG_PORT")
 
 
 def cluster(settings: DatabaseSettings, home: Path | None = None) -> Cluster:

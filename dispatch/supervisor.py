@@ -42,12 +42,14 @@ class Supervisor:
         self._due = [0.0] * count  # when a dead slot may be restarted
         self._born = time.monotonic()
         self._failed = 0  # exit code of a worker that could not start: the supervisor gives up
+        self.pids: list[int] = []  # every worker ever started (metrics drop their live gauges)
 
     def _start(self, slot: int) -> subprocess.Popen[bytes]:
         proc = self._procs[slot] = subprocess.Popen(  # noqa: S603
             self._cmd, preexec_fn=_die_with_parent
         )
         self._started[slot] = time.monotonic()
+        self.pids.append(proc.pid)
         return proc
 
     def stop(self, _signum: int = 0, _frame: object = None) -> None:

@@ -4,8 +4,9 @@
 set -euo pipefail
 
 # pg_prove lives in libtap-parser-sourcehandler-pgtap-perl, only recommended by the pgtap package.
+# haproxy is the load balancer in front of two server nodes in the scale-out test.
 PACKAGES=(postgresql-15 postgresql-15-postgis-3 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
-          chromium chromium-driver)
+          chromium chromium-driver haproxy)
 missing=()
 [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15)
 { [ -f /usr/lib/postgresql/15/lib/postgis-3.so ] && [ -f /usr/share/postgresql/15/extension/postgis.control ]; } \
@@ -15,6 +16,7 @@ command -v pg_prove >/dev/null || missing+=(libtap-parser-sourcehandler-pgtap-pe
 # The console's browser test (tests/test_console_browser.py) drives Debian's Chromium via Selenium.
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
+command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 
 if [ -n "${DATABASE_URL:-}" ]; then
   # An external server brings its own PostGIS; only the client tools are needed here.
@@ -23,6 +25,7 @@ if [ -n "${DATABASE_URL:-}" ]; then
   command -v pg_prove >/dev/null || missing+=(libtap-parser-sourcehandler-pgtap-perl)
   command -v chromium >/dev/null || missing+=(chromium)
   command -v chromedriver >/dev/null || missing+=(chromium-driver)
+  command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 fi
 
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -45,7 +45,7 @@ class Server:
 
     def start(self) -> None:
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "dispatch.cli", "serve", "--workers", "2"],
+            [sys.executable, "-m", "api", "serve", "--workers", "2"],
             env=self._env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

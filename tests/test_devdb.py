@@ -82,3 +82,26 @@ async def test_url_uses_a_generated_password(cluster: Cluster):
     wrong = cluster.url().replace(cluster.password(), "wrong")
     with pytest.raises(asyncpg.InvalidPasswordError):
         await asyncpg.connect(wrong)
+
+
+@pytest.fixture
+def two_checkouts(settings, tmp_path: Path):
+    """Two checkouts' clusters with no DISPATCH_PG_PORT: each chooses and keeps its own port."""
+    auto = dataclasses.replace(settings.db, pg_port=0)
+    pair = [Cluster(home=tmp_path / name / ".dispatch", settings=auto) for name in ("one", "two")]
+    yield pair
+    for c in pair:
+        c.down()
+        if c.link.is_symlink():
+            shutil.rmtree(c.pg_dir, ignore_errors=True)
+
+
+async def test_two_checkouts_run_side_by_side(two_checkouts):
+    one, two = two_checkouts
+    # Chosen while neither runs, both fresh checkouts pick the same first free port...
+    assert one.port() == two.port() == int(one.port_file.read_text())
+    one.up()
+    two.up()  # ...and the second moves on when it finds its kept port taken
+    assert two.port() != one.port() and two.port() == int(two.port_file.read_text())
+    assert await _can_query(one) and await _can_query(two)
+    assert f":{two.port()}/" in two.url()

@@ -25,7 +25,7 @@ def served(db_url: str, log: Path, *args: str) -> Iterator[tuple[subprocess.Pope
     env = {**os.environ, "DATABASE_URL": db_url, "PORT": str(port), "DISPATCH_DB_POOL_MIN": "1"}
     with log.open("wb") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "dispatch.cli", "serve", *args],
+            [sys.executable, "-m", "api", "serve", *args],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=err,

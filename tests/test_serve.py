@@ -18,7 +18,7 @@ async def test_workers_share_a_port_and_stop_on_sigterm(db_url):
     port = free_port()
     env = {**os.environ, "DATABASE_URL": db_url, "PORT": str(port), "DISPATCH_DB_POOL_MIN": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "dispatch.cli", "serve", "--workers", "2"],
+        [sys.executable, "-m", "api", "serve", "--workers", "2"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -78,7 +78,7 @@ async def test_workflows_across_two_worker_processes(settings, throwaway_db):
         "DISPATCH_ACCESS_LOG": "0",
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "dispatch.cli", "serve", "--workers", "2"],
+        [sys.executable, "-m", "api", "serve", "--workers", "2"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -11,7 +11,7 @@ def test_defaults():
     s = Settings.from_env({})
     assert (s.http.host, s.http.port, s.http.workers) == ("127.0.0.1", 8000, 1)
     assert s.http.max_body_bytes == 1024 * 1024
-    assert s.db.url == "" and s.db.pg_port == 5544
+    assert s.db.url == "" and s.db.pg_port == 0  # 0: chosen per checkout (devdb)
 
 
 def test_values_are_parsed():

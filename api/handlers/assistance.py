@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from api.auth import require
+from api.describe import ANY_ROLE, Header, describe
 from api.keys import POOL
 from api.responses import json_response, read_json
 from api.schemas.assistance import (
@@ -14,6 +15,7 @@ from api.schemas.assistance import (
     RequestBody,
     StatusBody,
 )
+from api.schemas.responses import Assistance, AssistanceCreated, AssistanceList, AssistanceOne
 from api.schemas.validation import parse
 from dispatch import assistance, fleet, offers
 from dispatch.db import connection
@@ -26,6 +28,14 @@ def _assistance_id(request: web.Request) -> int:
     if value is None:
         raise NotFound("Assistance request not found.", code="ASSISTANCE_NOT_FOUND")
     return value
+
+
+IDEMPOTENCY = Header(
+    "Idempotency-Key",
+    "Makes retries safe: the same key and body replay the first answer "
+    "(with `Idempotent-Replayed: true`); the same key with another body is 409.",
+    max_length=MAX_IDEMPOTENCY_KEY,
+)
 
 
 def _idempotency_key(request: web.Request) -> str | None:
@@ -41,6 +51,19 @@ def _idempotency_key(request: web.Request) -> str | None:
     return key
 
 
+@describe(
+    "Request assistance: create, price, match and notify the nearest assistants",
+    roles=("client",),
+    tag="assistance",
+    body=RequestBody,
+    response=AssistanceCreated,
+    status=201,
+    headers=(IDEMPOTENCY,),
+    errors={
+        409: "OPEN_REQUEST_EXISTS (with `assistance_id`), IDEMPOTENCY_KEY_REUSED, "
+        "OUT_OF_SERVICE_AREA."
+    },
+)
 async def request_assistance(request: web.Request) -> web.Response:
     user = require(request, "client")
     body = parse(RequestBody, await read_json(request))
@@ -68,6 +91,13 @@ async def request_assistance(request: web.Request) -> web.Response:
     return json_response(result.body, status=201, headers=headers)
 
 
+@describe(
+    "The caller's requests (a client's own, an assistant's accepted ones), newest first",
+    roles=ANY_ROLE,
+    tag="assistance",
+    query=ListQuery,
+    response=AssistanceList,
+)
 async def view_list(request: web.Request) -> web.Response:
     user = require(request)
     query = parse(ListQuery, dict(request.query))
@@ -78,6 +108,13 @@ async def view_list(request: web.Request) -> web.Response:
     return json_response({"message": "success", "Assistance": items})
 
 
+@describe(
+    "One request the caller is a party to",
+    roles=ANY_ROLE,
+    tag="assistance",
+    response=AssistanceOne,
+    errors={404: "ASSISTANCE_NOT_FOUND: unknown, or the caller is not a party."},
+)
 async def view_one(request: web.Request) -> web.Response:
     user = require(request)
     assistance_id = _assistance_id(request)
@@ -88,6 +125,17 @@ async def view_one(request: web.Request) -> web.Response:
     return json_response({"message": "success", "Assistance": item})
 
 
+@describe(
+    "Accept a request (an active assistant holding an open offer; the first accept wins)",
+    roles=("assistant",),
+    tag="assistance",
+    response=Assistance,
+    errors={
+        404: "ASSISTANCE_NOT_FOUND.",
+        409: "ALREADY_ACCEPTED, ASSISTANT_BUSY, ASSISTANT_UNAVAILABLE, ASSISTANCE_FINAL, "
+        "NOT_OFFERED, OFFER_EXPIRED, OFFER_DECLINED.",
+    },
+)
 async def accept(request: web.Request) -> web.Response:
     user = require(request, "assistant")
     assistance_id = _assistance_id(request)
@@ -104,6 +152,19 @@ async def decline(request: web.Request) -> web.Response:
     return json_response(result)
 
 
+@describe(
+    "Move a request through its state machine (cancel, ongoing, completed)",
+    roles=("client", "assistant"),
+    tag="assistance",
+    body=StatusBody,
+    response=Assistance,
+    errors={
+        400: "VALIDATION_ERROR, INVALID_VALUE (misplaced total_price).",
+        403: "PERMISSION_DENIED, TRANSITION_FORBIDDEN.",
+        404: "ASSISTANCE_NOT_FOUND.",
+        409: "ASSISTANCE_FINAL, INVALID_TRANSITION.",
+    },
+)
 async def update_status(request: web.Request) -> web.Response:
     user = require(request, "client", "assistant")
     assistance_id = _assistance_id(request)
@@ -119,6 +180,18 @@ async def update_status(request: web.Request) -> web.Response:
     return json_response(item)
 
 
+@describe(
+    "Rate a completed job, once (the request's client)",
+    roles=("client",),
+    tag="assistance",
+    body=RateBody,
+    response=Assistance,
+    errors={
+        403: "PERMISSION_DENIED, TRANSITION_FORBIDDEN.",
+        404: "ASSISTANCE_NOT_FOUND.",
+        409: "NOT_COMPLETED, ALREADY_RATED.",
+    },
+)
 async def rate(request: web.Request) -> web.Response:
     user = require(request, "client")
     assistance_id = _assistance_id(request)

@@ -7,10 +7,12 @@ from typing import Any
 from aiohttp import web
 
 from api.accounts_setup import GOOGLE
+from api.describe import PUBLIC, describe
 from api.keys import POOL, SETTINGS
 from api.ratelimit import limit
 from api.responses import json_response
 from api.schemas import accounts as s
+from api.schemas.responses import Message, Refreshed, Session
 from api.schemas.validation import body
 from dispatch import accounts
 from dispatch.auth import codes, tokens
@@ -23,6 +25,15 @@ def _session(user: dict[str, Any], pair: tokens.TokenPair) -> dict[str, Any]:
     return {"user": user, "tokens": pair.json(), **pair.json()}
 
 
+@describe(
+    "Register a client or an assistant",
+    roles=PUBLIC,
+    tag="accounts",
+    body=s.RegisterBody,
+    response=Session,
+    status=201,
+    errors={409: "EMAIL_TAKEN, PHONE_TAKEN.", 429: "RATE_LIMITED (with Retry-After)."},
+)
 async def register(request: web.Request) -> web.Response:
     data = await body(request, s.RegisterBody)
     await limit(request, "register")
@@ -44,6 +55,14 @@ async def register(request: web.Request) -> web.Response:
     return json_response(_session(user, pair), status=201)
 
 
+@describe(
+    "Log in with email and password",
+    roles=PUBLIC,
+    tag="accounts",
+    body=s.EmailLoginBody,
+    response=Session,
+    errors={401: "INVALID_CREDENTIALS.", 429: "RATE_LIMITED (with Retry-After)."},
+)
 async def login_email(request: web.Request) -> web.Response:
     data = await body(request, s.EmailLoginBody)
     await limit(request, "login", data.email)
@@ -53,6 +72,14 @@ async def login_email(request: web.Request) -> web.Response:
     return json_response(_session(user, pair))
 
 
+@describe(
+    "Log in with phone number and password",
+    roles=PUBLIC,
+    tag="accounts",
+    body=s.PhoneLoginBody,
+    response=Session,
+    errors={401: "INVALID_CREDENTIALS.", 429: "RATE_LIMITED (with Retry-After)."},
+)
 async def login_phone(request: web.Request) -> web.Response:
     data = await body(request, s.PhoneLoginBody)
     await limit(request, "login", data.phone_number)
@@ -65,6 +92,18 @@ async def login_phone(request: web.Request) -> web.Response:
     return json_response(_session(user, pair))
 
 
+@describe(
+    "Log in (or sign up as a client) with a Google ID token",
+    roles=PUBLIC,
+    tag="accounts",
+    body=s.GoogleLoginBody,
+    response=Session,
+    errors={
+        401: "GOOGLE_TOKEN_INVALID, GOOGLE_TOKEN_EXPIRED, GOOGLE_EMAIL_UNVERIFIED.",
+        429: "RATE_LIMITED (with Retry-After).",
+        503: "GOOGLE_NOT_CONFIGURED, GOOGLE_UNAVAILABLE, DATABASE_UNAVAILABLE.",
+    },
+)
 async def login_google(request: web.Request) -> web.Response:
     data = await body(request, s.GoogleLoginBody)
     await limit(request, "login")
@@ -76,6 +115,17 @@ async def login_google(request: web.Request) -> web.Response:
     return json_response(_session(user, pair) | {"created": created})
 
 
+@describe(
+    "Verify an email address with its code",
+    roles=PUBLIC,
+    tag="accounts",
+    body=s.VerifyEmailBody,
+    response=Message,
+    errors={
+        400: "VALIDATION_ERROR, INVALID_JSON, CODE_INVALID, CODE_EXPIRED, CODE_ATTEMPTS_EXCEEDED.",
+        429: "RATE_LIMITED (with Retry-After).",
+    },
+)
 async def verify_email(request: web.Request) -> web.Response:
     data = await body(request, s.VerifyEmailBody)
     await limit(request, "code", data.email)
@@ -87,6 +137,17 @@ async def verify_email(request: web.Request) -> web.Response:
     return json_response({"message": "Email verified.", "email_verified": True})
 
 
+@describe(
+    "Verify a phone number with its code",
+    roles=PUBLIC,
+    tag="accounts",
+    body=s.VerifyPhoneBody,
+    response=Message,
+    errors={
+        400: "VALIDATION_ERROR, INVALID_JSON, CODE_INVALID, CODE_EXPIRED, CODE_ATTEMPTS_EXCEEDED.",
+        429: "RATE_LIMITED (with Retry-After).",
+    },
+)
 async def verify_phone(request: web.Request) -> web.Response:
     data = await body(request, s.VerifyPhoneBody)
     await limit(request, "code", data.phone_number)
@@ -98,6 +159,14 @@ async def verify_phone(request: web.Request) -> web.Response:
     return json_response({"message": "Phone number verified.", "phone_verified": True})
 
 
+@describe(
+    "Send a new verification code (always 200)",
+    roles=PUBLIC,
+    tag="accounts",
+    body=s.ResendBody,
+    response=Message,
+    errors={429: "RATE_LIMITED (with Retry-After)."},
+)
 async def resend_verification(request: web.Request) -> web.Response:
     data = await body(request, s.ResendBody)
     await limit(request, "code", data.email or data.phone_number)
@@ -110,6 +179,14 @@ async def resend_verification(request: web.Request) -> web.Response:
     )
 
 
+@describe(
+    "Ask for a password reset code (always 200)",
+    roles=PUBLIC,
+    tag="accounts",
+    body=s.PasswordResetBody,
+    response=Message,
+    errors={429: "RATE_LIMITED (with Retry-After)."},
+)
 async def password_reset(request: web.Request) -> web.Response:
     data = await body(request, s.PasswordResetBody)
     await limit(request, "code", data.email)
@@ -120,6 +197,17 @@ async def password_reset(request: web.Request) -> web.Response:
     )
 
 
+@describe(
+    "Set a new password with the reset code (ends every session)",
+    roles=PUBLIC,
+    tag="accounts",
+    body=s.PasswordResetConfirmBody,
+    response=Message,
+    errors={
+        400: "VALIDATION_ERROR, INVALID_JSON, CODE_INVALID, CODE_EXPIRED, CODE_ATTEMPTS_EXCEEDED.",
+        429: "RATE_LIMITED (with Retry-After).",
+    },
+)
 async def password_reset_confirm(request: web.Request) -> web.Response:
     data = await body(request, s.PasswordResetConfirmBody)
     await limit(request, "code", data.email)
@@ -136,6 +224,14 @@ async def password_reset_confirm(request: web.Request) -> web.Response:
     return json_response({"message": "The password has been reset; please log in again."})
 
 
+@describe(
+    "Rotate a refresh token",
+    roles=PUBLIC,
+    tag="accounts",
+    body=s.RefreshBody,
+    response=Refreshed,
+    errors={401: "TOKEN_INVALID, TOKEN_EXPIRED, TOKEN_REVOKED, TOKEN_REUSED (ends the session)."},
+)
 async def token_refresh(request: web.Request) -> web.Response:
     data = await body(request, s.RefreshBody)
     async with transaction(request.app[POOL]) as conn:
@@ -146,6 +242,14 @@ async def token_refresh(request: web.Request) -> web.Response:
     return json_response({"access": pair.access, "access_token": pair.access, **pair.json()})
 
 
+@describe(
+    "Revoke a session (its access tokens included, in every process)",
+    roles=PUBLIC,
+    tag="accounts",
+    body=s.RefreshBody,
+    response=Message,
+    errors={401: "TOKEN_INVALID, TOKEN_EXPIRED."},
+)
 async def logout(request: web.Request) -> web.Response:
     data = await body(request, s.RefreshBody)
     async with transaction(request.app[POOL]) as conn:

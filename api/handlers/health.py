@@ -7,14 +7,23 @@ import logging
 
 from aiohttp import web
 
+from api.describe import PUBLIC, describe
 from api.keys import POOL
 from api.responses import json_response
+from api.schemas.responses import Health
 
 log = logging.getLogger(__name__)
 
 _DB_TIMEOUT = 2.0
 
 
+@describe(
+    "Is the server up and can it reach the database",
+    roles=PUBLIC,
+    tag="operations",
+    response=Health,
+    responses={503: ("The database is unreachable.", Health)},
+)
 async def health(request: web.Request) -> web.Response:
     pool = request.app[POOL]
     try:

@@ -5,14 +5,23 @@ from __future__ import annotations
 from aiohttp import web
 
 from api.auth import require
+from api.describe import ANY_ROLE, describe
 from api.keys import POOL, SETTINGS
 from api.responses import json_response
 from api.schemas import accounts as s
+from api.schemas.responses import (
+    ActiveAssistants,
+    ActiveState,
+    AssistantProfile,
+    Position,
+    UserProfile,
+)
 from api.schemas.validation import body, parse
 from dispatch import accounts
 from dispatch.db import connection, transaction
 
 
+@describe("The caller's profile", roles=ANY_ROLE, tag="profile", response=UserProfile)
 async def user_profile(request: web.Request) -> web.Response:
     user = require(request)
     async with connection(request.app[POOL]) as conn:
@@ -20,6 +29,14 @@ async def user_profile(request: web.Request) -> web.Response:
     return json_response({**profile, "user": profile})
 
 
+@describe(
+    "Change the caller's profile (a changed email or phone is verified again)",
+    roles=ANY_ROLE,
+    tag="profile",
+    body=s.UserUpdateBody,
+    response=UserProfile,
+    errors={409: "EMAIL_TAKEN, PHONE_TAKEN."},
+)
 async def update_user_profile(request: web.Request) -> web.Response:
     user = require(request)
     data = await body(request, s.UserUpdateBody)
@@ -30,6 +47,12 @@ async def update_user_profile(request: web.Request) -> web.Response:
     return json_response({**profile, "user": profile})
 
 
+@describe(
+    "The assistant's profile, with licence and vehicle",
+    roles=("assistant",),
+    tag="profile",
+    response=AssistantProfile,
+)
 async def assistant_profile(request: web.Request) -> web.Response:
     user = require(request, "assistant")
     async with connection(request.app[POOL]) as conn:
@@ -37,6 +60,14 @@ async def assistant_profile(request: web.Request) -> web.Response:
     return json_response({**profile, "assistant": profile})
 
 
+@describe(
+    "Change the assistant's profile",
+    roles=("assistant",),
+    tag="profile",
+    body=s.AssistantUpdateBody,
+    response=AssistantProfile,
+    errors={409: "EMAIL_TAKEN, PHONE_TAKEN."},
+)
 async def update_assistant_profile(request: web.Request) -> web.Response:
     user = require(request, "assistant")
     data = await body(request, s.AssistantUpdateBody)
@@ -47,6 +78,13 @@ async def update_assistant_profile(request: web.Request) -> web.Response:
     return json_response({**profile, "assistant": profile})
 
 
+@describe(
+    "Store the caller's position (relayed to the other party of an open job)",
+    roles=ANY_ROLE,
+    tag="profile",
+    body=s.LocationBody,
+    response=Position,
+)
 async def update_location(request: web.Request) -> web.Response:
     user = require(request)
     data = await body(request, s.LocationBody)
@@ -55,6 +93,14 @@ async def update_location(request: web.Request) -> web.Response:
     return json_response(position)
 
 
+@describe(
+    "Go on or off duty",
+    roles=("assistant",),
+    tag="profile",
+    body=s.StatusBody,
+    response=ActiveState,
+    errors={409: "POSITION_REQUIRED, LICENSE_EXPIRED."},
+)
 async def assistant_status(request: web.Request) -> web.Response:
     user = require(request, "assistant")
     data = await body(request, s.StatusBody)
@@ -63,6 +109,13 @@ async def assistant_status(request: web.Request) -> web.Response:
     return json_response({"is_active": active, "is_active_assistant": active})
 
 
+@describe(
+    "Active assistants nearest first from the caller's (or the query's) position",
+    roles=ANY_ROLE,
+    tag="profile",
+    query=s.AssistantsQuery,
+    response=ActiveAssistants,
+)
 async def assistants(request: web.Request) -> web.Response:
     user = require(request)
     query = parse(s.AssistantsQuery, request.query)

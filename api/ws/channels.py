@@ -9,8 +9,10 @@ import orjson
 from aiohttp import WSMsgType, web
 
 from api.auth import CLAIMS, current_user, token_revoked
+from api.describe import ANY_ROLE, describe
 from api.keys import BATCHER, HUB, POOL, SETTINGS
 from api.ws import frames, limits
+from api.ws.catalogue import ASSISTANCE_CHANNEL, ASSISTANT_CHANNEL, WS_ERRORS
 from api.ws.hub import AreaPeer, Peer
 from api.ws.sessions import SESSIONS
 from dispatch import db, realtime
@@ -88,6 +90,16 @@ async def _serve(
     return ws
 
 
+@describe(
+    "An assistant's own channel: offers, withdrawals, relayed positions",
+    roles=("assistant",),
+    tag="websockets",
+    status=101,
+    description="A WebSocket (token in `?token=` or the Authorization header); refusals are "
+    "plain HTTP answers in the error shape before the upgrade.",
+    errors=WS_ERRORS,
+    channel=ASSISTANT_CHANNEL,
+)
 async def assistant_channel(request: web.Request) -> web.StreamResponse:
     user = await ws_user(request)
     channel_id = _path_id(request)
@@ -104,6 +116,16 @@ async def assistant_channel(request: web.Request) -> web.StreamResponse:
     )
 
 
+@describe(
+    "A job's channel: status, positions and chat between its client and assistant",
+    roles=ANY_ROLE,
+    tag="websockets",
+    status=101,
+    description="A WebSocket for the request's client and its assigned assistant (token in "
+    "`?token=` or the Authorization header); refusals are plain HTTP answers before the upgrade.",
+    errors=WS_ERRORS,
+    channel=ASSISTANCE_CHANNEL,
+)
 async def assistance_channel(request: web.Request) -> web.StreamResponse:
     user = await ws_user(request)
     assistance_id = _path_id(request)

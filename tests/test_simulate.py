@@ -23,16 +23,17 @@ async def decline_route_status(settings, db_url) -> int:
 async def test_tiny_day_report_invariants(settings, db_url, throwaway_db):
     if await decline_route_status(settings, db_url) in (404, 405):
         pytest.skip("PATCH /api/assistance/decline/<id>/ is not served yet (offer rounds, issue 9)")
-    # 12 simulated minutes of a morning at 80x (9 s of real time), 10 assistants (4 on shift).
+    # 12 simulated minutes of a morning at 80x (9 s of real time), 10 assistants (4 on shift),
+    # about 5 requests.
     cfg = Config(
-        policy="rounds", seed=3, compression=80.0, assistants=10, requests=6, start_h=9.0,
+        policy="rounds", seed=3, compression=80.0, assistants=10, per_day=450.0, start_h=9.0,
         hours=0.2, drain_s=240.0, behaviour=Behaviour(),
     )  # fmt: skip
     result = await simulate(cfg, url=throwaway_db)
     figs = report.figures(result)
 
     # Every planned request was sent, and is either assigned or counted as never assigned.
-    assert figs["requests"] == figs["created"] == cfg.requests
+    assert figs["requests"] == figs["created"] == len(result["records"]) >= 3
     assert figs["assigned"] + figs["unassigned"] == figs["created"]
     assert set(figs["outcomes"]) <= OUTCOMES, figs["outcomes"]
     assert figs["outcomes"].get("assigned", 0) == figs["assigned"]

@@ -1,10 +1,12 @@
 """`python -m bench.simulate`: a simulated city day against the real server, under several policies.
 
-Profiles: tiny (the test's: 15 simulated minutes, 6 assistants), quick (`make simulate`: 24 h in
-~100 s, 40 assistants, 260 requests), full (`make simulate PROFILE=full`: 24 h in 6 minutes,
-120 assistants, 800 requests). Every policy runs its own server and database; by default they run
-at the same time, so they share the machine's conditions. Results: bench/results/simulate.json,
-simulate.png.
+The same city in every profile (60 tow trucks, 450 breakdowns a day around Algiers) at 100x: a
+simulated 20 s offer round is 200 ms of real time (the server's shortest round is 100 ms), and a
+server round trip of 10 ms is one simulated second.
+Profiles: tiny (the test's: 12 simulated minutes), quick (`make simulate`: the evening peak,
+16-19 h, about 2.5 minutes), full (`make simulate PROFILE=full`: the whole day, about 15 minutes).
+Every policy runs its own server and database; by default at the same time, so they share the
+machine's conditions. Results: bench/results/<name>.json and <name>.png.
 """
 
 from __future__ import annotations
@@ -21,13 +23,14 @@ from bench.common import RESULTS, say, write_result
 from bench.simulate import policies, report
 from bench.simulate.run import Config, run_policy
 
+# Above this (p50 server round trip in simulated seconds, a fifth of a 20 s round) the machine,
+# not the policy, shapes the figures.
+LATENCY_WARN_SIM_S = 4.0
+
 PROFILES: dict[str, dict[str, Any]] = {
-    "tiny": {"assistants": 6, "requests": 8, "start_h": 8.0, "hours": 0.25, "compression": 60.0,
-             "drain_s": 300.0},
-    "quick": {"assistants": 40, "requests": 260, "start_h": 0.0, "hours": 24.0,
-              "compression": 900.0, "drain_s": 1800.0},
-    "full": {"assistants": 120, "requests": 800, "start_h": 0.0, "hours": 24.0,
-             "compression": 240.0, "drain_s": 1800.0},
+    "tiny": {"assistants": 10, "start_h": 9.0, "hours": 0.2, "compression": 80.0, "drain_s": 240.0},
+    "quick": {"start_h": 16.0, "hours": 3.0, "compression": 100.0, "drain_s": 1200.0},
+    "full": {"start_h": 0.0, "hours": 24.0, "compression": 100.0},
 }  # fmt: skip
 
 
@@ -48,11 +51,18 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1, help="the day's script and every behaviour draw")
     p.add_argument("--compression", type=float, help="simulated seconds per real second")
     p.add_argument("--assistants", type=int)
-    p.add_argument("--requests", type=int, help="requests over the simulated window")
+    p.add_argument("--per-day", dest="per_day", type=float, help="requests over a whole day")
     p.add_argument("--start-hour", dest="start_h", type=float)
     p.add_argument("--hours", type=float, help="simulated window, hours")
     p.add_argument("--drain", dest="drain_s", type=float, help="simulated s after the window")
     p.add_argument("--workers", type=int, default=2, help="server processes per policy")
+    p.add_argument(
+        "--driver-ms",
+        dest="driver_interval_ms",
+        type=int,
+        default=20,
+        help="DISPATCH_OFFER_DRIVER_INTERVAL_MS of the servers",
+    )
     p.add_argument("--sequential", action="store_true", help="one policy after the other")
     p.add_argument("--name", default="simulate", help="result file name under bench/results/")
     p.add_argument("--no-plot", action="store_true")
@@ -61,7 +71,7 @@ def parser() -> argparse.ArgumentParser:
 
 def configs(args: argparse.Namespace) -> list[Config]:
     values = dict(PROFILES[args.profile])
-    for key in ("compression", "assistants", "requests", "start_h", "hours", "drain_s"):
+    for key in ("compression", "assistants", "per_day", "start_h", "hours", "drain_s"):
         if getattr(args, key) is not None:
             values[key] = getattr(args, key)
     return [Config(policy=p, seed=args.seed, workers=args.workers, **values) for p in args.policy]
@@ -112,7 +122,16 @@ def lines(figs: dict[str, dict[str, Any]]) -> list[str]:
             f"(x{f['median_vs_optimum']}), total {f['pickup_total_km']}",
             f"  rounds: gap p50 {f['round_gap_sim_s']['p50']} sim s "
             f"(nominal {f['round_nominal_sim_s']}); counters {f['counters']}",
+            f"  HTTP round trip p50/p90 {f['http_latency_ms']['p50']} / "
+            f"{f['http_latency_ms']['p90']} ms = {f['http_latency_sim_s']['p50']} / "
+            f"{f['http_latency_sim_s']['p90']} simulated s",
         ]
+        if (f["http_latency_sim_s"]["p50"] or 0) > LATENCY_WARN_SIM_S:
+            out.append(
+                f"  WARNING: a server round trip is {f['http_latency_sim_s']['p50']} simulated s "
+                "(p50): the machine is too slow for this compression, answers miss their rounds; "
+                "lower --compression"
+            )
     return out
 
 

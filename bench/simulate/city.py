@@ -142,11 +142,24 @@ class DayPlan:
     assistants: list[PlannedAssistant]
 
 
+def expected_requests(per_day: float, start_h: float, hours: float) -> int:
+    """Requests falling in the window for a day of `per_day` requests (the hourly curve's share)."""
+    total = sum(HOURLY_DEMAND)
+    share = 0.0
+    h = start_h
+    while h < start_h + hours - 1e-9:
+        nxt = min(math.floor(h) + 1.0, start_h + hours)
+        share += HOURLY_DEMAND[int(h) % 24] * (nxt - h) / total
+        h = nxt
+    return round(per_day * share)
+
+
 def plan_day(
-    seed: int, *, assistants: int, requests: int, start_h: float, hours: float, b: Behaviour
+    seed: int, *, assistants: int, per_day: float, start_h: float, hours: float, b: Behaviour
 ) -> DayPlan:
     """The day's script, identical for every policy: who works when, and who breaks down where."""
     rng = random.Random(f"city:{seed}")
+    requests = expected_requests(per_day, start_h, hours)
     start_s, end_s = start_h * 3600, (start_h + hours) * 3600
     fleet = []
     for i in range(assistants):

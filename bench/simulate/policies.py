@@ -19,6 +19,14 @@ class Policy:
     # (compression factor, the longest client patience in simulated s) -> settings rows
     settings: Callable[[float, float], dict[str, float]]
 
+    def rows(self, compression: float, patience_s: float) -> dict[str, float]:
+        """Every dispatch.settings row the run writes: the server-wide ones, then the policy's."""
+        # The sweep for assistants arriving during a round runs every 2 s (its default), compressed.
+        return {
+            "offer_arrival_check_s": 2.0 / compression,
+            **self.settings(compression, patience_s),
+        }
+
 
 def _rounds(compression: float, patience_s: float) -> dict[str, float]:
     # The contract's defaults, with the round's 20 s compressed like every other duration.
@@ -41,14 +49,16 @@ def _rounds_patient(compression: float, patience_s: float) -> dict[str, float]:
 def _broadcast(compression: float, patience_s: float) -> dict[str, float]:
     # The original service: every active assistant of the type is told at once, one shot, and the
     # offer stays open until someone accepts or the client gives up: one round, no radius, no
-    # batch limit, lasting as long as the most patient client waits.
+    # batch limit, lasting twice as long as the most patient client waits (clients give up first).
     return {
         "matching_max_results": EVERYONE,
         "matching_radius_m": EVERYWHERE_M,
-        "offer_timeout_s": patience_s / compression,
+        "offer_timeout_s": 2 * patience_s / compression,
         "offer_radius_growth": 1.0,
         "offer_max_radius_m": EVERYWHERE_M,
         "offer_max_rounds": 1,
+        # and nobody who comes on shift later hears of it (the original had no such sweep).
+        "offer_arrival_check_s": 1e9,
     }
 
 

@@ -117,6 +117,9 @@ def figures(result: dict[str, Any]) -> dict[str, Any]:
         "round_gap_sim_s": summary([g * f for g, _ in gaps], 1),
         "round_nominal_sim_s": round(gaps[0][1] * f, 1) if gaps else None,
         "http_latency_ms": summary([x * 1000 for x in result["http_latency"]]),
+        # The time the machine adds to every answer, in the simulation's units: a round trip of
+        # 10 ms is one simulated second at 100x. Comparable to a round's 20 s, it distorts.
+        "http_latency_sim_s": summary([x * f for x in result["http_latency"]], 1),
         "counters": result["counters"],
         "offer_states_db": db.get("states"),
         "wall_s": round(result["wall_s"], 1),
@@ -133,10 +136,11 @@ def plot(runs: dict[str, dict[str, Any]], figs: dict[str, dict[str, Any]], path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
 
     fig, ax = plt.subplots(2, 2, figsize=(12, 8.5))
+    colour = {name: f"C{i}" for i, name in enumerate(runs)}
     first = next(iter(runs.values()))
-    hours = [t / 3600 for t, *_ in first["timeline"]]
     a = ax[0][0]
     per_hour: dict[int, int] = {}
     for r in first["records"]:
@@ -145,20 +149,25 @@ def plot(runs: dict[str, dict[str, Any]], figs: dict[str, dict[str, Any]], path:
           label="requests per hour", color="tab:grey")  # fmt: skip
     for name, res in runs.items():
         tl = res["timeline"]
-        a.plot([t / 3600 for t, *_ in tl], [s[1] for s in tl], label=f"on shift ({name})")
-        a.plot([t / 3600 for t, *_ in tl], [s[2] for s in tl], ls="--", label=f"on a job ({name})")
+        hs = [t / 3600 for t, *_ in tl]
+        a.plot(hs, [s[1] for s in tl], color=colour[name], label=f"on shift ({name})")
+        a.plot(hs, [s[2] for s in tl], color=colour[name], ls="--", label=f"on a job ({name})")
     a.set_xlabel("simulated hour of the day")
     a.set_title("Demand and supply over the day", fontsize=9)
     a.legend(fontsize=7)
     a.grid(alpha=0.3)
-    if hours:
-        a.set_xlim(min(hours), max(hours) + 1)
+    cfg = first["config"]
+    a.set_xlim(cfg["start_h"], cfg["start_h"] + cfg["hours"])
     a = ax[0][1]
     for name, fg in figs.items():
         w = fg["_waits_sim"]
         if w:
-            a.plot(w, [100 * (i + 1) / len(w) for i in range(len(w))], label=name)
+            a.plot(
+                w, [100 * (i + 1) / len(w) for i in range(len(w))], color=colour[name], label=name
+            )
     a.set_xscale("log")
+    a.xaxis.set_major_formatter(ScalarFormatter())
+    a.xaxis.set_minor_formatter(NullFormatter())
     a.set_xlabel("time to assignment, simulated seconds")
     a.set_ylabel("% of assigned requests")
     a.set_title("Time to assignment (CDF)", fontsize=9)
@@ -170,7 +179,8 @@ def plot(runs: dict[str, dict[str, Any]], figs: dict[str, dict[str, Any]], path:
             v = fg[key]
             if v:
                 label = f"{name} {'achieved' if key == '_achieved' else 'offline optimum'}"
-                a.plot(v, [100 * (i + 1) / len(v) for i in range(len(v))], ls=ls, label=label)
+                a.plot(v, [100 * (i + 1) / len(v) for i in range(len(v))], ls=ls,
+                       color=colour[name], label=label)  # fmt: skip
     a.set_xlabel("pickup distance, km")
     a.set_ylabel("% of assigned requests")
     a.set_title("Pickup distance: achieved vs offline optimum (CDF)", fontsize=9)

@@ -25,13 +25,16 @@ from dispatch.config import Settings
 class Config:
     policy: str
     seed: int = 1
-    compression: float = 900.0  # simulated seconds per real second
-    assistants: int = 50
-    requests: int = 320
+    compression: float = 100.0  # simulated seconds per real second
+    assistants: int = 60
+    per_day: float = 450.0  # requests over a whole day; a window gets its share of the curve
     start_h: float = 0.0
     hours: float = 24.0
     drain_s: float = 1800.0  # simulated time after the window for the last requests to settle
     workers: int = 2
+    # Each server process's round driver pass interval (DISPATCH_OFFER_DRIVER_INTERVAL_MS): its
+    # 250 ms default would be 25 simulated seconds at 100x.
+    driver_interval_ms: int = 20
     sample_every_s: float = 600.0  # supply/demand timeline resolution (simulated)
     behaviour: Behaviour = dataclasses.field(default_factory=Behaviour)
 
@@ -115,7 +118,7 @@ class World:
 async def sampler(w: World, fleet: list[Assistant], end_s: float) -> list[list[float]]:
     """(simulated s, on shift, on a job, requests waiting) every `sample_every_s`."""
     out: list[list[float]] = []
-    t = w.start_s
+    t = w.start_s + w.cfg.sample_every_s / 10  # once the first shift is on
     while t <= end_s:
         await w.sleep_until(t)
         waiting = sum(
@@ -141,8 +144,17 @@ async def db_figures(conn: asyncpg.Connection, w: World) -> dict[str, Any]:
         )
     }
     states = dict(await conn.fetch("SELECT state, count(*) FROM dispatch.offers GROUP BY 1"))
+    # When each round really started (dispatch.offer_rounds, one row per round even without
+    # offers; else the first offer of the round) against the nominal round length.
+    has_rounds = await conn.fetchval("SELECT to_regclass('dispatch.offer_rounds') IS NOT NULL")
     rounds = await conn.fetch(
         """
+        SELECT assistance_id, round, extract(epoch FROM started_at) AS sent,
+               extract(epoch FROM ends_at - started_at) AS nominal
+        FROM dispatch.offer_rounds ORDER BY 1, 2
+        """
+        if has_rounds
+        else """
         SELECT assistance_id, round, extract(epoch FROM min(sent_at)) AS sent,
                extract(epoch FROM min(expires_at) - min(sent_at)) AS nominal
         FROM dispatch.offers GROUP BY 1, 2 ORDER BY 1, 2
@@ -158,6 +170,14 @@ async def db_figures(conn: asyncpg.Connection, w: World) -> dict[str, Any]:
     return {"offers_table": True, "states": states, "round_gaps": gaps}
 
 
+def server_env(cfg: Config) -> dict[str, str]:
+    return {
+        "DISPATCH_OFFER_DRIVER_INTERVAL_MS": str(cfg.driver_interval_ms),
+        # Nothing is in flight once the day is over: do not wait the default 10 s on the way out.
+        "DISPATCH_SHUTDOWN_TIMEOUT": "2",
+    }
+
+
 async def simulate(cfg: Config, url: str | None = None) -> dict[str, Any]:
     """The day under `cfg.policy` on a migrated database (default: `<db>_sim_<policy>`, made if
     needed); its users and requests are replaced by the day's."""
@@ -167,14 +187,14 @@ async def simulate(cfg: Config, url: str | None = None) -> dict[str, Any]:
         url = await bench_database(settings, suffix="_sim_" + cfg.policy.replace("-", "_"))
     b = cfg.behaviour
     plan = plan_day(
-        cfg.seed, assistants=cfg.assistants, requests=cfg.requests, start_h=cfg.start_h,
+        cfg.seed, assistants=cfg.assistants, per_day=cfg.per_day, start_h=cfg.start_h,
         hours=cfg.hours, b=b,
     )  # fmt: skip
     a_ids, c_ids = await add_extras(
         url, 0, assistants=[a.base for a in plan.assistants], clients=len(plan.requests)
     )
     patience_max = max((r.patience_s for r in plan.requests), default=b.patience_median_s)
-    rows = policy.settings(cfg.compression, patience_max)
+    rows = policy.rows(cfg.compression, patience_max)
     conn = await asyncpg.connect(url)
     try:
         await conn.execute("UPDATE dispatch.assistants SET is_active = false")
@@ -184,7 +204,7 @@ async def simulate(cfg: Config, url: str | None = None) -> dict[str, Any]:
     a_tok = tokens_for(settings, a_ids, "assistant")
     c_tok = tokens_for(settings, c_ids, "client")
     async with (
-        Server(url, workers=cfg.workers) as server,
+        Server(url, workers=cfg.workers, env=server_env(cfg)) as server,
         aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session,
     ):
         w = World(cfg, server.base, session)

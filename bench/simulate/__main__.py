@@ -19,7 +19,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-from bench.common import RESULTS, say, write_result
+from bench.common import RESULTS, commit, machine, say, write_result
 from bench.simulate import policies, report
 from bench.simulate.run import Config, run_policy
 
@@ -100,6 +100,7 @@ def simulate(args: argparse.Namespace) -> dict[str, Any]:
     }
     public = {p: {k: v for k, v in f.items() if not k.startswith("_")} for p, f in figs.items()}
     path = write_result(args.name, params, {"policies": public})
+    (RESULTS / f"{args.name}.md").write_text(markdown(params, public))
     for line in lines(public):
         say(line)
     say(f"wrote {path}" + ("" if args.no_plot else f" and {png.name}")
@@ -133,6 +134,48 @@ def lines(figs: dict[str, dict[str, Any]]) -> list[str]:
                 "lower --compression"
             )
     return out
+
+
+def markdown(params: dict[str, Any], figs: dict[str, dict[str, Any]]) -> str:
+    """The policies side by side as a Markdown table (quoted in the README)."""
+    m = machine()
+    head = (
+        f"Profile `{params['profile']}` ({params['hours']:g} simulated h from "
+        f"{params['start_h']:g} h at {params['compression']:g}x, {params['assistants']} assistants, "
+        f"{params['per_day']:g} requests/day, seed {params['seed']}), commit `{commit()}`, "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {m['cpu']}, {m['cores']} cores.\n\n"
+    )
+
+    def q(s: dict[str, Any], unit: str = "") -> str:
+        return f"{s['p50']} / {s['p90']} / {s['p99']}{unit}" if s["n"] else "-"
+
+    rows: list[tuple[str, Any]] = [
+        ("requests (created)", lambda f: f["created"]),
+        ("never assigned", lambda f: f"{100 * (f['unassigned_share'] or 0):.1f} %"),
+        ("time to assignment p50/p90/p99, simulated s", lambda f: q(f["time_to_assignment_sim_s"])),
+        ("time to assignment p50/p90/p99, real s", lambda f: q(f["time_to_assignment_real_s"])),
+        ("offers per request (mean; p50/p90/p99)",
+         lambda f: f"{f['offers_per_request']['mean']}; {q(f['offers_per_request'])}"),
+        ("rounds per request (mean)", lambda f: f["rounds_per_request"]["mean"]),
+        ("pickup km achieved p50 (mean)",
+         lambda f: f"{f['pickup_km_achieved']['p50']} ({f['pickup_km_achieved']['mean']})"),
+        ("pickup km offline optimum p50 (mean)",
+         lambda f: f"{f['pickup_km_optimum']['p50']} ({f['pickup_km_optimum']['mean']})"),
+        ("median achieved / optimum (goal ≤ 1.10)", lambda f: f["median_vs_optimum"]),
+        ("could be served (optimum over every request)",
+         lambda f: f"{f['optimum_could_serve']['served']} of {f['created']}"),
+        ("round length p50, simulated s (nominal)",
+         lambda f: f"{f['round_gap_sim_s']['p50']} ({f['round_nominal_sim_s']})"),
+        ("HTTP round trip p50 / p90, ms (simulated s)",
+         lambda f: f"{f['http_latency_ms']['p50']} / {f['http_latency_ms']['p90']} "
+         f"({f['http_latency_sim_s']['p50']} / {f['http_latency_sim_s']['p90']})"),
+    ]  # fmt: skip
+    names = list(figs)
+    out = ["| measure | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    out += [
+        f"| {label} | " + " | ".join(str(fn(figs[n])) for n in names) + " |" for label, fn in rows
+    ]
+    return head + "\n".join(out) + "\n"
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

@@ -118,7 +118,7 @@ class World:
 async def sampler(w: World, fleet: list[Assistant], end_s: float) -> list[list[float]]:
     """(simulated s, on shift, on a job, requests waiting) every `sample_every_s`."""
     out: list[list[float]] = []
-    t = w.start_s + w.cfg.sample_every_s / 10  # once the first shift is on
+    t = w.start_s + w.cfg.sample_every_s / 2  # once the first shift is on
     while t <= end_s:
         await w.sleep_until(t)
         waiting = sum(

@@ -312,7 +312,7 @@ class Server:
             env=self._env,
         )
         # A loaded shared machine can take a while to import and fork the workers.
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180
         async with aiohttp.ClientSession() as session:
             while True:
                 try:

@@ -163,10 +163,18 @@ class Assistant:
             self.on_shift = True
             self.start_spell()
             next_move = w.sim() + self.rng.uniform(*b.reposition_every_s)
-            while w.sim() < end or self.job is not None:
+            while self.on_shift:
                 if self.job is not None:
                     await self.work(self.job, end)
                     next_move = w.sim() + self.rng.uniform(*b.reposition_every_s)
+                    continue
+                if w.sim() >= end:
+                    # Under the accept lock: an accept in flight either lands first (and the job
+                    # is done before leaving) or finds the assistant off shift.
+                    async with self.lock:
+                        if self.job is None:
+                            self.on_shift = False
+                            self.end_spell(w.now())
                     continue
                 self.wake.clear()
                 try:
@@ -180,8 +188,6 @@ class Assistant:
                     spot = offset(self.plan.base, self.rng.uniform(0, 3), self.rng.uniform(0, 6.3))
                     await self.drive(spot, interruptible=True)
                     next_move = w.sim() + self.rng.uniform(*b.reposition_every_s)
-            self.on_shift = False
-            self.end_spell(w.now())
             await self.set_active(False)
 
     async def work(self, req: PlannedRequest, shift_end: float) -> None:
@@ -208,6 +214,8 @@ class Assistant:
         self.job = None
         if w.sim() < shift_end:
             self.start_spell()
+        else:
+            self.on_shift = False  # at once: no accept may land between the job and going home
 
     async def drive(self, dest: tuple[float, float], *, interruptible: bool) -> None:
         """Move in a straight line at city speed, sending the position every `gps_every_s`."""

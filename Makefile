@@ -11,12 +11,12 @@ WORKERS ?= 1
 PROFILE ?= quick
 export HOST PORT WORKERS DATABASE_URL
 
-.PHONY: help run test setup system venv db-up migrate psql db-url db-down bench lint typecheck pytest pgtap
+.PHONY: help run test setup system venv db-up migrate psql db-url db-down bench simulate lint typecheck pytest pgtap
 
 help:
 	@echo "make run   - install what is missing, start the embedded PostGIS, migrate, seed, serve"
 	@echo "make test  - the same set-up, then ruff, mypy, pytest and pg_prove"
-	@echo "make psql | db-url | db-down | bench"
+	@echo "make psql | db-url | db-down | bench | simulate"
 
 system:
 	@bash scripts/ensure-system.sh
@@ -58,3 +58,6 @@ db-down: venv
 
 bench: setup
 	@$(BIN)/python -m bench --profile $(PROFILE)
+
+simulate: setup
+	@$(BIN)/python -m bench.simulate --profile $(PROFILE)

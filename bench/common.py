@@ -33,10 +33,10 @@ def say(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-async def bench_database(settings: Settings) -> str:
-    """`<db>_bench` beside the database in use, created and migrated if needed; its URL."""
+async def bench_database(settings: Settings, suffix: str = "_bench") -> str:
+    """`<db><suffix>` beside the database in use, created and migrated if needed; its URL."""
     main = database_url(settings.db)
-    name = database_name(main) + "_bench"
+    name = database_name(main) + suffix
     admin = await asyncpg.connect(with_database(main, "postgres"))
     try:
         if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
@@ -314,18 +314,20 @@ class Server:
             [sys.executable, "-m", "api", "serve", "--workers", str(self.workers)],
             env=self._env,
         )
+        # A loaded shared machine can take a while to import and fork the workers.
+        deadline = time.monotonic() + 180
         async with aiohttp.ClientSession() as session:
-            for _ in range(600):
+            while True:
                 try:
                     async with session.get(self.base + "/api/health/") as resp:
                         if resp.status == 200:
                             break
                 except aiohttp.ClientConnectionError:
                     pass
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    await self.__aexit__()  # never leave a half-started server behind
+                    raise RuntimeError("the server did not start")
                 await asyncio.sleep(0.05)
-            else:
-                await self.__aexit__()  # no orphaned server holding the caller's stdout
-                raise RuntimeError("the server did not start within 30 s")
         await asyncio.sleep(0.3)  # let every worker finish starting
         return self
 

@@ -1,0 +1,187 @@
+"""`python -m bench.simulate`: a simulated city day against the real server, under several policies.
+
+The same city in every profile (60 tow trucks, 450 breakdowns a day around Algiers) at 100x: a
+simulated 20 s offer round is 200 ms of real time (the server's shortest round is 100 ms), and a
+server round trip of 10 ms is one simulated second.
+Profiles: tiny (the test's: 12 simulated minutes), quick (`make simulate`: the evening peak,
+16-19 h, about 2.5 minutes), full (`make simulate PROFILE=full`: the whole day, about 15 minutes).
+Every policy runs its own server and database; by default at the same time, so they share the
+machine's conditions. Results: bench/results/<name>.json and <name>.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import multiprocessing as mp
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+from bench.common import RESULTS, commit, machine, say, write_result
+from bench.simulate import policies, report
+from bench.simulate.run import Config, run_policy
+
+# Above this (p50 server round trip in simulated seconds, a fifth of a 20 s round) the machine,
+# not the policy, shapes the figures.
+LATENCY_WARN_SIM_S = 4.0
+
+PROFILES: dict[str, dict[str, Any]] = {
+    "tiny": {"assistants": 10, "start_h": 9.0, "hours": 0.2, "compression": 80.0, "drain_s": 240.0},
+    "quick": {"start_h": 16.0, "hours": 3.0, "compression": 100.0, "drain_s": 1200.0},
+    "full": {"start_h": 0.0, "hours": 24.0, "compression": 100.0},
+}  # fmt: skip
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m bench.simulate",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--profile", choices=sorted(PROFILES), default="quick")
+    p.add_argument(
+        "--policy",
+        nargs="+",
+        choices=sorted(policies.POLICIES),
+        default=["broadcast", "rounds"],
+        help="dispatch policies to run the same day under (bench/simulate/policies.py)",
+    )
+    p.add_argument("--seed", type=int, default=1, help="the day's script and every behaviour draw")
+    p.add_argument("--compression", type=float, help="simulated seconds per real second")
+    p.add_argument("--assistants", type=int)
+    p.add_argument("--per-day", dest="per_day", type=float, help="requests over a whole day")
+    p.add_argument("--start-hour", dest="start_h", type=float)
+    p.add_argument("--hours", type=float, help="simulated window, hours")
+    p.add_argument("--drain", dest="drain_s", type=float, help="simulated s after the window")
+    p.add_argument("--workers", type=int, default=2, help="server processes per policy")
+    p.add_argument(
+        "--driver-ms",
+        dest="driver_interval_ms",
+        type=int,
+        default=20,
+        help="DISPATCH_OFFER_DRIVER_INTERVAL_MS of the servers",
+    )
+    p.add_argument("--sequential", action="store_true", help="one policy after the other")
+    p.add_argument("--name", default="simulate", help="result file name under bench/results/")
+    p.add_argument("--no-plot", action="store_true")
+    return p
+
+
+def configs(args: argparse.Namespace) -> list[Config]:
+    values = dict(PROFILES[args.profile])
+    for key in ("compression", "assistants", "per_day", "start_h", "hours", "drain_s"):
+        if getattr(args, key) is not None:
+            values[key] = getattr(args, key)
+    return [Config(policy=p, seed=args.seed, workers=args.workers, **values) for p in args.policy]
+
+
+def simulate(args: argparse.Namespace) -> dict[str, Any]:
+    """Run every policy (in parallel processes unless --sequential); the report document."""
+    cfgs = configs(args)
+    started = time.monotonic()
+    if args.sequential or len(cfgs) == 1:
+        runs = {c.policy: run_policy(c) for c in cfgs}
+    else:
+        with ProcessPoolExecutor(len(cfgs), mp_context=mp.get_context("spawn")) as pool:
+            futures = {c.policy: pool.submit(run_policy, c) for c in cfgs}
+            runs = {p: f.result() for p, f in futures.items()}
+    figs = {p: report.figures(r) for p, r in runs.items()}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    png = RESULTS / f"{args.name}.png"
+    if not args.no_plot:
+        report.plot(runs, figs, png)
+    params = {
+        "profile": args.profile,
+        "policies": args.policy,
+        "concurrent": not args.sequential and len(cfgs) > 1,
+        **{k: v for k, v in dataclasses.asdict(cfgs[0]).items() if k != "policy"},
+    }
+    public = {p: {k: v for k, v in f.items() if not k.startswith("_")} for p, f in figs.items()}
+    path = write_result(args.name, params, {"policies": public})
+    (RESULTS / f"{args.name}.md").write_text(markdown(params, public))
+    for line in lines(public):
+        say(line)
+    say(f"wrote {path}" + ("" if args.no_plot else f" and {png.name}")
+        + f" in {time.monotonic() - started:.0f} s")  # fmt: skip
+    return {"parameters": params, "policies": public, "runs": runs}
+
+
+def lines(figs: dict[str, dict[str, Any]]) -> list[str]:
+    out = []
+    for name, f in figs.items():
+        ta, tr = f["time_to_assignment_sim_s"], f["time_to_assignment_real_s"]
+        pa, po = f["pickup_km_achieved"], f["pickup_km_optimum"]
+        out += [
+            f"{name}: {f['assigned']}/{f['created']} assigned, never assigned "
+            f"{100 * (f['unassigned_share'] or 0):.1f} %, offers/request "
+            f"{f['offers_per_request']['mean']}, outcomes {f['outcomes']}",
+            f"  time to assignment p50/p90/p99: {ta['p50']} / {ta['p90']} / {ta['p99']} sim s "
+            f"({tr['p50']} / {tr['p90']} / {tr['p99']} real s)",
+            f"  pickup km median achieved {pa['p50']} vs optimum {po['p50']} "
+            f"(x{f['median_vs_optimum']}), total {f['pickup_total_km']}",
+            f"  rounds: gap p50 {f['round_gap_sim_s']['p50']} sim s "
+            f"(nominal {f['round_nominal_sim_s']}); counters {f['counters']}",
+            f"  HTTP round trip p50/p90 {f['http_latency_ms']['p50']} / "
+            f"{f['http_latency_ms']['p90']} ms = {f['http_latency_sim_s']['p50']} / "
+            f"{f['http_latency_sim_s']['p90']} simulated s",
+        ]
+        if (f["http_latency_sim_s"]["p50"] or 0) > LATENCY_WARN_SIM_S:
+            out.append(
+                f"  WARNING: a server round trip is {f['http_latency_sim_s']['p50']} simulated s "
+                "(p50): the machine is too slow for this compression, answers miss their rounds; "
+                "lower --compression"
+            )
+    return out
+
+
+def markdown(params: dict[str, Any], figs: dict[str, dict[str, Any]]) -> str:
+    """The policies side by side as a Markdown table (quoted in the README)."""
+    m = machine()
+    head = (
+        f"Profile `{params['profile']}` ({params['hours']:g} simulated h from "
+        f"{params['start_h']:g} h at {params['compression']:g}x, {params['assistants']} assistants, "
+        f"{params['per_day']:g} requests/day, seed {params['seed']}), commit `{commit()}`, "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {m['cpu']}, {m['cores']} cores.\n\n"
+    )
+
+    def q(s: dict[str, Any], unit: str = "") -> str:
+        return f"{s['p50']} / {s['p90']} / {s['p99']}{unit}" if s["n"] else "-"
+
+    rows: list[tuple[str, Any]] = [
+        ("requests (created)", lambda f: f["created"]),
+        ("never assigned", lambda f: f"{100 * (f['unassigned_share'] or 0):.1f} %"),
+        ("time to assignment p50/p90/p99, simulated s", lambda f: q(f["time_to_assignment_sim_s"])),
+        ("time to assignment p50/p90/p99, real s", lambda f: q(f["time_to_assignment_real_s"])),
+        ("offers per request (mean; p50/p90/p99)",
+         lambda f: f"{f['offers_per_request']['mean']}; {q(f['offers_per_request'])}"),
+        ("rounds per request (mean)", lambda f: f["rounds_per_request"]["mean"]),
+        ("pickup km achieved p50 (mean)",
+         lambda f: f"{f['pickup_km_achieved']['p50']} ({f['pickup_km_achieved']['mean']})"),
+        ("pickup km offline optimum p50 (mean)",
+         lambda f: f"{f['pickup_km_optimum']['p50']} ({f['pickup_km_optimum']['mean']})"),
+        ("median achieved / optimum (goal ≤ 1.10)", lambda f: f["median_vs_optimum"]),
+        ("could be served (optimum over every request)",
+         lambda f: f"{f['optimum_could_serve']['served']} of {f['created']}"),
+        ("round length p50, simulated s (nominal)",
+         lambda f: f"{f['round_gap_sim_s']['p50']} ({f['round_nominal_sim_s']})"),
+        ("HTTP round trip p50 / p90, ms (simulated s)",
+         lambda f: f"{f['http_latency_ms']['p50']} / {f['http_latency_ms']['p90']} "
+         f"({f['http_latency_sim_s']['p50']} / {f['http_latency_sim_s']['p90']})"),
+    ]  # fmt: skip
+    names = list(figs)
+    out = ["| measure | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    out += [
+        f"| {label} | " + " | ".join(str(fn(figs[n])) for n in names) + " |" for label, fn in rows
+    ]
+    return head + "\n".join(out) + "\n"
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    return simulate(parser().parse_args(argv))
+
+
+if __name__ == "__main__":
+    main()
+    sys.exit(0)

@@ -4,17 +4,24 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 import orjson
 from aiohttp import WSMsgType, web
 
 from api.auth import CLAIMS, current_user, token_revoked
-from api.keys import BATCHER, HUB, POOL, SETTINGS
+from api.keys import BATCHER, HUB, POOL, PUBLISHER, SETTINGS
 from api.ws import frames
 from api.ws.hub import Peer
 from dispatch import db, realtime
 from dispatch.auth.tokens import CurrentUser, decode_token, user_from_claims
-from dispatch.errors import AuthenticationError, DispatchError, NotFound, PermissionDenied
+from dispatch.errors import (
+    AuthenticationError,
+    DispatchError,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,31 +52,84 @@ def _message(**fields: object) -> str:
     return orjson.dumps(fields).decode()
 
 
+def _since(request: web.Request) -> int | None:
+    """`?since=<seq>`: the last event the client received; 400 before the upgrade when malformed."""
+    raw = request.query.get("since")
+    if raw is None:
+        return None
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
+        raise ValidationError(
+            "'since' must be the seq of an event received (a non-negative integer).",
+            fields={"since": ["Must be a non-negative integer."]},
+        )
+    return int(raw)
+
+
+StatusReader = Callable[[], Awaitable[str | None]]
+
+
 async def _serve(
     request: web.Request,
     user: CurrentUser,
     *,
     topic: str,
     greeting: str,
-    initial: list[str],
+    status: StatusReader | None,
     allowed: frozenset[str],
     assistance_id: int | None,
+    since: int | None,
 ) -> web.WebSocketResponse:
-    """Upgrade, subscribe the socket to `topic`, greet, then read frames until it closes."""
+    """Upgrade, subscribe the socket to `topic`, greet, replay what came after `since` (or send
+    the current status), then read frames until it closes."""
     rt = request.app[SETTINGS].realtime
     ws = web.WebSocketResponse(heartbeat=rt.heartbeat, max_msg_size=rt.max_frame_bytes)
     await ws.prepare(request)
     peer = Peer(ws, user.id, queue=rt.send_queue, timeout=rt.send_timeout)
     hub = request.app[HUB]
+    # Subscribed first, so that nothing published from here on is missed; with `since`, live
+    # events are held until the stored ones are replayed, and a seq already sent is not sent twice.
+    if since is not None:
+        peer.hold()
     hub.subscribe(topic, peer)
     try:
-        for message in [_message(type="connection_established", message=greeting), *initial]:
-            peer.send(message)
+        peer.send(_message(type="connection_established", message=greeting))
+        if since is None:
+            current = await status() if status is not None else None
+            if current is not None:
+                peer.send(current)
+        else:
+            await _replay(request, peer, topic=topic, since=since, status=status)
         await _read(request, ws, peer, user, allowed, assistance_id=assistance_id)
     finally:
         hub.unsubscribe(topic, peer)
         await peer.close()
     return ws
+
+
+async def _replay(
+    request: web.Request, peer: Peer, *, topic: str, since: int, status: StatusReader | None
+) -> None:
+    """The stored events of `topic` after `since`, then the held live ones. When some were pruned
+    (or more than DISPATCH_WS_REPLAY_MAX wait) the client is told, and starts afresh instead."""
+    try:
+        async with db.connection(request.app[POOL]) as conn:
+            stored = await realtime.replay(
+                conn, topic=topic, since=since, limit=request.app[SETTINGS].realtime.replay_max
+            )
+        if stored.truncated:
+            peer.last_seq = stored.last_seq
+            peer.send(_message(type="replay_truncated", since=since, oldest_seq=stored.oldest_seq))
+            current = await status() if status is not None else None
+            if current is not None:
+                peer.send(current)
+            return
+        # A `since` from the future (another database, a typo) must not silence the live feed.
+        peer.last_seq = min(since, stored.last_seq)
+        for row in stored.rows:
+            if row["skip_user"] != peer.user_id:
+                await peer.replay(row["frame"], row["seq"])
+    finally:
+        peer.release()
 
 
 async def assistant_channel(request: web.Request) -> web.StreamResponse:
@@ -82,28 +142,35 @@ async def assistant_channel(request: web.Request) -> web.StreamResponse:
         user,
         topic=f"assistant:{user.id}",
         greeting=f"Connected as assistant_{user.id}",
-        initial=[],
+        status=None,
         allowed=ASSISTANT_FRAMES,
         assistance_id=None,
+        since=_since(request),
     )
 
 
 async def assistance_channel(request: web.Request) -> web.StreamResponse:
     user = await ws_user(request)
     assistance_id = _path_id(request)
+    since = _since(request)
     async with db.connection(request.app[POOL]) as conn:
-        status = await realtime.channel_status(conn, assistance_id=assistance_id, user_id=user.id)
-    if status is None:
+        first = await realtime.channel_status(conn, assistance_id=assistance_id, user_id=user.id)
+    if first is None:
         # Not a party (or no such request): the contract's 403 for channels.
         raise PermissionDenied("You are not a party to this assistance request.")
+
+    async def current_status() -> str | None:
+        return orjson.dumps(first).decode()
+
     return await _serve(
         request,
         user,
         topic=f"assistance:{assistance_id}",
         greeting=f"Connected to channel_{assistance_id}",
-        initial=[orjson.dumps(status).decode()],
+        status=current_status,
         allowed=ASSISTANCE_FRAMES,
         assistance_id=assistance_id,
+        since=since,
     )
 
 
@@ -140,3 +207,5 @@ async def _read(
                     )
             except DispatchError as exc:
                 peer.send(frames.error_frame(exc.message))
+            else:
+                request.app[PUBLISHER].kick()  # the chat event is committed: publish it now

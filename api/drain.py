@@ -1,0 +1,57 @@
+"""Publishing kicks and the shutdown drain: stop accepting, finish requests, deliver, then close."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from api.keys import BATCHER, BUS, HUB, INFLIGHT, OWN_POOL, POOL, PUBLISHER, SETTINGS
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+_ERRORS = (OSError, TimeoutError, Exception)
+
+
+@web.middleware
+async def publish_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Counts in-flight requests, and kicks the publisher after any that may have emitted events
+    (a mutating method): its events are numbered and delivered while the response is written."""
+    upgrade = request.headers.get("Upgrade", "").lower() == "websocket"
+    inflight = request.app[INFLIGHT]
+    if not upgrade:
+        inflight.enter()
+    try:
+        return await handler(request)
+    finally:
+        if not upgrade:
+            inflight.leave()
+        if request.method not in _SAFE:
+            request.app[PUBLISHER].kick()
+
+
+async def drain(app: web.Application) -> None:
+    """on_shutdown, after aiohttp has stopped accepting connections: wait for the in-flight
+    requests, publish and deliver their events, then close every socket once its queue is written.
+    Closing sockets first (as aiohttp would) loses the events of requests finishing meanwhile."""
+    settings = app[SETTINGS]
+    started = time.monotonic()
+    if not await app[INFLIGHT].idle(settings.http.shutdown_timeout):
+        log.warning("shutdown: %d requests still running", app[INFLIGHT].count)
+    if app[OWN_POOL] and BUS in app:
+        with contextlib.suppress(*_ERRORS):
+            await app[BATCHER].flush()  # the last positions, relayed before the sockets close
+        with contextlib.suppress(*_ERRORS):
+            await app[PUBLISHER].publish_pending()
+            target = await app[POOL].fetchval("SELECT last_seq FROM dispatch.event_cursor")
+            if not await app[BUS].caught_up(target, settings.realtime.drain_events_s):
+                log.warning("shutdown: events up to %s not all delivered", target)
+    if HUB in app:
+        await app[HUB].close_all(within=settings.realtime.send_timeout)
+    log.info("shutdown: drained in %.2f s", time.monotonic() - started)

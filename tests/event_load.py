@@ -128,9 +128,7 @@ async def committed_offers(conn: asyncpg.Connection, user: User) -> list[int]:
 async def settle(conn: asyncpg.Connection, followers: list[Follower], within: float = 20) -> None:
     """Wait until every follower holds every committed offer (or the time is up)."""
     for _ in range(int(within / 0.1)):
-        if all(
-            sorted(f.offers) == sorted(await committed_offers(conn, f.user)) for f in followers
-        ):
+        if all(sorted(f.offers) == sorted(await committed_offers(conn, f.user)) for f in followers):
             return
         await asyncio.sleep(0.1)
 
@@ -146,7 +144,9 @@ async def assert_nothing_lost(conn: asyncpg.Connection, followers: list[Follower
     return total
 
 
-def start_server(db_url: str, port: int, *, workers: int = 1, **env: str) -> subprocess.Popen[bytes]:
+def start_server(
+    db_url: str, port: int, *, workers: int = 1, **env: str
+) -> subprocess.Popen[bytes]:
     """`dispatch serve` as a real process on `port` against `db_url`."""
     environ = {
         **os.environ,
@@ -156,7 +156,7 @@ def start_server(db_url: str, port: int, *, workers: int = 1, **env: str) -> sub
         "DISPATCH_DB_POOL_MIN": "1",
         **env,
     }
-    return subprocess.Popen(  # noqa: S603
+    return subprocess.Popen(
         [sys.executable, "-m", "dispatch.cli", "serve", "--workers", str(workers)],
         env=environ,
         stdout=subprocess.DEVNULL,

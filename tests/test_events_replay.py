@@ -175,6 +175,7 @@ async def test_with_since_the_job_channel_replays_its_transitions_instead_of_a_s
     status, body = await call(
         client, settings, owner, "POST", "/api/assistance/request/", {"pickup": PICKUP}
     )
+    assert status == 201
     job = body["assistance"]["id"]
     url = f"/ws/assistance/{job}/?token={token_of(settings, owner)}"
     async with client.ws_connect(url) as ws:

@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
-_ERRORS = (OSError, TimeoutError, Exception)
+_ERRORS = (Exception,)  # the database may be gone at shutdown: never block the exit on it
 
 
 @web.middleware

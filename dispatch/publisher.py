@@ -33,7 +33,6 @@ Published = Callable[[Sequence[Any]], None]
 _PUBLISH = "SELECT seq, topic, skip_user, frame FROM dispatch.publish_events($1)"
 _WAKE = "SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, $2)"
 _PRUNE = "SELECT dispatch.prune_events(make_interval(secs => $1), $2)"
-_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 class Publisher:
@@ -87,8 +86,11 @@ class Publisher:
                 if self._prune_every and time.monotonic() >= self._next_prune:
                     self._next_prune = time.monotonic() + self._prune_every
                     await self.prune()
-            except _ERRORS as exc:
-                # The rows wait in the table; the next kick or tick publishes them.
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # never die: a dead publisher would silence every socket
+                # The rows wait in the table; the next kick or tick publishes them. (A connection
+                # broken by a database restart can raise asyncpg's InternalClientError, too.)
                 log.warning("event publisher: %s", type(exc).__name__)
                 await asyncio.sleep(min(self._interval or 0.2, 0.2))
 

@@ -51,6 +51,7 @@ class Follower:
     user: User
     bases: list[str]
     start_seq: int = 0  # the first connection replays from here: nothing is missed before it
+    reconnect: bool = True
     offers: list[int] = field(default_factory=list)  # assistance ids, in arrival order
     seqs: list[int] = field(default_factory=list)
     reconnects: int = 0
@@ -91,7 +92,7 @@ class Follower:
             except (aiohttp.ClientError, OSError):
                 pass
             self.connected.clear()
-            if self._stop:
+            if self._stop or not self.reconnect:
                 return
             self.reconnects += 1
             base = next(bases)
@@ -128,7 +129,10 @@ async def committed_offers(conn: asyncpg.Connection, user: User) -> list[int]:
 async def settle(conn: asyncpg.Connection, followers: list[Follower], within: float = 20) -> None:
     """Wait until every follower holds every committed offer (or the time is up)."""
     for _ in range(int(within / 0.1)):
-        if all(sorted(f.offers) == sorted(await committed_offers(conn, f.user)) for f in followers):
+        done = True
+        for f in followers:
+            done = done and sorted(f.offers) == sorted(await committed_offers(conn, f.user))
+        if done:
             return
         await asyncio.sleep(0.1)
 

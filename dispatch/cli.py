@@ -17,6 +17,7 @@ import asyncpg
 from dispatch import db, devdb
 from dispatch.config import Settings, SettingsError
 from dispatch.migrate import MigrationError, migrate_url
+from dispatch.supervise import DrainBarrier
 
 log = logging.getLogger("dispatch.cli")
 
@@ -147,7 +148,13 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     # Supervisor: N worker processes bind the same port with SO_REUSEPORT; the kernel
     # spreads connections. SIGINT/SIGTERM are passed on and the workers drain gracefully.
     cmd = [sys.executable, "-m", "dispatch.cli", "serve", "--workers", "1", "--reuse-port"]
-    procs = [subprocess.Popen(cmd) for _ in range(workers)]  # noqa: S603
+    barrier = DrainBarrier()  # on SIGTERM, no worker closes sockets before all requests are done
+    env = {**os.environ, **barrier.env()}
+    procs = [
+        subprocess.Popen(cmd, env=env, pass_fds=(barrier.write_fd,))  # noqa: S603
+        for _ in range(workers)
+    ]
+    barrier.watch(procs)
 
     def forward(signum: int, _frame: object) -> None:
         for proc in procs:

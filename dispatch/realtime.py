@@ -18,6 +18,19 @@ async def channel_status(
     return status
 
 
+async def channel_status_at(
+    conn: asyncpg.Connection, *, assistance_id: int, user_id: int
+) -> tuple[dict[str, Any] | None, int]:
+    """The `status` message (None for a non-party) and the last event seq, read in one snapshot."""
+    row = await conn.fetchrow(
+        "SELECT dispatch.channel_status(assistance_id => $1, user_id => $2) AS status, "
+        "(SELECT last_seq FROM dispatch.event_cursor) AS seq",
+        assistance_id,
+        user_id,
+    )
+    return row["status"], int(row["seq"])
+
+
 async def post_chat(
     conn: asyncpg.Connection, *, assistance_id: int, sender_id: int, message: str
 ) -> dict[str, Any]:

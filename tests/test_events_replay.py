@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import asyncpg
 import pytest
 
 from api.app import create_app
 from api.keys import BUS, PUBLISHER
+from dispatch import assistance
 from dispatch.db import init_connection
 from tests.assist import PICKUP, call
 from tests.conftest import HANDSHAKE, serve
@@ -200,3 +202,39 @@ async def test_with_since_the_job_channel_replays_its_transitions_instead_of_a_s
         ]
         with pytest.raises(asyncio.TimeoutError):
             await asyncio.wait_for(ws.receive(), 0.5)
+
+
+async def test_an_event_older_than_the_status_snapshot_is_not_sent_after_it(settings, throwaway_db):
+    """The request's own `status: requested` event is committed but not yet published when its
+    client connects: the snapshot already says so, and the stale frame must not follow it."""
+    slow = dataclasses.replace(
+        settings, realtime=dataclasses.replace(settings.realtime, event_publish_ms=600_000)
+    )
+    conn = await asyncpg.connect(throwaway_db)
+    await init_connection(conn)
+    try:
+        async with serve(create_app(slow, db_url=throwaway_db)) as client:
+            await asyncio.wait_for(client.app[BUS].connected.wait(), 5)
+            owner = await create_user(conn, role="client")
+            async with conn.transaction():  # committed, as a process that died before its kick
+                made = await assistance.request_assistance(
+                    conn,
+                    client_id=owner.id,
+                    pickup=assistance.Point(**PICKUP),
+                    dropoff=None,
+                    service_type="towing",
+                    vehicle_type="light",
+                    description="",
+                )
+            job = made.body["assistance"]["id"]
+            assert await conn.fetchval("SELECT count(*) FROM dispatch.events WHERE seq IS NULL")
+            url = f"/ws/assistance/{job}/?token={token_of(settings, owner)}"
+            async with client.ws_connect(url) as ws:
+                await next_json(ws)
+                snapshot = await next_json(ws)
+                assert snapshot["status"] == "requested" and "seq" not in snapshot
+                await emit(conn, f"assistance:{job}", 1)
+                client.app[PUBLISHER].kick()
+                assert (await next_json(ws)).get("n") == 1  # not the stale `requested` event
+    finally:
+        await conn.close()

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -65,7 +66,8 @@ def _since(request: web.Request) -> int | None:
     return int(raw)
 
 
-StatusReader = Callable[[], Awaitable[str | None]]
+# The current status frame (None: no longer a party) and the last seq published when it was read.
+StatusReader = Callable[[], Awaitable[tuple[str | None, int]]]
 
 
 async def _serve(
@@ -88,15 +90,15 @@ async def _serve(
     hub = request.app[HUB]
     # Subscribed first, so that nothing published from here on is missed; with `since`, live
     # events are held until the stored ones are replayed, and a seq already sent is not sent twice.
-    if since is not None:
+    # A status snapshot holds them too: events already in it are dropped, not sent after it.
+    if since is not None or status is not None:
         peer.hold()
     hub.subscribe(topic, peer)
     try:
         peer.send(_message(type="connection_established", message=greeting))
         if since is None:
-            current = await status() if status is not None else None
-            if current is not None:
-                peer.send(current)
+            if status is not None:
+                await _snapshot(peer, status)
         else:
             await _replay(request, peer, topic=topic, since=since, status=status)
         await _read(request, ws, peer, user, allowed, assistance_id=assistance_id)
@@ -104,6 +106,18 @@ async def _serve(
         hub.unsubscribe(topic, peer)
         await peer.close()
     return ws
+
+
+async def _snapshot(peer: Peer, status: StatusReader) -> None:
+    """Send the current status; the held events it already reflects (seq up to the one read with
+    it) are dropped, the later ones follow it."""
+    try:
+        frame, seq = await status()
+        peer.last_seq = max(peer.last_seq, seq)
+        if frame is not None:
+            peer.send(frame)
+    finally:
+        peer.release()
 
 
 async def _replay(
@@ -119,9 +133,8 @@ async def _replay(
         if stored.truncated:
             peer.last_seq = stored.last_seq
             peer.send(_message(type="replay_truncated", since=since, oldest_seq=stored.oldest_seq))
-            current = await status() if status is not None else None
-            if current is not None:
-                peer.send(current)
+            if status is not None:
+                await _snapshot(peer, status)
             return
         # A `since` from the future (another database, a typo) must not silence the live feed.
         peer.last_seq = min(since, stored.last_seq)
@@ -159,8 +172,17 @@ async def assistance_channel(request: web.Request) -> web.StreamResponse:
         # Not a party (or no such request): the contract's 403 for channels.
         raise PermissionDenied("You are not a party to this assistance request.")
 
-    async def current_status() -> str | None:
-        return orjson.dumps(first).decode()
+    async def current_status() -> tuple[str | None, int]:
+        # Number what has committed so far (the request's own creation, say, whose event may not
+        # be published yet), so that every change this snapshot shows has a seq at most the one
+        # read with it: those events are then not sent again after it, stale.
+        with contextlib.suppress(Exception):
+            await request.app[PUBLISHER].publish_pending()
+        async with db.connection(request.app[POOL]) as conn:
+            now, seq = await realtime.channel_status_at(
+                conn, assistance_id=assistance_id, user_id=user.id
+            )
+        return (orjson.dumps(now).decode() if now is not None else None), seq
 
     return await _serve(
         request,

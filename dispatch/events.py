@@ -60,13 +60,18 @@ class EventBus:
         self._lost = asyncio.Event()
         self._wake = asyncio.Event()
         self._progress = asyncio.Event()  # set whenever the cursor moves
+        self._tried = asyncio.Event()  # the first connection attempt is over
         self.connected = asyncio.Event()
         self.connects = 0  # how many times the listener has (re)connected
         self.cursor: int | None = None  # the last seq delivered; None until first connected
         self.down_since: float | None = time.monotonic()  # None while connected
 
-    async def start(self) -> None:
+    async def start(self, within: float = 10.0) -> None:
+        """Start listening; returns after the first connection attempt (so that, the database being
+        up, the cursor is set before this process accepts its first socket)."""
         self._task = asyncio.create_task(self._run(), name="event-bus")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._tried.wait(), within)
 
     async def stop(self) -> None:
         if self._task:
@@ -152,6 +157,7 @@ class EventBus:
                 self.down_since = None
                 delay = 0.05
                 log.info("event listener connected at seq %s", self.cursor)
+                self._tried.set()
                 while not self._lost.is_set():
                     self._wake.clear()
                     # The read doubles as a probe of the connection (half-open ones included).
@@ -162,6 +168,7 @@ class EventBus:
                 raise
             except Exception as exc:
                 log.warning("event listener unavailable (%s); retrying", type(exc).__name__)
+            self._tried.set()
             if self.connected.is_set():
                 self.down_since = time.monotonic()
             self.connected.clear()

@@ -26,7 +26,7 @@ async def test_workers_share_a_port_and_stop_on_sigterm(db_url):
     try:
         pids: set[int] = set()
         async with aiohttp.ClientSession() as session:
-            for _ in range(100):
+            for _ in range(600):  # a loaded machine may take a while to import and start
                 try:
                     async with session.get(f"http://127.0.0.1:{port}/api/health/") as resp:
                         assert resp.status == 200
@@ -86,7 +86,7 @@ async def test_workflows_across_two_worker_processes(settings, throwaway_db):
     base = f"http://127.0.0.1:{port}"
     try:
         async with aiohttp.ClientSession() as session:
-            for _ in range(100):
+            for _ in range(600):  # a loaded machine may take a while to import and start
                 try:
                     async with session.get(f"{base}/api/health/") as resp:
                         if resp.status == 200:
@@ -95,6 +95,11 @@ async def test_workflows_across_two_worker_processes(settings, throwaway_db):
                     pass
                 await asyncio.sleep(0.1)
             await asyncio.sleep(0.5)  # both workers listening
+            for _ in range(600):  # the second worker may start later on a loaded machine
+                async with session.get(f"{base}/api/health/") as resp:
+                    if (await resp.json())["listener"]["state"] == "up":
+                        break
+                await asyncio.sleep(0.1)
             sockets = []
             for a in assistants:
                 token = auth_header(settings, a)["Authorization"].split(" ", 1)[1]

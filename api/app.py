@@ -95,8 +95,6 @@ async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
         await bus.stop()
 
 
-
-
 def create_app(
     settings: Settings, *, db_url: str | None = None, pool: asyncpg.Pool | None = None
 ) -> web.Application:

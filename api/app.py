@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
 
@@ -10,8 +11,22 @@ from aiohttp import web
 
 from api.accounts_setup import setup_accounts
 from api.auth import jwt_middlewares
+from api.drain import drain, publish_middleware
 from api.handlers.docs import setup_docs
-from api.keys import BATCHER, BUS, DB_URL, HUB, OWN_POOL, POOL, REVOCATIONS, SETTINGS, TIMEKEEPER
+from api.inflight import InFlight
+from api.keys import (
+    BATCHER,
+    BUS,
+    DB_URL,
+    HUB,
+    INFLIGHT,
+    OWN_POOL,
+    POOL,
+    PUBLISHER,
+    REVOCATIONS,
+    SETTINGS,
+    TIMEKEEPER,
+)
 from api.limits import setup_limits
 from api.middleware import error_middleware
 from api.routes import setup_routes
@@ -26,6 +41,7 @@ from dispatch.events import EventBus
 from dispatch.fleetfeed import FleetFeed
 from dispatch.offers import OfferDriver
 from dispatch.positions import PositionBatcher
+from dispatch.publisher import Publisher
 from dispatch.timekeeper import TimeKeeper
 
 
@@ -45,38 +61,49 @@ async def _pool_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
-    """The hub of local sockets, the LISTEN connection feeding it, and the location batcher."""
+    """The hub of local sockets, the event publisher and listener feeding it, the location batcher."""
     settings = app[SETTINGS]
+    rt = settings.realtime
     app[HUB] = hub = Hub()
     app[SESSIONS] = sockets = SessionSockets()
-    # An app on a caller's pool (a test transaction) cannot see NOTIFY: no listener then, and the
-    # revocation cache never trusts itself (every token is checked in the database).
+    # An app on a caller's pool (a test transaction) commits nothing others could see: no
+    # publisher or listener then, and the revocation cache never trusts itself (every token is
+    # checked in the database).
     listen = app[OWN_POOL]
 
-    def deliver(topic: str, message: str, skip_user: int | None) -> None:
+    def deliver(topic: str, message: str, skip_user: int | None, seq: int | None) -> None:
         if topic == revocation.TOPIC:
             revocations.on_event(message)
             sockets.on_revocation(message)  # open sockets of revoked sessions close (4401)
         else:
-            hub.deliver(topic, message, skip_user)
+            hub.deliver(topic, message, skip_user, seq)
 
-    app[BUS] = bus = EventBus(app[DB_URL], app[POOL], deliver)
+    app[BUS] = bus = EventBus(app[DB_URL], deliver, poll=rt.event_poll_ms / 1000)
+    app[PUBLISHER] = publisher = Publisher(
+        app[POOL],
+        interval=rt.event_publish_ms / 1000,
+        on_published=bus.offer,
+        retention_h=rt.event_retention_h,
+        prune_every=rt.event_prune_s,
+    )
     app[REVOCATIONS] = revocations = revocation.RevocationCache(
         ttl=settings.auth.revocation_cache_s,
         listening=lambda: listen and bus.connected.is_set(),
         epoch=lambda: bus.connects,
     )
     app[BATCHER] = batcher = PositionBatcher(
-        app[POOL],
-        interval=settings.realtime.location_flush_ms / 1000,
-        history_s=settings.realtime.location_history_s,
+        app[POOL], interval=rt.location_flush_ms / 1000, history_s=rt.location_history_s
     )
     if listen:
         await bus.start()
+        await publisher.start()
     await batcher.start()
     yield
     await batcher.stop()
     if listen:
+        await publisher.stop()
+        with contextlib.suppress(Exception):  # the database may be gone: the rows wait for others
+            await publisher.publish_pending()  # what the last requests committed, for the others
         await bus.stop()
 
 
@@ -96,9 +123,8 @@ async def _offers_ctx(app: web.Application) -> AsyncIterator[None]:
         app[POOL],
         interval=settings.offer_driver_interval_ms / 1000,
         batch=max(settings.offer_driver_batch, 1),
-        # HOOK (issue 10): once the event outbox's publisher can be kicked, kick it here so the
-        # frames of a pass go out at once instead of at the publisher's next poll.
-        on_change=None,
+        # The frames of a pass go out at once instead of at the publisher's next timer pass.
+        on_change=app[PUBLISHER].kick,
     )
     if app[OWN_POOL]:
         await driver.start()
@@ -115,12 +141,6 @@ async def _time_ctx(app: web.Application) -> AsyncIterator[None]:
     await keeper.stop()
 
 
-async def _close_sockets(app: web.Application) -> None:
-    # Open WebSockets would otherwise hold graceful shutdown until its timeout.
-    if HUB in app:
-        await app[HUB].close_all()
-
-
 def create_app(
     settings: Settings, *, db_url: str | None = None, pool: asyncpg.Pool | None = None
 ) -> web.Application:
@@ -130,6 +150,8 @@ def create_app(
         from api.metrics import db_error_middleware, metrics_middleware
 
         middlewares = [metrics_middleware, error_middleware, db_error_middleware, *middlewares[1:]]
+    # Outermost: kicks the event publisher after every mutating request (api/drain.py).
+    middlewares.insert(0, publish_middleware)
     app = web.Application(middlewares=middlewares, client_max_size=settings.http.max_body_bytes)
     app[SETTINGS] = settings
     app[DB_URL] = db_url or database_url(settings.db)
@@ -141,7 +163,10 @@ def create_app(
     app.cleanup_ctx.append(_fleet_feed_ctx)
     app.cleanup_ctx.append(_offers_ctx)
     app.cleanup_ctx.append(_time_ctx)
-    app.on_shutdown.append(_close_sockets)
+    app[INFLIGHT] = InFlight()
+    # Shutdown order: aiohttp stops accepting, then this waits for the requests in flight, delivers
+    # their events and closes the sockets; then the cleanup contexts above stop the background tasks.
+    app.on_shutdown.append(drain)
     setup_limits(app)  # robustness limits (issue 14)
     setup_ws_limits(app, chat_per_minute=settings.realtime.chat_per_minute)
     setup_accounts(app, background=pool is None)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncpg
 from aiohttp import web
 
+from api.inflight import InFlight
 from api.ws.hub import Hub
 from dispatch.auth.revocation import RevocationCache
 from dispatch.config import Settings
 from dispatch.events import EventBus
 from dispatch.positions import PositionBatcher
+from dispatch.publisher import Publisher
 from dispatch.timekeeper import TimeKeeper
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -17,7 +19,11 @@ DB_URL = web.AppKey("db_url", str)
 POOL = web.AppKey("pool", asyncpg.Pool)
 OWN_POOL = web.AppKey("own_pool", bool)  # False when the caller (a test) supplied the pool
 HUB = web.AppKey("hub", Hub)
-BUS = web.AppKey("bus", EventBus)
+BUS = web.AppKey("bus", EventBus)  # the listener: .connected, .connects, .cursor, .down_for()
+# The publisher: call `app[PUBLISHER].kick()` after committing anything that emitted events outside
+# an HTTP request (mutating requests kick it themselves), e.g. from an offer-round driver.
+PUBLISHER = web.AppKey("publisher", Publisher)
+INFLIGHT = web.AppKey("inflight", InFlight)
 BATCHER = web.AppKey("batcher", PositionBatcher)
 REVOCATIONS = web.AppKey("revocations", RevocationCache)
 TIMEKEEPER = web.AppKey("timekeeper", TimeKeeper)

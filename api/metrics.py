@@ -223,9 +223,12 @@ class _ProbeSink:
 
     user_id = 0
 
-    def send(self, message: str) -> None:
+    def send(self, message: str, seq: int | None = None) -> None:
         with contextlib.suppress(ValueError, KeyError, TypeError):
             EVENT_LAG.observe(max(0.0, time.time() - float(orjson.loads(message)["sent"])))
+
+    async def finish(self, within: float) -> None:
+        """Nothing to close at shutdown (the hub closes its sockets)."""
 
 
 async def _probe_ctx(app: web.Application) -> AsyncIterator[None]:

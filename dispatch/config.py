@@ -220,6 +220,42 @@ class RealtimeSettings:
         "Least seconds between two position-history rows of one user from WebSocket frames (the "
         "current position still takes the newest frame of every batch).",
     )
+    event_publish_ms: int = setting(
+        "DISPATCH_EVENT_PUBLISH_MS",
+        200,
+        "Milliseconds between publisher passes that number events committed elsewhere (psql, a "
+        "process that died after its commit); this process's own requests kick a pass at once.",
+    )
+    event_poll_ms: int = setting(
+        "DISPATCH_EVENT_POLL_MS",
+        1000,
+        "Milliseconds between the listener's safety-net reads of published events "
+        "(it also reads on every wake-up NOTIFY and at every reconnect).",
+    )
+    event_retention_h: float = setting(
+        "DISPATCH_EVENT_RETENTION_H",
+        24.0,
+        "Hours published events are kept for `?since=` replay before pruning.",
+    )
+    event_prune_s: float = setting(
+        "DISPATCH_EVENT_PRUNE_S", 300.0, "Seconds between two prunings of old events (0: never)."
+    )
+    replay_max: int = setting(
+        "DISPATCH_WS_REPLAY_MAX",
+        5000,
+        "Most events replayed to one socket for `?since=`; more is answered as replay_truncated.",
+    )
+    listener_down_503_s: float = setting(
+        "DISPATCH_LISTENER_DOWN_503_S",
+        5.0,
+        "Seconds the event listener may be disconnected before /api/health/ answers 503.",
+    )
+    drain_events_s: float = setting(
+        "DISPATCH_DRAIN_EVENTS_S",
+        5.0,
+        "On SIGTERM, seconds to wait for the events of finished requests to reach the sockets "
+        "before closing them.",
+    )
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,11 +1,20 @@
-"""The cross-process event bus: one LISTEN connection per server process, delivering to local sockets."""
+"""The listener: one per server process, reading published events by seq and delivering them locally.
+
+The event flow is commit → log → publisher → listener → socket: `dispatch.emit()` writes a row of
+`dispatch.events` in the changing transaction; a publisher (dispatch/publisher.py) numbers committed
+rows and sends a bare wake-up NOTIFY; this listener reads every row after its cursor, in seq order,
+and hands each to `deliver`. Nothing is lost while it is away: the cursor waits, and the rows are
+read at reconnect. Location relays are the one exception: ephemeral and superseded every few
+seconds, they travel as NOTIFY payloads on their own channel, without seq (see positions.py).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import asyncpg
@@ -13,33 +22,56 @@ import orjson
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "dispatch_events"
+CHANNEL = "dispatch_events"  # wake-ups: the payload is the highest seq published, for information
+POSITIONS_CHANNEL = "dispatch_positions"  # location relays: {"relays": [{topic, message, skip}]}
 LISTENER_NAME = "dispatch-listener"
 
-# Called with (topic, message JSON text, user id to skip or None) for every event received.
-Deliver = Callable[[str, str, int | None], None]
+# Called with (topic, frame JSON text, user id to skip or None, seq or None) for every event.
+Deliver = Callable[[str, str, int | None, int | None], None]
+
+_FETCH = """
+SELECT seq, topic, skip_user, dispatch.event_frame(message, seq) AS frame
+  FROM dispatch.events WHERE seq > $1 ORDER BY seq LIMIT $2
+"""
+_PROBE_TIMEOUT = 5.0
 
 
 class EventBus:
-    """Listens on the `dispatch_events` channel and hands each event to `deliver`.
+    """Delivers every published event once, in seq order, to this process's `deliver`.
 
-    Events are published by `dispatch.emit()` inside the transaction that causes them, so only
-    committed changes arrive here. The listener reconnects with back-off when its connection drops;
-    events published while it is down are not replayed (clients re-read state on reconnect).
+    It reads on a wake-up NOTIFY, every `poll` seconds as a safety net, right after every (re)
+    connect, and when the local publisher hands it rows it has just numbered (`offer`).
     """
 
-    def __init__(self, url: str, pool: asyncpg.Pool, deliver: Deliver) -> None:
+    def __init__(
+        self,
+        url: str,
+        deliver: Deliver,
+        *,
+        poll: float = 1.0,
+        batch: int = 500,
+    ) -> None:
         self._url = url
-        self._pool = pool
         self._deliver = deliver
+        self._poll = poll
+        self._batch = batch
         self._task: asyncio.Task[None] | None = None
         self._conn: asyncpg.Connection | None = None
-        self._lost: asyncio.Event = asyncio.Event()
+        self._lost = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._progress = asyncio.Event()  # set whenever the cursor moves
+        self._tried = asyncio.Event()  # the first connection attempt is over
         self.connected = asyncio.Event()
         self.connects = 0  # how many times the listener has (re)connected
+        self.cursor: int | None = None  # the last seq delivered; None until first connected
+        self.down_since: float | None = time.monotonic()  # None while connected
 
-    async def start(self) -> None:
+    async def start(self, within: float = 10.0) -> None:
+        """Start listening; returns after the first connection attempt (so that, the database being
+        up, the cursor is set before this process accepts its first socket)."""
         self._task = asyncio.create_task(self._run(), name="event-bus")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._tried.wait(), within)
 
     async def stop(self) -> None:
         if self._task:
@@ -49,66 +81,108 @@ class EventBus:
         if self._conn is not None and not self._conn.is_closed():
             await self._conn.close()
 
+    def wake(self) -> None:
+        """Read what has been published since the cursor, now."""
+        self._wake.set()
+
+    def down_for(self) -> float:
+        """Seconds the listener has been disconnected (0 while connected)."""
+        return 0.0 if self.down_since is None else time.monotonic() - self.down_since
+
+    def offer(self, rows: Sequence[Any]) -> None:
+        """Rows (seq, topic, skip_user, frame) the local publisher has just committed: delivered at
+        once when they follow the cursor, which saves the NOTIFY round trip for local sockets."""
+        for row in rows:
+            if self.cursor is None or row["seq"] > self.cursor + 1:
+                self.wake()  # others' events come first: read them from the table in order
+                return
+            self._take(row)
+
+    async def caught_up(self, seq: int, within: float) -> bool:
+        """Wait until every event up to `seq` has been delivered (False on timeout)."""
+        deadline = time.monotonic() + within
+        while self.cursor is None or self.cursor < seq:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            self._progress.clear()
+            self.wake()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._progress.wait(), min(remaining, 0.1))
+        return True
+
+    def _take(self, row: Any) -> None:
+        seq = row["seq"]
+        if self.cursor is not None and seq <= self.cursor:
+            return  # already delivered (the publisher's hand-over and a read may overlap)
+        self.cursor = seq
+        self._progress.set()
+        try:
+            self._deliver(row["topic"], row["frame"], row["skip_user"], seq)
+        except Exception:  # one bad delivery must not stop the feed
+            log.exception("event %s could not be delivered", seq)
+
+    async def _catch_up(self, conn: asyncpg.Connection) -> None:
+        while True:
+            rows = await asyncio.wait_for(
+                conn.fetch(_FETCH, self.cursor, self._batch), _PROBE_TIMEOUT
+            )
+            for row in rows:
+                self._take(row)
+            if len(rows) < self._batch:
+                return
+
+    async def _connect(self) -> asyncpg.Connection:
+        conn = await asyncpg.connect(self._url, server_settings={"application_name": LISTENER_NAME})
+        self._lost.clear()
+        conn.add_termination_listener(lambda _c: self._on_lost())
+        await conn.add_listener(CHANNEL, lambda *_: self._wake.set())
+        await conn.add_listener(POSITIONS_CHANNEL, self._on_positions)
+        if self.cursor is None:
+            # A new process starts at the present: what was published before it is history.
+            self.cursor = await conn.fetchval("SELECT last_seq FROM dispatch.event_cursor")
+        return conn
+
+    def _on_lost(self) -> None:
+        self._lost.set()
+        self._wake.set()
+
     async def _run(self) -> None:
-        delay = 0.1
+        delay = 0.05
         while True:
             try:
-                self._conn = await asyncpg.connect(
-                    self._url, server_settings={"application_name": LISTENER_NAME}
-                )
-                self._lost.clear()
-                self._conn.add_termination_listener(lambda _c: self._lost.set())
-                await self._conn.add_listener(CHANNEL, self._on_notify)
+                self._conn = conn = await self._connect()
                 self.connects += 1
                 self.connected.set()
-                delay = 0.1
-                log.info("event listener connected")
+                self.down_since = None
+                delay = 0.05
+                log.info("event listener connected at seq %s", self.cursor)
+                self._tried.set()
                 while not self._lost.is_set():
-                    # A cheap probe also notices half-open connections the kernel has not reported.
+                    self._wake.clear()
+                    # The read doubles as a probe of the connection (half-open ones included).
+                    await self._catch_up(conn)
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._lost.wait(), timeout=10)
-                    if not self._lost.is_set():
-                        try:
-                            await asyncio.wait_for(self._conn.execute("SELECT 1"), timeout=5)
-                        except (
-                            OSError,
-                            TimeoutError,
-                            asyncpg.PostgresError,
-                            asyncpg.InterfaceError,
-                        ):
-                            self._lost.set()
+                        await asyncio.wait_for(self._wake.wait(), self._poll)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.warning("event listener unavailable (%s); retrying", type(exc).__name__)
+            self._tried.set()
+            if self.connected.is_set():
+                self.down_since = time.monotonic()
             self.connected.clear()
             if self._conn is not None and not self._conn.is_closed():
                 self._conn.terminate()
+            # A short, capped back-off: events wait in the table, but sockets wait for them.
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
+            delay = min(delay * 2, 1.0)
 
-    def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+    def _on_positions(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
         try:
-            envelope = orjson.loads(payload)
-            if "batch" in envelope:
-                for item in envelope["batch"]:
-                    self._deliver(item["topic"], orjson.dumps(item["message"]).decode(), None)
-                return
-            topic = envelope["topic"]
+            relays = orjson.loads(payload)["relays"]
+            for item in relays:
+                message = orjson.dumps(item["message"]).decode()
+                self._deliver(item["topic"], message, item.get("skip"), None)
         except (orjson.JSONDecodeError, KeyError, TypeError):
-            log.warning("ignoring malformed event")
-            return
-        skip = envelope.get("skip")
-        if "ref" in envelope:
-            asyncio.get_running_loop().create_task(
-                self._deliver_parked(topic, envelope["ref"], skip)
-            )
-            return
-        self._deliver(topic, orjson.dumps(envelope["message"]).decode(), skip)
-
-    async def _deliver_parked(self, topic: str, ref: int, skip: int | None) -> None:
-        message = await self._pool.fetchval(
-            "SELECT message FROM dispatch.event_overflow WHERE id = $1", ref
-        )
-        if message is not None:
-            self._deliver(topic, orjson.dumps(message).decode(), skip)
+            log.warning("ignoring a malformed location relay")

@@ -13,6 +13,9 @@ from typing import Any
 
 import asyncpg
 import h3
+import orjson
+
+from dispatch.events import POSITIONS_CHANNEL
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +35,7 @@ def cells(lat: float, lng: float) -> Cells:
     return Cells(r7, r8, r9)
 
 
-_FLUSH_SQL = """
+_WRITE_SQL = """
 WITH frames AS (
     SELECT f.*, ST_SetSRID(ST_MakePoint(f.lng, f.lat), 4326)::geography AS geog
     FROM unnest($1::bigint[], $2::float8[], $3::float8[], $4::bigint[], $5::bigint[],
@@ -51,25 +54,55 @@ WITH frames AS (
 ), history AS (
     INSERT INTO dispatch.position_history (user_id, geog, h3_r9, recorded_at)
     SELECT user_id, geog, r9, at FROM frames WHERE keep
+), relays AS (
+    SELECT relay.topic, f.user_id,
+           jsonb_build_object('type', 'location', 'lat', f.lat, 'lng', f.lng,
+                              'user_id', f.user_id) AS message
+    FROM frames f
+    -- Without an explicit topic (an assistant's own channel, a REST update) a position is relayed
+    -- to the sender's accepted or ongoing job, if any, whichever party the sender is.
+    CROSS JOIN LATERAL (
+        SELECT coalesce(f.topic, (
+            SELECT 'assistance:' || r.id FROM dispatch.assistance_requests r
+             WHERE r.assistant_id = f.user_id AND r.status IN ('accepted', 'ongoing')
+            UNION ALL
+            SELECT 'assistance:' || r.id FROM dispatch.assistance_requests r
+             WHERE r.client_id = f.user_id AND r.status IN ('accepted', 'ongoing')
+            LIMIT 1)) AS topic
+    ) relay
+    WHERE relay.topic IS NOT NULL
 )
-SELECT count(dispatch.emit_except(
-           relay.topic,
-           jsonb_build_object('type', 'location', 'lat', f.lat, 'lng', f.lng, 'user_id', f.user_id),
-           f.user_id))
-FROM frames f
--- Without an explicit topic (an assistant's own channel, a REST update) a position is relayed to
--- the sender's accepted or ongoing job, if any, whichever party the sender is.
-CROSS JOIN LATERAL (
-    SELECT coalesce(f.topic, (
-        SELECT 'assistance:' || r.id FROM dispatch.assistance_requests r
-         WHERE r.assistant_id = f.user_id AND r.status IN ('accepted', 'ongoing')
-        UNION ALL
-        SELECT 'assistance:' || r.id FROM dispatch.assistance_requests r
-         WHERE r.client_id = f.user_id AND r.status IN ('accepted', 'ongoing')
-        LIMIT 1)) AS topic
-) relay
-WHERE relay.topic IS NOT NULL
 """
+# A single (REST) update relays through the event log like any other change: in its transaction,
+# with a seq. The batch of WebSocket frames (up to thousands a second, each superseded seconds
+# later) returns its relays instead, sent after the commit as NOTIFY payloads without seq.
+_STORE_SQL = _WRITE_SQL + "SELECT count(dispatch.emit_except(topic, message, user_id)) FROM relays"  # noqa: S608
+_FLUSH_SQL = _WRITE_SQL + "SELECT topic, user_id AS skip, message::text AS message FROM relays"  # noqa: S608
+# After the commit, in a transaction of its own that writes nothing worth flushing: the notify
+# lock is held for microseconds (see dispatch/publisher.py).
+_RELAY_SQL = (
+    "SELECT set_config('synchronous_commit', 'off', true), count(pg_notify($1, p)) "
+    "FROM unnest($2::text[]) p"
+)
+_RELAY_BYTES = 7800  # NOTIFY payloads are limited to 8000 bytes
+
+
+def relay_payloads(rows: list[asyncpg.Record]) -> list[str]:
+    """Location relays packed into as few NOTIFY payloads as fit ({"relays": [...]})."""
+    payloads: list[str] = []
+    items: list[str] = []
+    size = 0
+    for row in rows:
+        topic = orjson.dumps(row["topic"]).decode()
+        item = f'{{"topic":{topic},"skip":{row["skip"]},"message":{row["message"]}}}'
+        if items and size + len(item) > _RELAY_BYTES:
+            payloads.append('{"relays":[' + ",".join(items) + "]}")
+            items, size = [], 0
+        items.append(item)
+        size += len(item) + 1
+    if items:
+        payloads.append('{"relays":[' + ",".join(items) + "]}")
+    return payloads
 
 
 # user, lat, lng, relay topic, when, whether it goes into the history
@@ -94,7 +127,7 @@ async def store_position(
     party of the user's accepted or ongoing job, if any: the batch statement with one frame.
     `at` (default now) is when the position was recorded; an older one is history only."""
     when = at or datetime.now(UTC)
-    await conn.execute(_FLUSH_SQL, *_columns([(user_id, lat, lng, None, when, True)]))
+    await conn.execute(_STORE_SQL, *_columns([(user_id, lat, lng, None, when, True)]))
 
 
 class PositionBatcher:
@@ -157,10 +190,16 @@ class PositionBatcher:
             horizon = time.monotonic() - self._history_s
             self._history_at = {u: t for u, t in self._history_at.items() if t > horizon}
         try:
-            await self._pool.execute(_FLUSH_SQL, *_columns(batch))
+            relays = await self._pool.fetch(_FLUSH_SQL, *_columns(batch))
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             log.warning("dropped %d location frames: %s", len(batch), type(exc).__name__)
             self.dropped += len(batch)
             return 0
         self.written += len(batch)
+        if relays:
+            try:
+                await self._pool.execute(_RELAY_SQL, POSITIONS_CHANNEL, relay_payloads(relays))
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                # Stored all the same; the next position supersedes these within seconds.
+                log.warning("%d location relays not sent: %s", len(relays), type(exc).__name__)
         return len(batch)

@@ -1,7 +1,8 @@
-"""Real-time domain calls: who may join a job's channel, its current status, and chat."""
+"""Real-time domain calls: who may join a job's channel, its current status, chat, and replay."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -17,6 +18,19 @@ async def channel_status(
     return status
 
 
+async def channel_status_at(
+    conn: asyncpg.Connection, *, assistance_id: int, user_id: int
+) -> tuple[dict[str, Any] | None, int]:
+    """The `status` message (None for a non-party) and the last event seq, read in one snapshot."""
+    row = await conn.fetchrow(
+        "SELECT dispatch.channel_status(assistance_id => $1, user_id => $2) AS status, "
+        "(SELECT last_seq FROM dispatch.event_cursor) AS seq",
+        assistance_id,
+        user_id,
+    )
+    return row["status"], int(row["seq"])
+
+
 async def post_chat(
     conn: asyncpg.Connection, *, assistance_id: int, sender_id: int, message: str
 ) -> dict[str, Any]:
@@ -28,3 +42,32 @@ async def post_chat(
         message,
     )
     return frame
+
+
+@dataclass(frozen=True)
+class Replay:
+    """Stored events of one topic after a client's `since`, read in one snapshot."""
+
+    rows: list[asyncpg.Record]  # (seq, skip_user, frame), in seq order
+    truncated: bool  # events after `since` were pruned, or more than the limit are waiting
+    oldest_seq: int  # the lowest seq still kept (pruned_through + 1)
+    last_seq: int  # the highest seq published when read
+
+
+async def replay(conn: asyncpg.Connection, *, topic: str, since: int, limit: int) -> Replay:
+    """The events of `topic` published after `since` (at most `limit`), for `?since=` replay."""
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        cursor = await conn.fetchrow("SELECT last_seq, pruned_through FROM dispatch.event_cursor")
+        rows = await conn.fetch(
+            "SELECT seq, skip_user, frame FROM dispatch.replay_events($1, $2, $3)",
+            topic,
+            since,
+            limit + 1,
+        )
+    pruned = since < cursor["pruned_through"]
+    return Replay(
+        rows=list(rows[:limit]),
+        truncated=pruned or len(rows) > limit,
+        oldest_seq=cursor["pruned_through"] + 1,
+        last_seq=cursor["last_seq"],
+    )

@@ -95,6 +95,11 @@ async def test_workflows_across_two_worker_processes(settings, throwaway_db):
                     pass
                 await asyncio.sleep(0.1)
             await asyncio.sleep(0.5)  # both workers listening
+            for _ in range(600):  # the second worker may start later on a loaded machine
+                async with session.get(f"{base}/api/health/") as resp:
+                    if (await resp.json())["listener"]["state"] == "up":
+                        break
+                await asyncio.sleep(0.1)
             sockets = []
             for a in assistants:
                 token = auth_header(settings, a)["Authorization"].split(" ", 1)[1]

@@ -27,9 +27,16 @@ class Message(Out):
     message: str
 
 
+class Listener(Out):
+    state: str = Field(description="up | down | off (an app without a listener, in tests)")
+    seq: int | None = Field(None, description="the last event seq this process has delivered")
+    down_s: float | None = Field(None, description="seconds the listener has been down")
+
+
 class Health(Out):
     status: str = Field(description="ok | error")
     database: str = Field(description="ok | unavailable")
+    listener: Listener
 
 
 # -- accounts ------------------------------------------------------------------------------

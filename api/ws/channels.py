@@ -3,21 +3,29 @@ and the dispatchers' feed (/ws/dispatch/). Authenticated and authorised before t
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
 import orjson
 from aiohttp import WSMsgType, web
 
 from api.auth import CLAIMS, current_user, token_revoked
 from api.describe import ANY_ROLE, describe
-from api.keys import BATCHER, HUB, POOL, SETTINGS
+from api.keys import BATCHER, HUB, POOL, PUBLISHER, SETTINGS
 from api.ws import frames, limits
 from api.ws.catalogue import ASSISTANCE_CHANNEL, ASSISTANT_CHANNEL, WS_ERRORS
 from api.ws.hub import AreaPeer, Peer
 from api.ws.sessions import SESSIONS
 from dispatch import db, realtime
 from dispatch.auth.tokens import CurrentUser, decode_token, user_from_claims
-from dispatch.errors import AuthenticationError, DispatchError, NotFound, PermissionDenied
+from dispatch.errors import (
+    AuthenticationError,
+    DispatchError,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
 from dispatch.ids import parse_id
 
 log = logging.getLogger(__name__)
@@ -51,18 +59,37 @@ def _message(**fields: object) -> str:
     return orjson.dumps(fields).decode()
 
 
+def _since(request: web.Request) -> int | None:
+    """`?since=<seq>`: the last event the client received; 400 before the upgrade when malformed."""
+    raw = request.query.get("since")
+    if raw is None:
+        return None
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
+        raise ValidationError(
+            "'since' must be the seq of an event received (a non-negative integer).",
+            fields={"since": ["Must be a non-negative integer."]},
+        )
+    return int(raw)
+
+
+# The current status frame (None: no longer a party) and the last seq published when it was read.
+StatusReader = Callable[[], Awaitable[tuple[str | None, int]]]
+
+
 async def _serve(
     request: web.Request,
     user: CurrentUser,
     *,
     topic: str,
     greeting: str,
-    initial: list[str],
+    status: StatusReader | None,
     allowed: frozenset[str],
     assistance_id: int | None,
+    since: int | None,
     peer_class: type[Peer] = Peer,
 ) -> web.WebSocketResponse:
-    """Upgrade, subscribe the socket to `topic`, greet, then read frames until it closes."""
+    """Upgrade, subscribe the socket to `topic`, greet, replay what came after `since` (or send
+    the current status), then read frames until it closes."""
     rt = request.app[SETTINGS].realtime
     ws = web.WebSocketResponse(heartbeat=rt.heartbeat, max_msg_size=rt.max_frame_bytes)
     await ws.prepare(request)
@@ -76,18 +103,64 @@ async def _serve(
         unsent=lambda: limits.unsent_bytes(transport),
     )
     hub = request.app[HUB]
+    # Subscribed first, so that nothing published from here on is missed; with `since`, live
+    # events are held until the stored ones are replayed, and a seq already sent is not sent twice.
+    # A status snapshot holds them too: events already in it are dropped, not sent after it.
+    if since is not None or status is not None:
+        peer.hold()
     hub.subscribe(topic, peer)
     sessions = request.app[SESSIONS]
     sessions.add(user.id, request[CLAIMS].get("fam"), ws)
     try:
-        for message in [_message(type="connection_established", message=greeting), *initial]:
-            peer.send(message)
+        peer.send(_message(type="connection_established", message=greeting))
+        if since is None:
+            if status is not None:
+                await _snapshot(peer, status)
+        else:
+            await _replay(request, peer, topic=topic, since=since, status=status)
         await _read(request, ws, peer, user, allowed, assistance_id=assistance_id)
     finally:
         sessions.discard(user.id, ws)
         hub.unsubscribe(topic, peer)
         await peer.close()
     return ws
+
+
+async def _snapshot(peer: Peer, status: StatusReader) -> None:
+    """Send the current status; the held events it already reflects (seq up to the one read with
+    it) are dropped, the later ones follow it."""
+    try:
+        frame, seq = await status()
+        peer.last_seq = max(peer.last_seq, seq)
+        if frame is not None:
+            peer.send(frame)
+    finally:
+        peer.release()
+
+
+async def _replay(
+    request: web.Request, peer: Peer, *, topic: str, since: int, status: StatusReader | None
+) -> None:
+    """The stored events of `topic` after `since`, then the held live ones. When some were pruned
+    (or more than DISPATCH_WS_REPLAY_MAX wait) the client is told, and starts afresh instead."""
+    try:
+        async with db.connection(request.app[POOL]) as conn:
+            stored = await realtime.replay(
+                conn, topic=topic, since=since, limit=request.app[SETTINGS].realtime.replay_max
+            )
+        if stored.truncated:
+            peer.last_seq = stored.last_seq
+            peer.send(_message(type="replay_truncated", since=since, oldest_seq=stored.oldest_seq))
+            if status is not None:
+                await _snapshot(peer, status)
+            return
+        # A `since` from the future (another database, a typo) must not silence the live feed.
+        peer.last_seq = min(since, stored.last_seq)
+        for row in stored.rows:
+            if row["skip_user"] != peer.user_id:
+                await peer.replay(row["frame"], row["seq"])
+    finally:
+        peer.release()
 
 
 @describe(
@@ -110,9 +183,10 @@ async def assistant_channel(request: web.Request) -> web.StreamResponse:
         user,
         topic=f"assistant:{user.id}",
         greeting=f"Connected as assistant_{user.id}",
-        initial=[],
+        status=None,
         allowed=ASSISTANT_FRAMES,
         assistance_id=None,
+        since=_since(request),
     )
 
 
@@ -129,19 +203,34 @@ async def assistant_channel(request: web.Request) -> web.StreamResponse:
 async def assistance_channel(request: web.Request) -> web.StreamResponse:
     user = await ws_user(request)
     assistance_id = _path_id(request)
+    since = _since(request)
     async with db.connection(request.app[POOL]) as conn:
-        status = await realtime.channel_status(conn, assistance_id=assistance_id, user_id=user.id)
-    if status is None:
+        first = await realtime.channel_status(conn, assistance_id=assistance_id, user_id=user.id)
+    if first is None:
         # Not a party (or no such request): the contract's 403 for channels.
         raise PermissionDenied("You are not a party to this assistance request.")
+
+    async def current_status() -> tuple[str | None, int]:
+        # Number what has committed so far (the request's own creation, say, whose event may not
+        # be published yet), so that every change this snapshot shows has a seq at most the one
+        # read with it: those events are then not sent again after it, stale.
+        with contextlib.suppress(Exception):
+            await request.app[PUBLISHER].publish_pending()
+        async with db.connection(request.app[POOL]) as conn:
+            now, seq = await realtime.channel_status_at(
+                conn, assistance_id=assistance_id, user_id=user.id
+            )
+        return (orjson.dumps(now).decode() if now is not None else None), seq
+
     return await _serve(
         request,
         user,
         topic=f"assistance:{assistance_id}",
         greeting=f"Connected to channel_{assistance_id}",
-        initial=[orjson.dumps(status).decode()],
+        status=current_status,
         allowed=ASSISTANCE_FRAMES,
         assistance_id=assistance_id,
+        since=since,
     )
 
 
@@ -154,9 +243,10 @@ async def dispatch_channel(request: web.Request) -> web.StreamResponse:
         user,
         topic="dispatch",
         greeting=f"Connected as dispatcher_{user.id}",
-        initial=[],
+        status=None,
         allowed=DISPATCH_FRAMES,
         assistance_id=None,
+        since=_since(request),
         peer_class=AreaPeer,
     )
 
@@ -205,3 +295,5 @@ async def _read(
                 # into the upgraded stream): log it, tell the client, read on.
                 log.exception("chat frame failed (user %s)", user.id)
                 peer.send(frames.error_frame("the message could not be processed"))
+            else:
+                request.app[PUBLISHER].kick()  # the chat event is committed: publish it now

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from api.ws.channels import _path_id, _serve, ws_user
+from api.ws.channels import _path_id, _serve, _since, ws_user
 from dispatch.errors import PermissionDenied
 
 CLIENT_FRAMES = frozenset({"ping"})
@@ -21,7 +21,8 @@ async def client_channel(request: web.Request) -> web.StreamResponse:
         user,
         topic=f"client:{user.id}",
         greeting=f"Connected as client_{user.id}",
-        initial=[],
+        status=None,
         allowed=CLIENT_FRAMES,
         assistance_id=None,
+        since=_since(request),
     )

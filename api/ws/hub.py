@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 CLOSE_SLOW_CONSUMER = 4008
 CLOSE_GOING_AWAY = 1001
 _SLOW = object()  # queue sentinel: close as a slow consumer
+_BYE = object()  # queue sentinel: close for shutdown once what is queued has been written
 
 
 class Peer:
@@ -44,17 +45,51 @@ class Peer:
         self._queued_bytes = 0
         self._closing = False
         self._timeout = timeout
+        self.last_seq = 0  # the highest event seq queued to this socket
+        self._held: list[tuple[str, int]] | None = None
         self._writer = asyncio.create_task(self._write(), name=f"ws-writer-{user_id}")
 
-    def send(self, message: str) -> None:
-        """Queue a message without waiting; a peer that cannot keep up is closed."""
+    def send(self, message: str, seq: int | None = None) -> None:
+        """Queue a message without waiting; a peer that cannot keep up is closed.
+
+        Events (with `seq`) go out at most once and in order: one at or below the last sent is
+        dropped, and while a `since` replay runs (`hold`) live events wait for `release`."""
+        if seq is not None:
+            if self._held is not None:
+                self._held.append((message, seq))
+                return
+            if seq <= self.last_seq:
+                return
+            self.last_seq = seq
+        self._enqueue(message)
+
+    async def replay(self, message: str, seq: int) -> None:
+        """Queue a stored event, waiting for room (a replay may be longer than the queue)."""
+        if seq <= self.last_seq or self.ws.closed or self._closing:
+            return
+        self.last_seq = seq
+        try:
+            await asyncio.wait_for(self._queue.put(message), self._timeout)
+        except TimeoutError:
+            self._enqueue(_SLOW)  # not reading: closed as a slow consumer
+
+    def hold(self) -> None:
+        """Keep live events back until `release` (the replay of stored ones comes first)."""
+        self._held = []
+
+    def release(self) -> None:
+        held, self._held = self._held or [], None
+        for message, seq in held:
+            self.send(message, seq)
+
+    def _enqueue(self, message: str | object) -> None:
         if self.ws.closed or self._closing:
             return
         try:
             if self._max_bytes and self._queued_bytes + self._unsent() > self._max_bytes:
                 raise asyncio.QueueFull
             self._queue.put_nowait(message)
-            self._queued_bytes += len(message)
+            self._queued_bytes += len(message) if isinstance(message, str) else 0
         except asyncio.QueueFull:
             log.warning("closing slow WebSocket consumer (user %s)", self.user_id)
             self._closing = True
@@ -69,6 +104,9 @@ class Peer:
             if message is _SLOW:
                 await self.ws.close(code=CLOSE_SLOW_CONSUMER, message=b"slow consumer")
                 return
+            if message is _BYE:
+                await self.ws.close(code=CLOSE_GOING_AWAY, message=b"server shutdown")
+                return
             assert isinstance(message, str)
             self._queued_bytes -= len(message)
             try:
@@ -79,6 +117,18 @@ class Peer:
                 return
             except (ConnectionError, RuntimeError):
                 return  # the peer went away; the reader notices and unregisters
+
+    async def finish(self, within: float) -> None:
+        """Write what is queued, then close with 1001 (at most `within` seconds)."""
+        if not (self.ws.closed or self._closing):
+            self._closing = True
+            with contextlib.suppress(asyncio.QueueFull):
+                self._queue.put_nowait(_BYE)
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(asyncio.shield(self._writer), within)
+        if not self.ws.closed:
+            with contextlib.suppress(Exception):
+                await self.ws.close(code=CLOSE_GOING_AWAY, message=b"server shutdown")
 
     async def close(self) -> None:
         self._writer.cancel()
@@ -94,13 +144,13 @@ class AreaPeer(Peer):
 
     area: tuple[float, float, float, float] | None = None
 
-    def send(self, message: str) -> None:
+    def send(self, message: str, seq: int | None = None) -> None:
         if self.area is not None:
             narrowed = self._narrow(message)
             if narrowed is None:
                 return
             message = narrowed
-        super().send(message)
+        super().send(message, seq)
 
     def _inside(self, place: Any) -> bool:
         if not isinstance(place, dict):
@@ -147,14 +197,14 @@ class Hub:
             if not peers:
                 del self._topics[topic]
 
-    def deliver(self, topic: str, message: str, skip_user: int | None = None) -> None:
+    def deliver(
+        self, topic: str, message: str, skip_user: int | None = None, seq: int | None = None
+    ) -> None:
         for peer in tuple(self._topics.get(topic, ())):
             if peer.user_id != skip_user:
-                peer.send(message)
+                peer.send(message, seq)
 
-    async def close_all(self) -> None:
+    async def close_all(self, within: float = 5.0) -> None:
+        """Close every socket with 1001 once what is queued to it has been written."""
         peers = {peer for group in self._topics.values() for peer in group}
-        await asyncio.gather(
-            *(p.ws.close(code=CLOSE_GOING_AWAY, message=b"server shutdown") for p in peers),
-            return_exceptions=True,
-        )
+        await asyncio.gather(*(p.finish(within) for p in peers), return_exceptions=True)

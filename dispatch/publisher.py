@@ -1,0 +1,124 @@
+"""The publisher: numbers committed events (seq) off the hot path, wakes the listeners, prunes old ones.
+
+Every server process runs one. A pass is one short transaction (`dispatch.publish_events`) that
+locks the one-row counter, numbers the unpublished rows in id order and commits; concurrent passes
+of other processes wait on the counter, so seq order is the commit order of the passes and a reader
+that has seen seq S has seen every seq below it. After the commit a bare `pg_notify` wakes every
+listener; it runs in its own transaction with `synchronous_commit = off`, which writes nothing worth
+flushing, so the cluster-wide notify lock is held for microseconds instead of a WAL flush (a
+wake-up lost in a crash is harmless: listeners also read on a timer).
+
+Passes run when kicked (`kick()`: after each mutating HTTP request of this process, after chat, and
+by any in-process job that emits, such as an offer-round driver) and on a timer, which picks up
+events committed elsewhere (psql, a process that died between its commit and its kick).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import asyncpg
+
+from dispatch.events import CHANNEL
+
+log = logging.getLogger(__name__)
+
+Published = Callable[[Sequence[Any]], None]
+
+_PUBLISH = "SELECT seq, topic, skip_user, frame FROM dispatch.publish_events($1)"
+_WAKE = "SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, $2)"
+_PRUNE = "SELECT dispatch.prune_events(make_interval(secs => $1), $2)"
+
+
+class Publisher:
+    """Kick it and committed events get their seq and reach every process's listener."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        interval: float,
+        on_published: Published | None = None,
+        retention_h: float = 24.0,
+        prune_every: float = 300.0,
+        batch: int = 1000,
+    ) -> None:
+        self._pool = pool
+        self._interval = interval
+        self._on_published = on_published
+        self._retention_h = retention_h
+        self._prune_every = prune_every
+        self._batch = batch
+        self._kicked = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._next_prune = time.monotonic() + prune_every
+        self.passes = 0  # publish passes that numbered at least one event
+        self.published = 0  # events this process numbered
+        self.last_seq = 0  # the highest seq this process numbered
+
+    def kick(self) -> None:
+        """Ask for a publish pass soon. Cheap and coalescing: any number of kicks during a pass
+        make exactly one more pass. Safe to call from any coroutine or callback of the loop."""
+        self._kicked.set()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="event-publisher")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._kicked.wait(), self._interval or None)
+            self._kicked.clear()
+            try:
+                await self.publish_pending()
+                if self._prune_every and time.monotonic() >= self._next_prune:
+                    self._next_prune = time.monotonic() + self._prune_every
+                    await self.prune()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # never die: a dead publisher would silence every socket
+                # The rows wait in the table; the next kick or tick publishes them. (A connection
+                # broken by a database restart can raise asyncpg's InternalClientError, too.)
+                log.warning("event publisher: %s", type(exc).__name__)
+                await asyncio.sleep(min(self._interval or 0.2, 0.2))
+
+    async def publish_pending(self) -> int:
+        """Number every committed, unpublished event now; returns how many this call numbered."""
+        total = 0
+        top = 0
+        while True:
+            rows = await self._pool.fetch(_PUBLISH, self._batch)
+            if rows:
+                total += len(rows)
+                top = rows[-1]["seq"]
+                if self._on_published is not None:
+                    self._on_published(rows)
+            if len(rows) < self._batch:
+                break
+        if total:
+            self.passes += 1
+            self.published += total
+            self.last_seq = max(self.last_seq, top)
+            await self._pool.execute(_WAKE, CHANNEL, str(top))
+        return total
+
+    async def prune(self) -> int:
+        """Delete published events older than the retention; returns how many."""
+        pruned = 0
+        while True:
+            n = await self._pool.fetchval(_PRUNE, self._retention_h * 3600.0, 10_000)
+            pruned += n
+            if n < 10_000:
+                return pruned

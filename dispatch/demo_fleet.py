@@ -45,10 +45,11 @@ async def seed_fleet(conn: asyncpg.Connection, *, client_id: int) -> None:
             await conn.fetchval(
                 """
                 SELECT dispatch.create_zone(
-                    name => $1, geometry => $2::jsonb, serviceable => $3, tariffs => $4::jsonb)
+                    name => $1, geometry => $2::text::jsonb, serviceable => $3,
+                    tariffs => $4::text::jsonb)
                 """,
                 name,
-                # Text, not dicts: the seed's connection has no JSON codec registered.
+                # As text, cast in SQL: right with or without a JSON codec on the connection.
                 orjson.dumps(geometry).decode(),
                 serviceable,
                 orjson.dumps(tariffs).decode(),

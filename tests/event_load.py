@@ -161,7 +161,7 @@ def start_server(
         **env,
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "dispatch.cli", "serve", "--workers", str(workers)],
+        [sys.executable, "-m", "api", "serve", "--workers", str(workers)],
         env=environ,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -9,7 +9,17 @@ import sys
 
 from dispatch.config import PROJECT_ROOT
 
-COMMANDS = {"db-up", "db-down", "db-url", "psql", "migrate", "seed", "pgtap", "create-dispatcher"}
+COMMANDS = {
+    "db-up",
+    "db-down",
+    "db-url",
+    "psql",
+    "migrate",
+    "seed",
+    "pgtap",
+    "create-dispatcher",
+    "export",
+}
 
 
 def _imports(path):

@@ -149,6 +149,7 @@ async def test_search_exhausted_and_reassign_frames(rt, settings):
             )  # fmt: skip
             assert status == 200, body
         gone = await next_of(old, "unassigned")
+        assert isinstance(gone.pop("seq"), int)  # an event like any other: replayable by seq
         assert gone == {"type": "unassigned", "assistance_id": job_id, "reason": "truck broke down"}
         moved = await next_of(ws, "status")
         assert moved["assistant"]["id"] == first.id  # the assign first ...

@@ -15,6 +15,7 @@ from api.schemas.assistance import (
     RequestBody,
     StatusBody,
 )
+from api.schemas.objects import Declined
 from api.schemas.responses import Assistance, AssistanceCreated, AssistanceList, AssistanceOne
 from api.schemas.validation import parse
 from dispatch import assistance, fleet, offers
@@ -144,6 +145,13 @@ async def accept(request: web.Request) -> web.Response:
     return json_response(item)
 
 
+@describe(
+    "Decline an open offer (a decliner is never offered the request again)",
+    roles=("assistant",),
+    tag="assistance",
+    response=Declined,
+    errors={404: "OFFER_NOT_FOUND (no open offer), ASSISTANCE_NOT_FOUND.", 409: "OFFER_FINAL."},
+)
 async def decline(request: web.Request) -> web.Response:
     user = require(request, "assistant")
     assistance_id = _assistance_id(request)

@@ -60,7 +60,7 @@ class BookingListQuery(BaseModel):
 
     status: Literal["scheduled", "converted", "failed", "canceled"] | None = None
     limit: int = Field(20, ge=1, le=100)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=1_000_000)
 
 
 class AvailabilityQuery(BaseModel):

@@ -22,9 +22,12 @@ class Offer(Out):
     """One offer of a request to an assistant (dispatcher view of a request)."""
 
     assistant_id: int
+    assistant_name: str | None = None
     round: int
     distance: float = Field(description="Kilometres from the pickup.")
     sent_at: dt.datetime
+    expires_at: dt.datetime | None = None
+    closed_at: dt.datetime | None = None
     state: Literal["open", "declined", "expired", "withdrawn", "accepted"]
 
 
@@ -40,6 +43,7 @@ class Transition(Out):
 class DispatchAssistance(Assistance):
     """GET /api/dispatch/requests/<id>/: the assistance with its offers and transitions."""
 
+    exhausted_at: dt.datetime | None = Field(None, description="When the search ran out.")
     offers: list[Offer]
     events: list[Transition]
 
@@ -56,9 +60,12 @@ class Zone(Out):
 
     id: int
     name: str
-    geometry: dict[str, Any] = Field(description="GeoJSON Polygon or MultiPolygon.")
+    geometry: dict[str, Any] = Field(description="GeoJSON MultiPolygon (a Polygon is widened).")
     serviceable: bool
+    area_km2: float | None = None
     tariffs: list[Tariff]
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
 
 
 class ZoneRef(Out):
@@ -150,6 +157,7 @@ class Shift(Out):
     id: int | None = None
     started_at: dt.datetime
     ended_at: dt.datetime | None
+    end_reason: str | None = None
     online_minutes: float
     on_job_minutes: float
     jobs: int

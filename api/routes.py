@@ -78,7 +78,7 @@ def setup_routes(app: web.Application) -> None:
     add(r, "GET", "/api/dispatch/assistants/", dispatcher.assistants)
     add(r, "GET", "/ws/dispatch/", channels.dispatch_channel)
     add(r, "GET", "/console/", console.page)
-    r.add_route("GET", "/console/{name:console\\.(?:js|css)}", console.asset)
+    add(r, "GET", "/console/{name:console\\.(?:js|css)}/", console.asset)
     # Fleet, services and money (issue 12)
     add(r, "GET", "/api/vehicles/", fleet.list_vehicles)
     add(r, "POST", "/api/vehicles/", fleet.create_vehicle)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import h3
 import pytest
 
+from api.schemas.objects import Availability, Booking, Bookings
 from tests.assist import DROPOFF, PICKUP, call
 from tests.factories import create_user
 
@@ -226,3 +227,29 @@ async def test_availability_validation(client, settings, conn, query, field):
     user = await create_user(conn, role="client")
     status, body = await call(client, settings, user, "GET", f"{AVAILABILITY}?{query}")
     assert status == 400 and field in body["fields"], body
+
+
+@pytest.mark.parametrize("query", ["offset=2147483648", "offset=-1", "limit=0", "limit=101"])
+async def test_list_paging_bounds(client, settings, conn, query):
+    # An offset past int4 once reached the SQL function and answered 500 (found by the fuzzer).
+    user = await create_user(conn, role="client")
+    status, body = await call(client, settings, user, "GET", f"{BOOKINGS}?{query}")
+    assert status == 400 and query.split("=")[0] in body["fields"], body
+
+
+async def test_answers_match_the_documented_models(client, settings, conn):
+    owner = await create_user(conn, role="client")
+    status, made = await call(client, settings, owner, "POST", BOOKINGS, booking_body())
+    assert status == 201
+    Booking.model_validate(made)
+    status, listed = await call(client, settings, owner, "GET", BOOKINGS)
+    assert status == 200 and Bookings.model_validate(listed).count == 1
+    day = datetime.now(UTC).date().isoformat()
+    status, slots = await call(
+        client, settings, owner, "GET", f"{AVAILABILITY}?lat=36.75&lng=3.04&date={day}"
+    )
+    assert status == 200 and len(Availability.model_validate(slots).slots) == 24
+    status, canceled = await call(
+        client, settings, owner, "PATCH", f"{BOOKINGS}{made['id']}/", {"status": "canceled"}
+    )
+    assert status == 200 and Booking.model_validate(canceled).status == "canceled"

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from api.schemas.objects import DispatchAssistance, DispatchRequests, FleetAssistants
+from api.schemas.responses import Assistance
 from tests.assist import PICKUP, active_assistant, call
 from tests.dispatch_support import dispatched_job
 from tests.factories import create_user
@@ -84,6 +86,7 @@ async def test_requests_filters(client, settings, conn, dispatcher):
             client, settings, dispatcher, "GET", f"/api/dispatch/requests/?{query}"
         )
         assert status == 200, body
+        DispatchRequests.model_validate(body)
         return body["count"], [r["id"] for r in body["results"]]
 
     count, everything = await ids("limit=200")
@@ -119,11 +122,13 @@ async def test_assign_then_detail_shows_offers_and_timeline(client, settings, co
     assert status == 200, body
     assert body["status"] == "accepted" and body["assistant"]["id"] == helper.id
     assert body["searching"] is False
+    Assistance.model_validate(body)
 
     status, detail = await call(
         client, settings, dispatcher, "GET", f"/api/dispatch/requests/{job.id}/"
     )
     assert status == 200
+    DispatchAssistance.model_validate(detail)  # the documented answer
     assert detail["id"] == job.id and detail["offers"] == []
     assert [
         (e["from_status"], e["to_status"], e["actor_role"], e["reason"]) for e in detail["events"]
@@ -302,6 +307,7 @@ async def test_assistants_with_state(client, settings, conn, dispatcher):
         client, settings, dispatcher, "GET", "/api/dispatch/assistants/?limit=1000"
     )
     assert status == 200
+    FleetAssistants.model_validate(body)
     by_id = {a["id"]: a for a in body["results"]}
     assert by_id[idle.id]["state"] == "idle"
     assert by_id[offline.id]["state"] == "offline" and by_id[offline.id]["is_active"] is False

@@ -6,6 +6,7 @@ import datetime
 
 import pytest
 
+from api.schemas.objects import Vehicle, Vehicles
 from dispatch.fleet import normalise_plate, normalise_vin, vin_check_digit
 from tests.assist import PICKUP, call
 from tests.factories import auth_header, create_user
@@ -34,8 +35,10 @@ async def test_crud_of_own_vehicles(client, settings, conn):
 
     status, body = await call(client, settings, owner, "GET", VEHICLES)
     assert status == 200 and [v["id"] for v in body] == [vid]
+    Vehicles.model_validate(body)
     status, body = await call(client, settings, owner, "GET", f"{VEHICLES}{vid}")
     assert status == 200 and body["make"] == "Honda"
+    Vehicle.model_validate(body)
 
     status, body = await call(
         client,

@@ -8,6 +8,7 @@ import asyncio
 import json
 import os
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -35,6 +36,48 @@ def _jwks(path: Path) -> Path:
     return path
 
 
+# Whose id goes in `{id}`, by path prefix (else the job's): real rows, so the fuzzer gets past 404.
+_KINDS = (
+    ("/ws/assistant/", "assistant"),
+    ("/ws/client/", "client"),
+    ("/api/vehicles/", "vehicle"),
+    ("/api/dispatch/zones/", "zone"),
+    ("/api/bookings/", "booking"),
+)
+
+
+async def _rows(session, tokens: dict[str, str]) -> dict[str, int]:
+    """A job, a vehicle, a zone away from the pickup and a booking, made over the API."""
+    made = {}
+    for kind, role, path, body in (
+        ("assistance", "client", "/api/assistance/request/", {"pickup": PICKUP}),
+        ("vehicle", "client", "/api/vehicles/", VEHICLE),
+        ("zone", "dispatcher", "/api/dispatch/zones/", ZONE),
+        ("booking", "client", "/api/bookings/", _booking()),
+    ):
+        auth = {"Authorization": f"Bearer {tokens[role]}"}
+        async with session.post(path, json=body, headers=auth) as resp:
+            answer = await resp.json()
+            assert resp.status == 201, answer
+        made[kind] = answer["assistance"]["id"] if kind == "assistance" else answer["id"]
+    return made
+
+
+VEHICLE = {"make": "Renault", "model": "Clio", "year": 2019, "license_plate": "FUZZ-1"}
+ZONE = {
+    "name": "Fuzz zone",
+    "geometry": {
+        "type": "Polygon",
+        "coordinates": [[[5.0, 35.0], [5.1, 35.0], [5.1, 35.1], [5.0, 35.1], [5.0, 35.0]]],
+    },
+}
+
+
+def _booking() -> dict[str, object]:
+    when = datetime.now(UTC) + timedelta(hours=3)
+    return {"pickup": PICKUP, "service_type": "towing", "scheduled_for": when.isoformat()}
+
+
 def _config(doc: dict, tokens: dict[str, str], ids: dict[str, int]) -> str:
     """schemathesis.toml: per operation, the token of a role it allows and real ids in its path."""
     lines = [
@@ -57,7 +100,7 @@ def _config(doc: dict, tokens: dict[str, str], ids: dict[str, int]) -> str:
             if role is not None:
                 settings.append(f'headers = {{ Authorization = "Bearer {tokens[role]}" }}')
             if "{id}" in path:
-                kind = "assistant" if path.startswith("/ws/assistant/") else "assistance"
+                kind = next((k for prefix, k in _KINDS if path.startswith(prefix)), "assistance")
                 settings.append(f'parameters = {{ "path.id" = {ids[kind]} }}')
             if settings:
                 lines += [f'[[operations]]\ninclude-operation-id = "{op["operationId"]}"']
@@ -98,16 +141,11 @@ async def test_schemathesis_finds_no_server_error(settings, throwaway_db, tmp_pa
         async with aiohttp.ClientSession(base) as session:
             async with session.get("/api/schema/") as resp:
                 doc = orjson.loads(await resp.read())
-            async with session.post(
-                "/api/assistance/request/",
-                json={"pickup": PICKUP},
-                headers={"Authorization": f"Bearer {tokens['client']}"},
-            ) as resp:
-                assert resp.status == 201
-                job = (await resp.json())["assistance"]["id"]
+            ids = await _rows(session, tokens)
         config = tmp_path / "schemathesis.toml"
         assert "/metrics/" in doc["paths"]
-        config.write_text(_config(doc, tokens, {"assistance": job, "assistant": assistant.id}))
+        ids |= {"assistant": assistant.id, "client": client.id}
+        config.write_text(_config(doc, tokens, ids))
         st = Path(sys.executable).with_name("st")
         proc = await asyncio.create_subprocess_exec(
             str(st),

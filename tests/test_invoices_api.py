@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 
 from api.app import create_app
+from api.schemas.objects import CostLine, CostLines, Invoice
 from dispatch import db
 from tests.assist import DROPOFF, PICKUP, active_assistant, call, job_in_state
 from tests.conftest import serve
@@ -37,6 +38,7 @@ async def test_cost_lines_then_invoice(client, settings, conn):
     assert status == 201, line
     assert (line["label"], line["quantity"], line["unit_price"]) == ("Winch strap", 3, 333.3333)
     assert line["amount"] == 1000.0 and line["currency"] == "DZD"
+    CostLine.model_validate(line)
     status, _ = await call(
         client,
         settings,
@@ -66,6 +68,7 @@ async def test_cost_lines_then_invoice(client, settings, conn):
     ]
     assert [s for s, _ in answers] == [200, 200, 200]
     bill = answers[0][1]
+    Invoice.model_validate(bill)
     assert all(b == bill for _, b in answers)
     assert set(bill) == {
         "number",
@@ -117,6 +120,7 @@ async def test_cost_lines_are_listed_for_the_parties(client, settings, conn):
     for user in (job.client, job.assistant, ops):
         status, body = await call(client, settings, user, "GET", cost_lines(job.id))
         assert status == 200, body
+        CostLines.model_validate(body)
         assert body["count"] == 2 and [li["label"] for li in body["results"]] == ["Fuel", "Toll"]
         assert body["results"][0]["amount"] == 25.0
     for user in (await create_user(conn, role="client"), await active_assistant(conn, dlat=0.02)):

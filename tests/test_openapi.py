@@ -90,12 +90,20 @@ def test_operations_carry_auth_errors_and_resolvable_schemas(settings):
                     }
     assert len(ids) == sum(len(ops) for ops in doc["paths"].values())
     channels = {p: ops["get"] for p, ops in doc["paths"].items() if p.startswith("/ws/")}
-    assert set(channels) == {"/ws/assistant/{id}/", "/ws/assistance/{id}/"}
+    assert set(channels) == {
+        "/ws/assistant/{id}/",
+        "/ws/assistance/{id}/",
+        "/ws/dispatch/",
+        "/ws/client/{id}/",
+    }
     for op in channels.values():
         assert "101" in op["responses"] and op["x-websocket"]["server_frames"]
     assert (
         "new_assistance_request" in channels["/ws/assistant/{id}/"]["x-websocket"]["server_frames"]
     )
+    assert "positions" in channels["/ws/dispatch/"]["x-websocket"]["server_frames"]
+    assert "subscribe" in channels["/ws/dispatch/"]["x-websocket"]["client_frames"]
+    assert "booking_activated" in channels["/ws/client/{id}/"]["x-websocket"]["server_frames"]
     assert "WebSocket `/ws/assistance/{id}/`" in doc["info"]["description"]
     # Request models are the ones that validate requests (aliases: the first spelling).
     body = doc["paths"]["/api/assistance/request/"]["post"]["requestBody"]
@@ -186,11 +194,22 @@ def test_contract_objects_validate_the_contracts_shapes():
         {
             "id": 3,
             "status": "scheduled",
-            "pickup": PICKUP,
-            "dropoff": None,
             "service_type": "towing",
             "vehicle_type": "light",
+            "vehicle_id": None,
+            "description": "",
+            "pickup_lat": PICKUP["lat"],
+            "pickup_lng": PICKUP["lng"],
+            "dropoff_lat": None,
+            "dropoff_lng": None,
+            "pickupLocation": PICKUP,
+            "dropoffLocation": None,
             "scheduled_for": "2026-11-22T08:00:00Z",
+            "activates_at": "2026-11-22T07:50:00Z",
+            "assistance_id": None,
+            "failure": None,
+            "created_at": "2026-11-21T10:00:00Z",
+            "updated_at": "2026-11-21T10:00:00Z",
         }
     )
 

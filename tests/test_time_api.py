@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from api.schemas.objects import ChatPage, Shifts, Track
 from tests.assist import PICKUP, active_assistant, call, job_in_state
 from tests.factories import create_user
 
@@ -36,6 +37,7 @@ async def test_shifts_follow_the_duty_switch(client, settings, conn):
         assert status == 200, body
     status, shifts = await call(client, settings, assistant, "GET", "/api/profile/shifts/")
     assert status == 200 and len(shifts) == 2
+    Shifts.model_validate(shifts)
     assert shifts[0]["ended_at"] is None and shifts[1]["ended_at"] is not None
     assert shifts[1]["end_reason"] == "inactive"
     assert set(shifts[0]) >= {"started_at", "ended_at", "online_minutes", "on_job_minutes", "jobs"}
@@ -78,6 +80,7 @@ async def test_chat_history_pages(client, settings, conn):
     path = f"/api/assistance/{job.id}/messages/"
     status, page = await call(client, settings, job.client, "GET", f"{path}?limit=2")
     assert status == 200, page
+    ChatPage.model_validate(page)
     assert [m["message"] for m in page["results"]] == ["message 4", "message 3"]
     assert page["results"][1]["sender"] == job.assistant.id
     assert page["results"][0]["sent_at"].endswith("Z")
@@ -129,6 +132,7 @@ async def test_track_is_the_assistants_path_during_the_job(client, settings, con
     path = f"/api/assistance/{job.id}/track/"
     status, line = await call(client, settings, job.client, "GET", path)
     assert status == 200, line
+    Track.model_validate(line)
     assert line["type"] == "LineString"
     # The accept itself may have stored the assistant's position: only the inserted fixes after
     # the accept are checked, in order.
@@ -150,6 +154,7 @@ async def test_track_is_the_assistants_path_during_the_job(client, settings, con
         client, settings, waiting.client, "GET", f"/api/assistance/{waiting.id}/track"
     )
     assert status == 200 and line["coordinates"] == [] and line["assistant_id"] is None
+    Track.model_validate(line)
 
 
 async def test_telematics_batch(client, settings, conn):

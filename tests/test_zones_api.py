@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from api.schemas.objects import Services, Zone, Zones
 from tests.assist import PICKUP, active_assistant, call
 from tests.factories import auth_header, create_user
 
@@ -40,6 +41,7 @@ async def test_zone_crud_with_geojson_in_and_out(client, settings, conn):
     ops = await dispatcher(conn)
     status, zone = await call(client, settings, ops, "POST", ZONES, CENTRE)
     assert status == 201, zone
+    Zone.model_validate(zone)
     assert zone["name"] == "Test centre" and zone["serviceable"] is True
     assert zone["geometry"]["type"] == "MultiPolygon"
     assert zone["geometry"]["coordinates"] == [CENTRE["geometry"]["coordinates"]]
@@ -50,6 +52,7 @@ async def test_zone_crud_with_geojson_in_and_out(client, settings, conn):
 
     status, listing = await call(client, settings, ops, "GET", ZONES)
     assert status == 200 and listing["count"] == len(listing["results"]) >= 1
+    Zones.model_validate(listing)
     assert zone["id"] in [z["id"] for z in listing["results"]]
     status, one = await call(client, settings, ops, "GET", f"{ZONES}{zone['id']}")
     assert status == 200 and one == zone
@@ -198,6 +201,7 @@ async def test_catalogue_for_any_role(client, settings, conn, role):
     query = f"{SERVICES}?latitude={PICKUP['lat']}&longitude={PICKUP['lng']}"
     status, items = await call(client, settings, user, "GET", query)
     assert status == 200, items
+    Services.model_validate(items)
     pairs = {(i["service_type"], i["vehicle_type"]): i for i in items}
     assert set(pairs) == {(s, v) for s in ("towing", "repair") for v in ("light", "heavy")}
     towing = pairs["towing", "light"]

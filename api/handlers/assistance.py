@@ -15,6 +15,7 @@ from api.schemas.assistance import (
     RequestBody,
     StatusBody,
 )
+from api.schemas.objects import Declined
 from api.schemas.responses import Assistance, AssistanceCreated, AssistanceList, AssistanceOne
 from api.schemas.validation import parse
 from dispatch import assistance, fleet, offers
@@ -60,8 +61,9 @@ def _idempotency_key(request: web.Request) -> str | None:
     status=201,
     headers=(IDEMPOTENCY,),
     errors={
+        404: "VEHICLE_NOT_FOUND (`vehicle_id` is not one of the client's vehicles).",
         409: "OPEN_REQUEST_EXISTS (with `assistance_id`), IDEMPOTENCY_KEY_REUSED, "
-        "OUT_OF_SERVICE_AREA."
+        "OUT_OF_SERVICE_AREA.",
     },
 )
 async def request_assistance(request: web.Request) -> web.Response:
@@ -144,6 +146,13 @@ async def accept(request: web.Request) -> web.Response:
     return json_response(item)
 
 
+@describe(
+    "Decline an open offer (a decliner is never offered the request again)",
+    roles=("assistant",),
+    tag="assistance",
+    response=Declined,
+    errors={404: "OFFER_NOT_FOUND (no open offer), ASSISTANCE_NOT_FOUND.", 409: "OFFER_FINAL."},
+)
 async def decline(request: web.Request) -> web.Response:
     user = require(request, "assistant")
     assistance_id = _assistance_id(request)

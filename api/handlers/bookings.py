@@ -5,8 +5,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from api.auth import require
+from api.describe import ANY_ROLE, describe
 from api.keys import POOL
 from api.responses import json_response, read_json
+from api.schemas.objects import Availability, Booking, Bookings
 from api.schemas.time import AvailabilityQuery, BookingBody, BookingListQuery, BookingUpdateBody
 from api.schemas.validation import parse
 from dispatch import bookings
@@ -22,6 +24,19 @@ def _booking_id(request: web.Request) -> int:
     return int(raw)
 
 
+@describe(
+    "Book a job for later (15 minutes to 30 days ahead)",
+    roles=("client",),
+    tag="bookings",
+    body=BookingBody,
+    response=Booking,
+    status=201,
+    errors={
+        400: "VALIDATION_ERROR, INVALID_SCHEDULE (with `fields.scheduled_for`).",
+        404: "VEHICLE_NOT_FOUND.",
+        409: "OUT_OF_SERVICE_AREA.",
+    },
+)
 async def create_booking(request: web.Request) -> web.Response:
     user = require(request, "client")
     body = parse(BookingBody, await read_json(request))
@@ -40,6 +55,13 @@ async def create_booking(request: web.Request) -> web.Response:
     return json_response(booking, status=201)
 
 
+@describe(
+    "Bookings: a client its own, a dispatcher all",
+    roles=("client", "dispatcher"),
+    tag="bookings",
+    query=BookingListQuery,
+    response=Bookings,
+)
 async def list_bookings(request: web.Request) -> web.Response:
     user = require(request, "client", "dispatcher")
     query = parse(BookingListQuery, dict(request.query))
@@ -50,6 +72,14 @@ async def list_bookings(request: web.Request) -> web.Response:
     return json_response({"count": len(items), "results": items})
 
 
+@describe(
+    'Cancel a booking (`{"status": "canceled"}`) while it is scheduled',
+    roles=("client",),
+    tag="bookings",
+    body=BookingUpdateBody,
+    response=Booking,
+    errors={404: "BOOKING_NOT_FOUND.", 409: "BOOKING_FINAL (with `assistance_id`)."},
+)
 async def update_booking(request: web.Request) -> web.Response:
     user = require(request, "client")
     booking_id = _booking_id(request)
@@ -59,6 +89,13 @@ async def update_booking(request: web.Request) -> web.Response:
     return json_response(booking)
 
 
+@describe(
+    "The hourly slots of a date with the expected idle assistants nearby",
+    roles=ANY_ROLE,
+    tag="bookings",
+    query=AvailabilityQuery,
+    response=Availability,
+)
 async def availability(request: web.Request) -> web.Response:
     require(request)
     query = parse(AvailabilityQuery, dict(request.query))

@@ -8,6 +8,7 @@ from importlib import resources
 
 from aiohttp import web
 
+from api.describe import PUBLIC, describe
 from api.keys import SETTINGS
 from dispatch.errors import NotFound
 
@@ -32,12 +33,26 @@ def _headers(tile_url: str) -> dict[str, str]:
     }
 
 
+@describe(
+    "The dispatcher console: a live map, the queue, assign with a click (log in on the page)",
+    roles=PUBLIC,
+    tag="console",
+    content_type="text/html",
+)
 async def page(request: web.Request) -> web.Response:
     tile_url = request.app[SETTINGS].dispatch.console_tile_url
     body = _read("index.html").replace("{{TILE_URL}}", html.escape(tile_url, quote=True))
     return web.Response(text=body, content_type="text/html", headers=_headers(tile_url))
 
 
+@describe(
+    "The console's script or style sheet",
+    roles=PUBLIC,
+    tag="console",
+    path={"name": {"type": "string", "enum": ["console.css", "console.js"]}},
+    content_type="text/javascript",
+    errors={404: "Not one of the console's files: NOT_FOUND."},
+)
 async def asset(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     kind = _TYPES.get(name[name.rfind(".") :])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from api.auth import require
+from api.describe import describe
 from api.keys import POOL
 from api.responses import json_response, read_json
 from api.schemas.dispatcher import (
@@ -14,6 +15,8 @@ from api.schemas.dispatcher import (
     ReassignBody,
     RequestsQuery,
 )
+from api.schemas.objects import DispatchAssistance, DispatchRequests, FleetAssistants
+from api.schemas.responses import Assistance
 from api.schemas.validation import parse
 from dispatch import operations
 from dispatch.db import connection
@@ -27,6 +30,13 @@ def _assistance_id(request: web.Request) -> int:
     return int(raw)
 
 
+@describe(
+    "The dispatchers' queue of requests, newest first",
+    roles=("dispatcher",),
+    tag="dispatch",
+    query=RequestsQuery,
+    response=DispatchRequests,
+)
 async def requests(request: web.Request) -> web.Response:
     user = require(request, "dispatcher")
     query = parse(RequestsQuery, dict(request.query))
@@ -44,6 +54,13 @@ async def requests(request: web.Request) -> web.Response:
     return json_response(result)
 
 
+@describe(
+    "One request with its offers and its timeline",
+    roles=("dispatcher",),
+    tag="dispatch",
+    response=DispatchAssistance,
+    errors={404: "ASSISTANCE_NOT_FOUND."},
+)
 async def request_detail(request: web.Request) -> web.Response:
     user = require(request, "dispatcher")
     assistance_id = _assistance_id(request)
@@ -56,6 +73,18 @@ async def request_detail(request: web.Request) -> web.Response:
     return json_response(item)
 
 
+@describe(
+    "Assign a requested job to an available assistant",
+    roles=("dispatcher",),
+    tag="dispatch",
+    body=AssignBody,
+    response=Assistance,
+    errors={
+        404: "ASSISTANCE_NOT_FOUND, ASSISTANT_NOT_FOUND.",
+        409: "ALREADY_ACCEPTED, ALREADY_ASSIGNED, ASSISTANT_BUSY, ASSISTANT_UNAVAILABLE, "
+        "ASSISTANCE_FINAL.",
+    },
+)
 async def assign(request: web.Request) -> web.Response:
     user = require(request, "dispatcher")
     assistance_id = _assistance_id(request)
@@ -71,6 +100,18 @@ async def assign(request: web.Request) -> web.Response:
     return json_response(item)
 
 
+@describe(
+    "Move an accepted job to another assistant (a reason is required)",
+    roles=("dispatcher",),
+    tag="dispatch",
+    body=ReassignBody,
+    response=Assistance,
+    errors={
+        404: "ASSISTANCE_NOT_FOUND, ASSISTANT_NOT_FOUND.",
+        409: "ALREADY_ASSIGNED, ASSISTANT_BUSY, ASSISTANT_UNAVAILABLE, ASSISTANCE_FINAL, "
+        "INVALID_TRANSITION.",
+    },
+)
 async def reassign(request: web.Request) -> web.Response:
     user = require(request, "dispatcher")
     assistance_id = _assistance_id(request)
@@ -86,6 +127,14 @@ async def reassign(request: web.Request) -> web.Response:
     return json_response(item)
 
 
+@describe(
+    "Cancel a request on the client's behalf (a reason is required)",
+    roles=("dispatcher",),
+    tag="dispatch",
+    body=CancelBody,
+    response=Assistance,
+    errors={404: "ASSISTANCE_NOT_FOUND.", 409: "ASSISTANCE_FINAL, INVALID_TRANSITION."},
+)
 async def cancel(request: web.Request) -> web.Response:
     user = require(request, "dispatcher")
     assistance_id = _assistance_id(request)
@@ -97,6 +146,13 @@ async def cancel(request: web.Request) -> web.Response:
     return json_response(item)
 
 
+@describe(
+    "The fleet: every assistant with its state and last position",
+    roles=("dispatcher",),
+    tag="dispatch",
+    query=AssistantsQuery,
+    response=FleetAssistants,
+)
 async def assistants(request: web.Request) -> web.Response:
     user = require(request, "dispatcher")
     query = parse(AssistantsQuery, dict(request.query))

@@ -5,9 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from api.auth import require
+from api.describe import describe
 from api.keys import POOL
 from api.responses import json_response, read_json
 from api.schemas.fleet import VehicleBody, VehiclePatch
+from api.schemas.objects import Vehicle, Vehicles
 from api.schemas.validation import parse
 from dispatch import fleet
 from dispatch.db import connection
@@ -25,6 +27,9 @@ def _vehicle_id(request: web.Request) -> int:
     return int(raw)
 
 
+@describe(
+    "The client's own vehicles, oldest first", roles=("client",), tag="fleet", response=Vehicles
+)
 async def list_vehicles(request: web.Request) -> web.Response:
     user = require(request, "client")
     async with connection(request.app[POOL]) as conn:
@@ -32,6 +37,15 @@ async def list_vehicles(request: web.Request) -> web.Response:
     return json_response(items)
 
 
+@describe(
+    "Add a vehicle",
+    roles=("client",),
+    tag="fleet",
+    body=VehicleBody,
+    response=Vehicle,
+    status=201,
+    errors={409: "VEHICLE_EXISTS (the licence plate)."},
+)
 async def create_vehicle(request: web.Request) -> web.Response:
     user = require(request, "client")
     body = parse(VehicleBody, await read_json(request))
@@ -40,6 +54,13 @@ async def create_vehicle(request: web.Request) -> web.Response:
     return json_response(item, status=201)
 
 
+@describe(
+    "One of the client's vehicles",
+    roles=("client",),
+    tag="fleet",
+    response=Vehicle,
+    errors={404: "VEHICLE_NOT_FOUND."},
+)
 async def get_vehicle(request: web.Request) -> web.Response:
     user = require(request, "client")
     vehicle_id = _vehicle_id(request)
@@ -50,6 +71,14 @@ async def get_vehicle(request: web.Request) -> web.Response:
     return json_response(item)
 
 
+@describe(
+    "Replace a vehicle (left-out optional fields take their defaults)",
+    roles=("client",),
+    tag="fleet",
+    body=VehicleBody,
+    response=Vehicle,
+    errors={404: "VEHICLE_NOT_FOUND.", 409: "VEHICLE_EXISTS (the licence plate)."},
+)
 async def replace_vehicle(request: web.Request) -> web.Response:
     user = require(request, "client")
     vehicle_id = _vehicle_id(request)
@@ -63,6 +92,14 @@ async def replace_vehicle(request: web.Request) -> web.Response:
     return json_response(item)
 
 
+@describe(
+    "Change some fields of a vehicle",
+    roles=("client",),
+    tag="fleet",
+    body=VehiclePatch,
+    response=Vehicle,
+    errors={404: "VEHICLE_NOT_FOUND.", 409: "VEHICLE_EXISTS (the licence plate)."},
+)
 async def patch_vehicle(request: web.Request) -> web.Response:
     user = require(request, "client")
     vehicle_id = _vehicle_id(request)
@@ -76,6 +113,13 @@ async def patch_vehicle(request: web.Request) -> web.Response:
     return json_response(item)
 
 
+@describe(
+    "Delete a vehicle (204, no body)",
+    roles=("client",),
+    tag="fleet",
+    status=204,
+    errors={404: "VEHICLE_NOT_FOUND."},
+)
 async def delete_vehicle(request: web.Request) -> web.Response:
     user = require(request, "client")
     vehicle_id = _vehicle_id(request)

@@ -7,9 +7,11 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from api.auth import require
+from api.describe import ANY_ROLE, describe
 from api.handlers.assistance import _assistance_id
 from api.keys import POOL, SETTINGS
 from api.responses import json_response, read_json
+from api.schemas.objects import Accepted, ChatPage, Shifts, Track
 from api.schemas.time import MessagesQuery, ShiftsQuery, TelematicsBody
 from api.schemas.validation import parse
 from dispatch import history
@@ -17,6 +19,13 @@ from dispatch.db import connection, transaction
 from dispatch.errors import NotFound, ValidationError
 
 
+@describe(
+    "The assistant's shifts, newest first",
+    roles=("assistant",),
+    tag="time",
+    query=ShiftsQuery,
+    response=Shifts,
+)
 async def shifts(request: web.Request) -> web.Response:
     user = require(request, "assistant")
     query = parse(ShiftsQuery, dict(request.query))
@@ -27,6 +36,14 @@ async def shifts(request: web.Request) -> web.Response:
     return json_response(items)
 
 
+@describe(
+    "A page of a job's chat, newest first (its parties and dispatchers)",
+    roles=ANY_ROLE,
+    tag="time",
+    query=MessagesQuery,
+    response=ChatPage,
+    errors={404: "ASSISTANCE_NOT_FOUND."},
+)
 async def messages(request: web.Request) -> web.Response:
     user = require(request)
     assistance_id = _assistance_id(request)
@@ -44,6 +61,13 @@ async def messages(request: web.Request) -> web.Response:
     return json_response(page)
 
 
+@describe(
+    "The assistant's path during a job as a GeoJSON LineString",
+    roles=ANY_ROLE,
+    tag="time",
+    response=Track,
+    errors={404: "ASSISTANCE_NOT_FOUND."},
+)
 async def track(request: web.Request) -> web.Response:
     user = require(request)
     assistance_id = _assistance_id(request)
@@ -54,6 +78,15 @@ async def track(request: web.Request) -> web.Response:
     return json_response(line)
 
 
+@describe(
+    "Post a batch of the device's positions (at most 1,000, any order)",
+    roles=ANY_ROLE,
+    tag="time",
+    body=TelematicsBody,
+    response=Accepted,
+    status=202,
+    errors={400: "VALIDATION_ERROR, POINTS_TOO_OLD (with `fields`)."},
+)
 async def telematics(request: web.Request) -> web.Response:
     user = require(request)
     body = parse(TelematicsBody, await read_json(request))

@@ -5,9 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from api.auth import require
+from api.describe import ANY_ROLE, describe
 from api.keys import POOL
 from api.responses import json_response, read_json
 from api.schemas.fleet import CostLineBody
+from api.schemas.objects import CostLine, CostLines, Invoice
 from api.schemas.validation import parse
 from dispatch import invoices
 from dispatch.db import connection
@@ -21,6 +23,15 @@ def _assistance_id(request: web.Request) -> int:
     return int(raw)
 
 
+@describe(
+    "Add a cost line to an ongoing job (its assistant)",
+    roles=("assistant",),
+    tag="money",
+    body=CostLineBody,
+    response=CostLine,
+    status=201,
+    errors={404: "ASSISTANCE_NOT_FOUND.", 409: "NOT_ONGOING."},
+)
 async def add_cost_line(request: web.Request) -> web.Response:
     user = require(request, "assistant")
     assistance_id = _assistance_id(request)
@@ -38,6 +49,13 @@ async def add_cost_line(request: web.Request) -> web.Response:
     return json_response(line, status=201)
 
 
+@describe(
+    "A job's cost lines (its parties and dispatchers)",
+    roles=ANY_ROLE,
+    tag="money",
+    response=CostLines,
+    errors={404: "ASSISTANCE_NOT_FOUND."},
+)
 async def list_cost_lines(request: web.Request) -> web.Response:
     user = require(request)
     assistance_id = _assistance_id(request)
@@ -48,6 +66,13 @@ async def list_cost_lines(request: web.Request) -> web.Response:
     return json_response({"count": len(lines), "results": lines})
 
 
+@describe(
+    "A completed job's invoice (its parties and dispatchers)",
+    roles=ANY_ROLE,
+    tag="money",
+    response=Invoice,
+    errors={404: "INVOICE_NOT_FOUND (also before completion)."},
+)
 async def get_invoice(request: web.Request) -> web.Response:
     user = require(request)
     assistance_id = _assistance_id(request)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from api.auth import require
+from api.describe import ANY_ROLE, describe
 from api.keys import POOL
 from api.responses import json_response, read_json
 from api.schemas.fleet import CatalogueQuery, ZoneBody, ZoneUpdate
+from api.schemas.objects import Services, Zone, Zones
 from api.schemas.validation import parse
 from dispatch import zones
 from dispatch.db import connection
@@ -21,6 +23,7 @@ def _zone_id(request: web.Request) -> int:
     return int(raw)
 
 
+@describe("Every service zone", roles=("dispatcher",), tag="zones", response=Zones)
 async def list_zones(request: web.Request) -> web.Response:
     require(request, "dispatcher")
     async with connection(request.app[POOL]) as conn:
@@ -28,6 +31,15 @@ async def list_zones(request: web.Request) -> web.Response:
     return json_response({"count": len(items), "results": items})
 
 
+@describe(
+    "Create a service zone with its tariffs",
+    roles=("dispatcher",),
+    tag="zones",
+    body=ZoneBody,
+    response=Zone,
+    status=201,
+    errors={400: "VALIDATION_ERROR, INVALID_GEOMETRY.", 409: "ZONE_NAME_TAKEN."},
+)
 async def create_zone(request: web.Request) -> web.Response:
     require(request, "dispatcher")
     body = parse(ZoneBody, await read_json(request))
@@ -42,6 +54,13 @@ async def create_zone(request: web.Request) -> web.Response:
     return json_response(item, status=201)
 
 
+@describe(
+    "One service zone",
+    roles=("dispatcher",),
+    tag="zones",
+    response=Zone,
+    errors={404: "ZONE_NOT_FOUND."},
+)
 async def get_zone(request: web.Request) -> web.Response:
     require(request, "dispatcher")
     zone_id = _zone_id(request)
@@ -52,6 +71,18 @@ async def get_zone(request: web.Request) -> web.Response:
     return json_response(item)
 
 
+@describe(
+    "Replace the parts of a zone sent (`tariffs` as a whole list)",
+    roles=("dispatcher",),
+    tag="zones",
+    body=ZoneUpdate,
+    response=Zone,
+    errors={
+        400: "VALIDATION_ERROR, INVALID_GEOMETRY.",
+        404: "ZONE_NOT_FOUND.",
+        409: "ZONE_NAME_TAKEN.",
+    },
+)
 async def update_zone(request: web.Request) -> web.Response:
     require(request, "dispatcher")
     zone_id = _zone_id(request)
@@ -68,6 +99,13 @@ async def update_zone(request: web.Request) -> web.Response:
     return json_response(item)
 
 
+@describe(
+    "Delete a service zone (204, no body)",
+    roles=("dispatcher",),
+    tag="zones",
+    status=204,
+    errors={404: "ZONE_NOT_FOUND."},
+)
 async def delete_zone(request: web.Request) -> web.Response:
     require(request, "dispatcher")
     zone_id = _zone_id(request)
@@ -76,6 +114,14 @@ async def delete_zone(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+@describe(
+    "The services with the prices that apply at a point",
+    roles=ANY_ROLE,
+    tag="zones",
+    query=CatalogueQuery,
+    response=Services,
+    errors={409: "OUT_OF_SERVICE_AREA (with `zone`)."},
+)
 async def catalogue(request: web.Request) -> web.Response:
     require(request)
     query = parse(CatalogueQuery, dict(request.query))

@@ -26,6 +26,8 @@ ASSISTANT_CHANNEL = Channel(
         "description, pickup_location {lat, lng}, dropoff_location, distance, client {id, name}, "
         "offer_round, expires_at} - an offer",
         "offer_withdrawn": "{assistance_id, reason: accepted|canceled|expired}",
+        "assigned": "{assistance_id, reason, ...offer fields} - a dispatcher gave you the job",
+        "unassigned": "{assistance_id, reason} - a dispatcher moved the job to someone else",
     },
     client_frames=_COMMON_IN,
 )
@@ -38,4 +40,35 @@ ASSISTANCE_CHANNEL = Channel(
         "search_exhausted": "{assistance_id}",
     },
     client_frames={**_COMMON_IN, "chat": "{message} (1-2000 characters) - stored and relayed"},
+)
+DISPATCH_CHANNEL = Channel(
+    server_frames={
+        "connection_established": "{message}",
+        "request_created": "{assistance_id, status, service_type, vehicle_type, pickup {lat, lng}, "
+        "searching, offer_round, exhausted_at, created_at, updated_at, ...}",
+        "status": "the same fields as request_created - on every transition",
+        "offer": "{assistance_id, assistant_id, round, distance, state, close_reason, sent_at, "
+        "closed_at, pickup {lat, lng}}",
+        "search_exhausted": "{assistance_id, ...} - waits in the queue",
+        "positions": "{assistants: [{assistant_id, lat, lng, state, at}]} - at most once per "
+        "assistant per DISPATCH_FLEET_FEED_S, up to 40 to a frame",
+        "error": "{message} - a bad frame; the connection stays open",
+        "pong": "{}",
+    },
+    client_frames={
+        "subscribe": "{bbox: [minLng, minLat, maxLng, maxLat] | null} - narrows the feed to an area",
+        "ping": "{} - answered with pong",
+    },
+)
+CLIENT_CHANNEL = Channel(
+    server_frames={
+        "connection_established": "{message}",
+        "booking_activated": "{booking_id, assistance_id, assistance, nearby_assistants} - join "
+        "/ws/assistance/<assistance_id>/ next",
+        "booking_failed": "{booking_id, code: OPEN_REQUEST_EXISTS|REQUEST_REFUSED|INTERNAL_ERROR, "
+        "reason, assistance_id}",
+        "error": "{message} - a bad frame; the connection stays open",
+        "pong": "{}",
+    },
+    client_frames={"ping": "{} - answered with pong"},
 )

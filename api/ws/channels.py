@@ -14,7 +14,7 @@ from api.auth import CLAIMS, current_user, token_revoked
 from api.describe import ANY_ROLE, describe
 from api.keys import BATCHER, HUB, POOL, PUBLISHER, SETTINGS
 from api.ws import frames, limits
-from api.ws.catalogue import ASSISTANCE_CHANNEL, ASSISTANT_CHANNEL, WS_ERRORS
+from api.ws.catalogue import ASSISTANCE_CHANNEL, ASSISTANT_CHANNEL, DISPATCH_CHANNEL, WS_ERRORS
 from api.ws.hub import AreaPeer, Peer
 from api.ws.sessions import SESSIONS
 from dispatch import db, realtime
@@ -234,6 +234,16 @@ async def assistance_channel(request: web.Request) -> web.StreamResponse:
     )
 
 
+@describe(
+    "The dispatchers' live feed: new requests, transitions, offers and fleet positions",
+    roles=("dispatcher",),
+    tag="websockets",
+    status=101,
+    description="A WebSocket (token in `?token=` or the Authorization header); no snapshot on "
+    "connect: load the lists over REST, then follow the feed.",
+    errors=WS_ERRORS,
+    channel=DISPATCH_CHANNEL,
+)
 async def dispatch_channel(request: web.Request) -> web.StreamResponse:
     user = await ws_user(request)
     if user.role != "dispatcher":

@@ -5,12 +5,24 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from api.describe import describe
+from api.ws.catalogue import CLIENT_CHANNEL, WS_ERRORS
 from api.ws.channels import _path_id, _serve, _since, ws_user
 from dispatch.errors import PermissionDenied
 
 CLIENT_FRAMES = frozenset({"ping"})
 
 
+@describe(
+    "A client's own channel: what happens to its bookings",
+    roles=("client",),
+    tag="websockets",
+    status=101,
+    description="A WebSocket for the client itself (token in `?token=` or the Authorization "
+    "header); after `booking_activated` join the request's channel.",
+    errors=WS_ERRORS,
+    channel=CLIENT_CHANNEL,
+)
 async def client_channel(request: web.Request) -> web.StreamResponse:
     user = await ws_user(request)
     channel_id = _path_id(request)

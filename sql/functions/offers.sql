@@ -148,9 +148,13 @@ CREATE OR REPLACE FUNCTION dispatch.candidates_json(
     closer_than_m double precision DEFAULT NULL
 )
 RETURNS jsonb
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 AS $$
+BEGIN
+    -- plpgsql so the plan is cached per session: as a (non-inlinable) SQL function the KNN query
+    -- inside was planned again on every call, 4.4 ms of a request's ~8.5 ms in the database.
+    RETURN (
     SELECT coalesce(jsonb_agg(jsonb_build_object('assistant_id', n.assistant_id,
                                                  'distance', round((n.distance_m / 1000)::numeric, 3),
                                                  'distance_m', n.distance_m)
@@ -159,6 +163,8 @@ AS $$
                                    candidates_json.service_type, candidates_json.radius_m,
                                    dispatch.setting_numeric('matching_max_results')::integer) n
     WHERE candidates_json.closer_than_m IS NULL OR n.distance_m < candidates_json.closer_than_m
+    );
+END;
 $$;
 COMMENT ON FUNCTION dispatch.candidates_json(bigint, geography, text, double precision,
                                             double precision) IS

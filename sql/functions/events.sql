@@ -3,12 +3,17 @@
 -- announces nothing, and no NOTIFY is issued inside it (NOTIFY serialises every committing notifier
 -- of the cluster behind one lock, WAL flush included). dispatch.publish_events numbers what has
 -- committed; the server processes' listeners deliver it by seq.
+-- plpgsql, not sql: a SQL function holding an INSERT is never inlined and was planned again on
+-- every call (1.35 ms per emit_many, 0.55 ms per emit under load); plpgsql caches its plans.
 CREATE OR REPLACE FUNCTION dispatch.emit_except(topic text, message jsonb, skip_user bigint)
 RETURNS void
-LANGUAGE sql
+LANGUAGE plpgsql
 VOLATILE
 AS $$
-    INSERT INTO dispatch.events (topic, message, skip_user) VALUES (topic, message, skip_user)
+BEGIN
+    INSERT INTO dispatch.events (topic, message, skip_user)
+    VALUES (emit_except.topic, emit_except.message, emit_except.skip_user);
+END;
 $$;
 COMMENT ON FUNCTION dispatch.emit_except(text, jsonb, bigint) IS
     'Publish a WebSocket message to a topic on commit (a row of dispatch.events), not delivered to '
@@ -16,10 +21,12 @@ COMMENT ON FUNCTION dispatch.emit_except(text, jsonb, bigint) IS
 
 CREATE OR REPLACE FUNCTION dispatch.emit(topic text, message jsonb)
 RETURNS void
-LANGUAGE sql
+LANGUAGE plpgsql
 VOLATILE
 AS $$
-    INSERT INTO dispatch.events (topic, message) VALUES (topic, message)
+BEGIN
+    INSERT INTO dispatch.events (topic, message) VALUES (emit.topic, emit.message);
+END;
 $$;
 COMMENT ON FUNCTION dispatch.emit(text, jsonb) IS
     'Publish a WebSocket message to a topic (assistant:<id>, assistance:<id>, dispatch) on commit: '
@@ -27,15 +34,17 @@ COMMENT ON FUNCTION dispatch.emit(text, jsonb) IS
 
 CREATE OR REPLACE FUNCTION dispatch.emit_many(topics text[], messages jsonb[])
 RETURNS void
-LANGUAGE sql
+LANGUAGE plpgsql
 VOLATILE
 AS $$
+BEGIN
     -- WITH ORDINALITY keeps the caller's order in the ids, hence in the seqs.
     INSERT INTO dispatch.events (topic, message)
     SELECT t.topic, t.message
-      FROM unnest(topics, messages) WITH ORDINALITY AS t(topic, message, n)
+      FROM unnest(emit_many.topics, emit_many.messages) WITH ORDINALITY AS t(topic, message, n)
      WHERE t.topic IS NOT NULL
-     ORDER BY t.n
+     ORDER BY t.n;
+END;
 $$;
 COMMENT ON FUNCTION dispatch.emit_many(text[], jsonb[]) IS
     'Publish several WebSocket messages (topics[i] gets messages[i]) on commit, in this order.';

@@ -228,8 +228,9 @@ async def test_telematics_thousand_points_in_one_go(client, settings, conn):
         ({"lng": "3.0"}, "points.2.lng"),
         ({"recorded_at": "2026-01-01T10:00:00"}, "points.2.recorded_at"),
         ({"recorded_at": 1700000000}, "points.2.recorded_at"),
-        ({"recorded_at": iso(datetime.now(UTC) + timedelta(minutes=10))}, "points.2.recorded_at"),
-        ({"recorded_at": iso(datetime.now(UTC) - timedelta(days=31))}, "points.2.recorded_at"),
+        # Offsets from the moment the test runs (not from collection: the suite takes minutes).
+        ({"recorded_at": timedelta(minutes=10)}, "points.2.recorded_at"),
+        ({"recorded_at": -timedelta(days=31)}, "points.2.recorded_at"),
         ({"speed": -1.0}, "points.2.speed"),
         ({"heading": 360.0}, "points.2.heading"),
     ],
@@ -237,6 +238,7 @@ async def test_telematics_thousand_points_in_one_go(client, settings, conn):
 async def test_telematics_bad_point_named_by_index(client, settings, conn, bad, field):
     user = await create_user(conn, role="assistant")
     now = datetime.now(UTC)
+    bad = {k: iso(now + v) if isinstance(v, timedelta) else v for k, v in bad.items()}
     points = [
         point(now - timedelta(seconds=3)),
         point(now - timedelta(seconds=2)),

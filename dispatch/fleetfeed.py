@@ -45,7 +45,13 @@ class FleetFeed:
             count: int = await self._pool.fetchval(
                 "SELECT dispatch.publish_fleet_positions(min_interval_s => $1)", self._interval
             )
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        # InternalClientError: a connection caught mid-operation by a database restart.
+        except (
+            OSError,
+            asyncpg.PostgresError,
+            asyncpg.InterfaceError,
+            asyncpg.InternalClientError,
+        ) as exc:
             log.warning("fleet feed skipped a run: %s", type(exc).__name__)
             return 0
         self.published += count

@@ -67,7 +67,13 @@ class OfferDriver:
             changed = 0
             try:
                 changed = await advance(self._pool, max_requests=self._batch)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            # InternalClientError: a connection caught mid-operation by a database restart.
+            except (
+                OSError,
+                asyncpg.PostgresError,
+                asyncpg.InterfaceError,
+                asyncpg.InternalClientError,
+            ) as exc:
                 # The state is in the database: the next pass (here or in another process) resumes.
                 log.warning("offer rounds not advanced: %s", type(exc).__name__)
             if changed and self._on_change is not None:

@@ -16,7 +16,14 @@ from dispatch.config import TimeSettings
 
 log = logging.getLogger(__name__)
 
-_FAILURES = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
+# InternalClientError: a connection caught mid-operation by a database restart.
+_FAILURES = (
+    OSError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    TimeoutError,
+)
 
 
 class TimeKeeper:

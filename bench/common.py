@@ -134,7 +134,7 @@ async def populate(url: str, n: int, *, active_ratio: float = 0.3, seed: int = 7
 async def reset_extras(conn: asyncpg.Connection, n: int) -> None:
     """Drop what earlier benches added beside the population: requests and users above id `n`."""
     await conn.execute(
-        "TRUNCATE dispatch.assistance_requests, dispatch.events, dispatch.outbox CASCADE"
+        "TRUNCATE dispatch.assistance_requests, dispatch.event_log, dispatch.outbox CASCADE"
     )
     await conn.execute("DELETE FROM dispatch.users WHERE id > $1", n)
     await conn.execute("SELECT dispatch.refresh_cell_supply()")  # TRUNCATE bypassed its triggers

@@ -1,9 +1,10 @@
 """The listener: one per server process, reading published events by seq and delivering them locally.
 
 The event flow is commit → log → publisher → listener → socket: `dispatch.emit()` writes a row of
-`dispatch.events` in the changing transaction; a publisher (dispatch/publisher.py) numbers committed
-rows and sends a bare wake-up NOTIFY; this listener reads every row after its cursor, in seq order,
-and hands each to `deliver`. Nothing is lost while it is away: the cursor waits, and the rows are
+`dispatch.event_log` in the changing transaction (one row per emit call: a batch of frames); a
+publisher (dispatch/publisher.py) numbers committed batches (a batch of k frames takes k consecutive
+seqs) and sends a bare wake-up NOTIFY; this listener reads every batch after its cursor, in seq
+order, and hands each frame, with its seq added, to `deliver`. Nothing is lost while it is away: the cursor waits, and the rows are
 read at reconnect. Location relays are the one exception: ephemeral and superseded every few
 seconds, they travel as NOTIFY payloads on their own channel, without seq (see positions.py).
 """
@@ -30,10 +31,19 @@ LISTENER_NAME = "dispatch-listener"
 Deliver = Callable[[str, str, int | None, int | None], None]
 
 _FETCH = """
-SELECT seq, topic, skip_user, dispatch.event_frame(message, seq) AS frame
-  FROM dispatch.events WHERE seq > $1 ORDER BY seq LIMIT $2
+SELECT seq, topics, messages, skip_user FROM dispatch.event_log
+ WHERE seq > $1 ORDER BY seq LIMIT $2
 """
 _PROBE_TIMEOUT = 5.0
+
+
+def frame(message: str, seq: int) -> str:
+    """The WebSocket frame of a stored message (JSON text, as PostgreSQL writes jsonb): an object
+    gets `"seq"` as its last member; anything else goes as it is (dispatch.event_frame in SQL)."""
+    if not message.endswith("}"):
+        return message
+    body = message[:-1].rstrip()
+    return f'{body}{", " if body != "{" else ""}"seq": {seq}}}'
 
 
 class EventBus:
@@ -90,8 +100,9 @@ class EventBus:
         return 0.0 if self.down_since is None else time.monotonic() - self.down_since
 
     def offer(self, rows: Sequence[Any]) -> None:
-        """Rows (seq, topic, skip_user, frame) the local publisher has just committed: delivered at
-        once when they follow the cursor, which saves the NOTIFY round trip for local sockets."""
+        """Batches (seq, topics, messages, skip_user) the local publisher has just committed:
+        delivered at once when they follow the cursor, which saves the NOTIFY round trip for local
+        sockets."""
         for row in rows:
             if self.cursor is None or row["seq"] > self.cursor + 1:
                 self.wake()  # others' events come first: read them from the table in order
@@ -112,15 +123,20 @@ class EventBus:
         return True
 
     def _take(self, row: Any) -> None:
-        seq = row["seq"]
-        if self.cursor is not None and seq <= self.cursor:
-            return  # already delivered (the publisher's hand-over and a read may overlap)
-        self.cursor = seq
+        """Deliver one batch's frames after the cursor (the publisher's hand-over and a read of
+        the table may overlap: what is at or below the cursor was delivered already)."""
+        first, skip = row["seq"], row["skip_user"]
+        for seq, topic, message in zip(
+            range(first, first + len(row["topics"])), row["topics"], row["messages"], strict=True
+        ):
+            if self.cursor is not None and seq <= self.cursor:
+                continue
+            self.cursor = seq
+            try:
+                self._deliver(topic, frame(message, seq), skip, seq)
+            except Exception:  # one bad delivery must not stop the feed
+                log.exception("event %s could not be delivered", seq)
         self._progress.set()
-        try:
-            self._deliver(row["topic"], row["frame"], row["skip_user"], seq)
-        except Exception:  # one bad delivery must not stop the feed
-            log.exception("event %s could not be delivered", seq)
 
     async def _catch_up(self, conn: asyncpg.Connection) -> None:
         while True:

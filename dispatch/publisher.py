@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 Published = Callable[[Sequence[Any]], None]
 
-_PUBLISH = "SELECT seq, topic, skip_user, frame FROM dispatch.publish_events($1)"
+_PUBLISH = "SELECT seq, topics, messages, skip_user FROM dispatch.publish_events($1)"
 _WAKE = "SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, $2)"
 _PRUNE = "SELECT dispatch.prune_events(make_interval(secs => $1), $2)"
 
@@ -58,7 +58,7 @@ class Publisher:
         self._task: asyncio.Task[None] | None = None
         self._next_prune = time.monotonic() + prune_every
         self.passes = 0  # publish passes that numbered at least one event
-        self.published = 0  # events this process numbered
+        self.published = 0  # frames (seqs) this process numbered
         self.last_seq = 0  # the highest seq this process numbered
 
     def kick(self) -> None:
@@ -95,14 +95,15 @@ class Publisher:
                 await asyncio.sleep(min(self._interval or 0.2, 0.2))
 
     async def publish_pending(self) -> int:
-        """Number every committed, unpublished event now; returns how many this call numbered."""
+        """Number every committed, unpublished batch now; returns how many frames (seqs) this call
+        numbered."""
         total = 0
         top = 0
         while True:
             rows = await self._pool.fetch(_PUBLISH, self._batch)
             if rows:
-                total += len(rows)
-                top = rows[-1]["seq"]
+                total += sum(len(row["topics"]) for row in rows)
+                top = rows[-1]["seq"] + len(rows[-1]["topics"]) - 1
                 if self._on_published is not None:
                     self._on_published(rows)
             if len(rows) < self._batch:

@@ -120,7 +120,7 @@ async def committed_offers(conn: asyncpg.Connection, user: User) -> list[int]:
     """The offers committed for `user`, from the event log (the source of truth)."""
     rows = await conn.fetch(
         "SELECT (message->>'assistance_id')::bigint AS id FROM dispatch.events "
-        "WHERE topic = $1 AND message->>'type' = 'new_assistance_request' ORDER BY id",
+        "WHERE topic = $1 AND message->>'type' = 'new_assistance_request' ORDER BY batch_id, position",
         f"assistant:{user.id}",
     )
     return [r["id"] for r in rows]

@@ -101,7 +101,9 @@ async def test_one_assistant_racing_for_two_requests_gets_one(live, settings, co
 
 async def logged_events(conn) -> list[dict]:
     """Every event row written so far, in the order written (what the publisher will number)."""
-    rows = await conn.fetch("SELECT topic, message FROM dispatch.events ORDER BY id")
+    rows = await conn.fetch(
+        "SELECT topic, message FROM dispatch.events ORDER BY batch_id, position"
+    )
     return [{"topic": r["topic"], "message": r["message"]} for r in rows]
 
 

@@ -143,7 +143,7 @@ async def test_a_since_older_than_the_retention_is_answered_with_replay_truncate
     assert (await call(client, settings, near, "PATCH", f"/api/assistance/accept/{job}/"))[0] == 200
     await client.app[PUBLISHER].publish_pending()
     # Everything published so far is past the retention.
-    await conn.execute("UPDATE dispatch.events SET created_at = now() - interval '2 days'")
+    await conn.execute("UPDATE dispatch.event_log SET created_at = now() - interval '2 days'")
     assert await conn.fetchval("SELECT dispatch.prune_events(interval '1 day')") > 0
     url = f"/ws/assistance/{job}/?token={token_of(settings, owner)}&since={start}"
     async with client.ws_connect(url) as ws:
@@ -227,7 +227,7 @@ async def test_an_event_older_than_the_status_snapshot_is_not_sent_after_it(sett
                     description="",
                 )
             job = made.body["assistance"]["id"]
-            assert await conn.fetchval("SELECT count(*) FROM dispatch.events WHERE seq IS NULL")
+            assert await conn.fetchval("SELECT count(*) FROM dispatch.event_log WHERE seq IS NULL")
             url = f"/ws/assistance/{job}/?token={token_of(settings, owner)}"
             async with client.ws_connect(url) as ws:
                 await next_json(ws)

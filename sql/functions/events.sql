@@ -1,23 +1,25 @@
 -- dispatch.emit: the one seam between a change and the real-time layer (a transactional outbox).
--- The change's transaction only INSERTs into dispatch.events: a rolled-back change writes no row, so
+-- The change's transaction only INSERTs into dispatch.event_log: a rolled-back change writes no row, so
 -- announces nothing, and no NOTIFY is issued inside it (NOTIFY serialises every committing notifier
 -- of the cluster behind one lock, WAL flush included). dispatch.publish_events numbers what has
 -- committed; the server processes' listeners deliver it by seq.
 -- plpgsql, not sql: a SQL function holding an INSERT is never inlined and was planned again on
 -- every call (1.35 ms per emit_many, 0.55 ms per emit under load); plpgsql caches its plans.
+-- The log is batched: one dispatch.event_log row per emit call, holding its frames in order (a
+-- request's ten offers and the dispatchers' frame are one row). Messages are stored as JSON text.
 CREATE OR REPLACE FUNCTION dispatch.emit_except(topic text, message jsonb, skip_user bigint)
 RETURNS void
 LANGUAGE plpgsql
 VOLATILE
 AS $$
 BEGIN
-    INSERT INTO dispatch.events (topic, message, skip_user)
-    VALUES (emit_except.topic, emit_except.message, emit_except.skip_user);
+    INSERT INTO dispatch.event_log (topics, messages, skip_user)
+    VALUES (ARRAY[emit_except.topic], ARRAY[emit_except.message::text], emit_except.skip_user);
 END;
 $$;
 COMMENT ON FUNCTION dispatch.emit_except(text, jsonb, bigint) IS
-    'Publish a WebSocket message to a topic on commit (a row of dispatch.events), not delivered to '
-    'sockets of skip_user.';
+    'Publish a WebSocket message to a topic on commit (a batch of one in dispatch.event_log), not '
+    'delivered to sockets of skip_user.';
 
 CREATE OR REPLACE FUNCTION dispatch.emit(topic text, message jsonb)
 RETURNS void
@@ -25,12 +27,13 @@ LANGUAGE plpgsql
 VOLATILE
 AS $$
 BEGIN
-    INSERT INTO dispatch.events (topic, message) VALUES (emit.topic, emit.message);
+    INSERT INTO dispatch.event_log (topics, messages)
+    VALUES (ARRAY[emit.topic], ARRAY[emit.message::text]);
 END;
 $$;
 COMMENT ON FUNCTION dispatch.emit(text, jsonb) IS
     'Publish a WebSocket message to a topic (assistant:<id>, assistance:<id>, dispatch) on commit: '
-    'a row of dispatch.events, numbered (seq) by dispatch.publish_events once committed.';
+    'a batch of one in dispatch.event_log, numbered (seq) by dispatch.publish_events once committed.';
 
 CREATE OR REPLACE FUNCTION dispatch.emit_many(topics text[], messages jsonb[])
 RETURNS void
@@ -38,29 +41,37 @@ LANGUAGE plpgsql
 VOLATILE
 AS $$
 BEGIN
-    -- WITH ORDINALITY keeps the caller's order in the ids, hence in the seqs.
-    INSERT INTO dispatch.events (topic, message)
-    SELECT t.topic, t.message
+    IF array_position(emit_many.topics, NULL) IS NULL THEN
+        IF cardinality(emit_many.topics) > 0 THEN
+            INSERT INTO dispatch.event_log (topics, messages)
+            VALUES (emit_many.topics, emit_many.messages::text[]);
+        END IF;
+        RETURN;
+    END IF;
+    -- NULL topics are left out (a caller's "nobody to tell"); the others keep their order.
+    INSERT INTO dispatch.event_log (topics, messages)
+    SELECT array_agg(t.topic ORDER BY t.n), array_agg(t.message::text ORDER BY t.n)
       FROM unnest(emit_many.topics, emit_many.messages) WITH ORDINALITY AS t(topic, message, n)
      WHERE t.topic IS NOT NULL
-     ORDER BY t.n;
+    HAVING count(*) > 0;
 END;
 $$;
 COMMENT ON FUNCTION dispatch.emit_many(text[], jsonb[]) IS
-    'Publish several WebSocket messages (topics[i] gets messages[i]) on commit, in this order.';
+    'Publish several WebSocket messages (topics[i] gets messages[i]) on commit, in this order, as '
+    'one batch of dispatch.event_log (entries with a NULL topic are left out).';
 
-CREATE OR REPLACE FUNCTION dispatch.publish_events(max_rows integer DEFAULT 1000)
-RETURNS TABLE (seq bigint, topic text, skip_user bigint, frame text)
+DROP FUNCTION IF EXISTS dispatch.publish_events(integer);
+CREATE FUNCTION dispatch.publish_events(max_rows integer DEFAULT 1000)
+RETURNS TABLE (seq bigint, topics text[], messages text[], skip_user bigint)
 LANGUAGE plpgsql
 VOLATILE
 AS $$
 #variable_conflict use_column
 DECLARE
-    last     bigint;
-    n_rows   integer;
+    last bigint;
 BEGIN
     -- Nothing pending: no lock taken, nothing written (a row lock would cost a WAL flush).
-    IF NOT EXISTS (SELECT 1 FROM dispatch.events e WHERE e.seq IS NULL) THEN
+    IF NOT EXISTS (SELECT 1 FROM dispatch.event_log e WHERE e.seq IS NULL) THEN
         RETURN;
     END IF;
     -- Publishers serialise here. Under READ COMMITTED the next statement takes a new snapshot,
@@ -69,22 +80,27 @@ BEGIN
     SELECT c.last_seq INTO last FROM dispatch.event_cursor c FOR UPDATE;
     RETURN QUERY
     WITH pending AS (
-        SELECT e.id, last + row_number() OVER (ORDER BY e.id) AS new_seq
-          FROM (SELECT e.id FROM dispatch.events e WHERE e.seq IS NULL ORDER BY e.id
-                 LIMIT max_rows) e
+        SELECT e.id, cardinality(e.topics) AS n
+          FROM dispatch.event_log e WHERE e.seq IS NULL ORDER BY e.id LIMIT max_rows
+    ), placed AS (
+        -- A batch's first seq follows the frames of the batches before it.
+        SELECT p.id, p.n, last + sum(p.n) OVER (ORDER BY p.id) - p.n + 1 AS first_seq
+          FROM pending p
+    ), counter AS (
+        UPDATE dispatch.event_cursor SET last_seq = last + (SELECT coalesce(sum(n), 0) FROM pending)
+        RETURNING 1
     ), numbered AS (
-        UPDATE dispatch.events e SET seq = p.new_seq FROM pending p WHERE e.id = p.id
-        RETURNING e.seq, e.topic, e.skip_user, e.message
+        UPDATE dispatch.event_log e SET seq = p.first_seq FROM placed p WHERE e.id = p.id
+        RETURNING e.seq, e.topics, e.messages, e.skip_user
     )
-    SELECT n.seq, n.topic, n.skip_user, dispatch.event_frame(n.message, n.seq)
-      FROM numbered n ORDER BY n.seq;
-    GET DIAGNOSTICS n_rows = ROW_COUNT;
-    UPDATE dispatch.event_cursor SET last_seq = last + n_rows;
+    SELECT n.seq, n.topics, n.messages, n.skip_user FROM numbered n ORDER BY n.seq;
 END;
 $$;
 COMMENT ON FUNCTION dispatch.publish_events(integer) IS
-    'Number up to max_rows committed, unpublished events (seq, in id order) and return them as '
-    'frames. Must run in its own READ COMMITTED transaction; concurrent callers serialise.';
+    'Number up to max_rows committed, unpublished batches of dispatch.event_log (a batch of k frames '
+    'takes k consecutive seqs, in id order) and return them (seq of the first frame, topics, '
+    'messages as JSON text, skip_user). Must run in its own READ COMMITTED transaction; '
+    'concurrent callers serialise.';
 
 CREATE OR REPLACE FUNCTION dispatch.event_frame(message jsonb, seq bigint)
 RETURNS text
@@ -95,7 +111,8 @@ AS $$
                  THEN message || jsonb_build_object('seq', seq) ELSE message END)::text
 $$;
 COMMENT ON FUNCTION dispatch.event_frame(jsonb, bigint) IS
-    'The text of an event''s WebSocket frame: its message with "seq" added.';
+    'The text of an event''s WebSocket frame: its message with "seq" added (the servers add it '
+    'to the stored text themselves; this is the same frame for psql).';
 
 CREATE OR REPLACE FUNCTION dispatch.prune_events(keep interval, max_rows integer DEFAULT 10000)
 RETURNS integer
@@ -107,13 +124,13 @@ DECLARE
     top    bigint;
 BEGIN
     WITH gone AS (
-        DELETE FROM dispatch.events e
-         WHERE e.id IN (SELECT id FROM dispatch.events
+        DELETE FROM dispatch.event_log e
+         WHERE e.id IN (SELECT id FROM dispatch.event_log
                          WHERE seq IS NOT NULL AND created_at < now() - keep
                          ORDER BY created_at LIMIT max_rows)
-        RETURNING e.seq
+        RETURNING e.seq + cardinality(e.topics) - 1 AS last_seq, cardinality(e.topics) AS n
     )
-    SELECT count(*), max(seq) INTO pruned, top FROM gone;
+    SELECT coalesce(sum(n), 0), max(last_seq) INTO pruned, top FROM gone;
     IF pruned > 0 THEN
         UPDATE dispatch.event_cursor SET pruned_through = greatest(pruned_through, top);
     END IF;
@@ -121,19 +138,27 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION dispatch.prune_events(interval, integer) IS
-    'Delete up to max_rows published events older than keep; records the highest seq pruned in '
-    'dispatch.event_cursor.pruned_through. Safe to run from several processes at once.';
+    'Delete up to max_rows published batches older than keep; returns how many frames they held '
+    'and records the highest seq pruned in dispatch.event_cursor.pruned_through. Safe to run from '
+    'several processes at once.';
 
-CREATE OR REPLACE FUNCTION dispatch.replay_events(topic text, since bigint, max_rows integer)
-RETURNS TABLE (seq bigint, skip_user bigint, frame text)
+DROP FUNCTION IF EXISTS dispatch.replay_events(text, bigint, integer);
+CREATE FUNCTION dispatch.replay_events(topic text, since bigint, max_rows integer)
+RETURNS TABLE (seq bigint, skip_user bigint, message text)
 LANGUAGE sql
 STABLE
 AS $$
-    SELECT e.seq, e.skip_user, dispatch.event_frame(e.message, e.seq)
-      FROM dispatch.events e
-     WHERE e.topic = replay_events.topic AND e.seq > replay_events.since AND e.seq IS NOT NULL
-     ORDER BY e.seq
+    SELECT e.seq + f.i - 1, e.skip_user, f.message
+      FROM dispatch.event_log e,
+           unnest(e.topics, e.messages) WITH ORDINALITY AS f(topic, message, i)
+     -- From the batch holding since + 1 on (its first seq is at most since + 1).
+     WHERE e.seq >= coalesce((SELECT max(b.seq) FROM dispatch.event_log b
+                               WHERE b.seq <= replay_events.since + 1), 0)
+       AND f.topic = replay_events.topic
+       AND e.seq + f.i - 1 > replay_events.since
+     ORDER BY e.seq, f.i
      LIMIT max_rows
 $$;
 COMMENT ON FUNCTION dispatch.replay_events(text, bigint, integer) IS
-    'The published events of one topic after since, in seq order (for ?since= on WebSockets).';
+    'The published events of one topic after since, in seq order, as (seq, skip_user, message '
+    'JSON text without its seq), for ?since= on WebSockets.';

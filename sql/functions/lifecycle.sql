@@ -121,12 +121,18 @@ RETURNS void
 LANGUAGE plpgsql
 VOLATILE
 AS $$
+DECLARE
+    status jsonb := dispatch.status_message(request);
 BEGIN
     INSERT INTO dispatch.assistance_events (assistance_id, actor_id, actor_role, from_status, to_status)
     SELECT request.id, u.id, u.role, record_transition.from_status, request.status
     FROM dispatch.users u WHERE u.id = record_transition.actor_id;
-    PERFORM dispatch.emit('assistance:' || request.id, dispatch.status_message(request));
-    PERFORM dispatch.feed_request(request, from_status);  -- the dispatchers' feed (ops_feed.sql)
+    -- One batch: the request's channel and the dispatchers' feed (ops_feed.sql).
+    PERFORM dispatch.emit_many(
+        ARRAY['assistance:' || request.id, 'dispatch'],
+        ARRAY[status, dispatch.feed_status_frame(
+            request, CASE WHEN from_status IS NULL THEN 'request_created' ELSE 'status' END,
+            status)]);
 END;
 $$;
 COMMENT ON FUNCTION dispatch.record_transition(dispatch.assistance_requests, bigint, text) IS

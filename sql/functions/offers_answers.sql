@@ -14,9 +14,11 @@ AS $$
 DECLARE
     ids bigint[];
 BEGIN
-    UPDATE dispatch.offers o SET state = 'accepted', closed_at = now()
-     WHERE o.assistance_id = close_open_offers.assistance_id
-       AND o.assistant_id = close_open_offers.winner_id AND o.state = 'open';
+    IF winner_id IS NOT NULL THEN
+        UPDATE dispatch.offers o SET state = 'accepted', closed_at = now()
+         WHERE o.assistance_id = close_open_offers.assistance_id
+           AND o.assistant_id = close_open_offers.winner_id AND o.state = 'open';
+    END IF;
     WITH closed AS (
         UPDATE dispatch.offers o
            SET state = 'withdrawn', closed_at = now(), close_reason = close_open_offers.reason

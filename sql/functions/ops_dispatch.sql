@@ -178,11 +178,12 @@ BEGIN
     INSERT INTO dispatch.assistance_events
         (assistance_id, actor_id, actor_role, from_status, to_status, reason)
     VALUES (request.id, dispatcher_id, 'dispatcher', from_status, request.status, reason);
-    PERFORM dispatch.emit('assistance:' || request.id, frame);
-    IF request.assistant_id IS NOT NULL THEN
-        PERFORM dispatch.emit('assistant:' || request.assistant_id, frame);
-    END IF;
-    PERFORM dispatch.feed_request(request, from_status);
+    -- One batch: the request's channel, its assistant's (none: left out) and the feed.
+    PERFORM dispatch.emit_many(
+        ARRAY['assistance:' || request.id, 'assistant:' || request.assistant_id, 'dispatch'],
+        ARRAY[frame, frame, dispatch.feed_status_frame(
+            request, CASE WHEN from_status IS NULL THEN 'request_created' ELSE 'status' END,
+            frame)]);
 END;
 $$;
 COMMENT ON FUNCTION dispatch.record_dispatch(dispatch.assistance_requests, bigint, text, text) IS

@@ -31,12 +31,16 @@ COMMENT ON FUNCTION dispatch.assistant_state(bigint) IS
     'An assistant as the dispatcher sees them: offline (inactive or disabled), busy (an accepted '
     'or ongoing job), offered (an open, unexpired offer) or idle; NULL for a non-assistant.';
 
-CREATE OR REPLACE FUNCTION dispatch.feed_request_frame(request dispatch.assistance_requests, kind text)
+CREATE OR REPLACE FUNCTION dispatch.feed_status_frame(
+    request dispatch.assistance_requests,
+    kind text,
+    status jsonb
+)
 RETURNS jsonb
 LANGUAGE sql
 STABLE
 AS $$
-    SELECT dispatch.status_message(request) || jsonb_build_object(
+    SELECT status || jsonb_build_object(
         'type', kind,
         'service_type', request.service_type,
         'vehicle_type', request.vehicle_type,
@@ -46,6 +50,17 @@ AS $$
         'exhausted_at', dispatch.iso_utc(request.exhausted_at),
         'created_at', dispatch.iso_utc(request.created_at),
         'updated_at', dispatch.iso_utc(request.updated_at))
+$$;
+COMMENT ON FUNCTION dispatch.feed_status_frame(dispatch.assistance_requests, text, jsonb) IS
+    'dispatch.feed_request_frame from the request''s status frame already built (a transition '
+    'builds it once for both the request''s channel and the feed).';
+
+CREATE OR REPLACE FUNCTION dispatch.feed_request_frame(request dispatch.assistance_requests, kind text)
+RETURNS jsonb
+LANGUAGE sql
+STABLE
+AS $$
+    SELECT dispatch.feed_status_frame(request, kind, dispatch.status_message(request))
 $$;
 COMMENT ON FUNCTION dispatch.feed_request_frame(dispatch.assistance_requests, text) IS
     'A request_created / status / search_exhausted frame of the dispatchers'' feed: the status '

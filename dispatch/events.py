@@ -23,7 +23,7 @@ import orjson
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "dispatch_events"  # wake-ups: the payload is the highest seq published, for information
+CHANNEL = "dispatch_events"  # wake-ups: the payload is the highest seq published
 POSITIONS_CHANNEL = "dispatch_positions"  # location relays: {"relays": [{topic, message, skip}]}
 LISTENER_NAME = "dispatch-listener"
 
@@ -152,12 +152,22 @@ class EventBus:
         conn = await asyncpg.connect(self._url, server_settings={"application_name": LISTENER_NAME})
         self._lost.clear()
         conn.add_termination_listener(lambda _c: self._on_lost())
-        await conn.add_listener(CHANNEL, lambda *_: self._wake.set())
+        await conn.add_listener(CHANNEL, self._on_wake)
         await conn.add_listener(POSITIONS_CHANNEL, self._on_positions)
         if self.cursor is None:
             # A new process starts at the present: what was published before it is history.
             self.cursor = await conn.fetchval("SELECT last_seq FROM dispatch.event_cursor")
         return conn
+
+    def _on_wake(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        """A publisher committed up to seq `payload`: read, unless this process has delivered that
+        far already (its own publisher's batches are handed over without a read)."""
+        try:
+            if self.cursor is not None and int(payload) <= self.cursor:
+                return
+        except ValueError:
+            pass
+        self._wake.set()
 
     def _on_lost(self) -> None:
         self._lost.set()

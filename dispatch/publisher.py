@@ -1,12 +1,10 @@
 """The publisher: numbers committed events (seq) off the hot path, wakes the listeners, prunes old ones.
 
 Every server process runs one. A pass is one short transaction (`dispatch.publish_events`) that
-locks the one-row counter, numbers the unpublished rows in id order and commits; concurrent passes
-of other processes wait on the counter, so seq order is the commit order of the passes and a reader
-that has seen seq S has seen every seq below it. After the commit a bare `pg_notify` wakes every
-listener; it runs in its own transaction with `synchronous_commit = off`, which writes nothing worth
-flushing, so the cluster-wide notify lock is held for microseconds instead of a WAL flush (a
-wake-up lost in a crash is harmless: listeners also read on a timer).
+locks the one-row counter, numbers the unpublished batches in id order, sends a bare wake-up
+NOTIFY (payload: the highest seq) and commits; concurrent passes of other processes wait on the
+counter, so seq order is the commit order of the passes and a reader that has seen seq S has seen
+every seq below it. The NOTIFY adds no serialisation of its own: passes already run one at a time.
 
 Passes run when kicked (`kick()`: after each mutating HTTP request of this process, after chat, and
 by any in-process job that emits, such as an offer-round driver) and on a timer, which picks up
@@ -24,14 +22,11 @@ from typing import Any
 
 import asyncpg
 
-from dispatch.events import CHANNEL
-
 log = logging.getLogger(__name__)
 
 Published = Callable[[Sequence[Any]], None]
 
 _PUBLISH = "SELECT seq, topics, messages, skip_user FROM dispatch.publish_events($1)"
-_WAKE = "SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, $2)"
 _PRUNE = "SELECT dispatch.prune_events(make_interval(secs => $1), $2)"
 
 
@@ -112,7 +107,6 @@ class Publisher:
             self.passes += 1
             self.published += total
             self.last_seq = max(self.last_seq, top)
-            await self._pool.execute(_WAKE, CHANNEL, str(top))
         return total
 
     async def prune(self) -> int:

@@ -69,6 +69,7 @@ AS $$
 #variable_conflict use_column
 DECLARE
     last bigint;
+    top  bigint;
 BEGIN
     -- Nothing pending: no lock taken, nothing written (a row lock would cost a WAL flush).
     IF NOT EXISTS (SELECT 1 FROM dispatch.event_log e WHERE e.seq IS NULL) THEN
@@ -94,13 +95,20 @@ BEGIN
         RETURNING e.seq, e.topics, e.messages, e.skip_user
     )
     SELECT n.seq, n.topics, n.messages, n.skip_user FROM numbered n ORDER BY n.seq;
+    -- Wake every process's listener at commit (payload: the highest seq now published). The
+    -- NOTIFY rides on this transaction, which publishers already take one at a time (the counter
+    -- lock): it adds no serialisation of its own, and saves a transaction per pass.
+    SELECT c.last_seq INTO top FROM dispatch.event_cursor c;
+    IF top > last THEN
+        PERFORM pg_notify('dispatch_events', top::text);  -- dispatch.events.CHANNEL in Python
+    END IF;
 END;
 $$;
 COMMENT ON FUNCTION dispatch.publish_events(integer) IS
     'Number up to max_rows committed, unpublished batches of dispatch.event_log (a batch of k frames '
     'takes k consecutive seqs, in id order) and return them (seq of the first frame, topics, '
-    'messages as JSON text, skip_user). Must run in its own READ COMMITTED transaction; '
-    'concurrent callers serialise.';
+    'messages as JSON text, skip_user), and NOTIFY dispatch_events with the highest seq on commit. '
+    'Must run in its own READ COMMITTED transaction; concurrent callers serialise.';
 
 CREATE OR REPLACE FUNCTION dispatch.event_frame(message jsonb, seq bigint)
 RETURNS text

@@ -24,14 +24,14 @@ PROFILES: dict[str, dict[str, list[str]]] = {
         "matching": ["--n", "10000", "100000", "--queries", "200", "--python-queries", "10"],
         "dispatch": ["--seconds", "10", "--warmup", "2", "--soak", "2"],
         "ingest": ["--seconds", "8", "--rest-seconds", "4"],
-        "density": ["--rounds", "3", "--cycles", "40"],
+        "density": ["--cycles", "200", "--explain", "10"],
         "dense": ["--rates", "200", "400", "--seconds", "8"],
     },
     "full": {
         "matching": ["--n", "10000", "100000", "1000000", "--queries", "500"],
         "dispatch": ["--seconds", "30", "--warmup", "3", "--soak", "2"],
         "ingest": ["--seconds", "20", "--rest-seconds", "10"],
-        "density": ["--rounds", "12", "--cycles", "50"],
+        "density": ["--cycles", "900", "--explain", "45"],
         "dense": ["--rates", "100", "200", "300", "400", "500", "--seconds", "15"],
     },
 }
@@ -58,7 +58,7 @@ def density_rows(dn: dict[str, Any], dd: dict[str, Any]) -> list[tuple[str, str,
     flat = [ratio["round_trip_ms_p50"], ratio["shared_buffers_p50"]]
     rows = [
         (
-            "Request cost at 30 / 300 / 3,000 assistants within 5 km (interleaved rounds): "
+            "Request cost at 30 / 300 / 3,000 assistants within 5 km (interleaved cycles): "
             "round-trip p50 ms; shared buffers; st_dwithin per request",
             " / ".join(f"{r['round_trip_ms_p50']}" for r in dn["rows"])
             + "; "

@@ -1,17 +1,15 @@
 """Bench 5: the database cost of one request at 30, 300 and 3,000 assistants near the pickup.
 
 The per-request work must not grow with the number of assistants around the pickup: matching needs
-the nearest N, surge reads maintained per-cell figures. One set-up: the city-wide population plus
-3,000 extra towing assistants uniform within 5 km of the pickup (any prefix of them is uniform too).
-A density d is switched on by one UPDATE of `is_active` (the first d extras active, the others
-not), a VACUUM ANALYZE and a few unmeasured cycles. The densities are interleaved: R rounds each
-visit all of them, the first one rotating (balanced when R is a multiple of their number), so that
-drift on a shared machine (table growth, autovacuum, other load) falls on every density alike.
-Each cycle calls dispatch.request_assistance on one local connection and cancels the request. Per
-request: the client-side round trip and, on a few cycles per visit run under EXPLAIN (ANALYZE,
-BUFFERS), the shared buffers it touches (the top node's counts include the nested function's
-statements) and its st_dwithin / st_distance calls (`track_functions = all`, the difference of
-pg_stat_xact_user_functions around the call inside one transaction).
+the nearest N, surge reads maintained per-cell figures. Three pickup sites, far from each other and
+from the city-wide population, each with its own density of active towing assistants uniform
+within 5 km (30, 300, 3,000). The cycles are interleaved one by one (site A, B, C, then B, C, A,
+...), so that whatever the shared machine does at any moment (other load, autovacuum, table growth)
+falls on every density alike. Each cycle calls dispatch.request_assistance on one local connection
+and cancels the request. Per request: the client-side round trip and, on some cycles run under
+EXPLAIN (ANALYZE, BUFFERS), the shared buffers it touches (the top node's counts include the nested
+function's statements) and its st_dwithin / st_distance calls (`track_functions = all`, the
+difference of pg_stat_xact_user_functions around the call inside one transaction).
 """
 
 from __future__ import annotations
@@ -30,7 +28,9 @@ from bench.common import add_extras, bench_database, populate, run, say, write_r
 from dispatch.assistance import neighbourhood_r7
 from dispatch.config import Settings
 
-PICKUP = (36.7525, 3.04197)  # Algiers centre
+# South of the populated 100 km square around Algiers (bench.common.CENTER, SPAN_KM) and ~75 km
+# apart: a 5 km disc around each holds only its own assistants.
+SITES = ((35.9, 2.2), (35.9, 3.06), (35.9, 3.9))
 RADIUS_M = 5000.0
 CLIENTS = 20
 TRACKED = ("request_assistance", "st_dwithin", "st_distance")
@@ -54,16 +54,17 @@ def around(rng: random.Random, lat: float, lng: float, radius_m: float) -> tuple
 
 
 class Cycles:
-    """Request-and-cancel cycles at the pickup on one connection, clients taken in turn (a client
-    has at most one open request)."""
+    """Request-and-cancel cycles at one site on one connection, clients shared by all sites and
+    taken in turn (a client has at most one open request)."""
 
-    def __init__(self, conn: asyncpg.Connection, clients: list[int]) -> None:
-        self.conn, self.clients, self.turn = conn, clients, 0
-        self.args = (*PICKUP, *neighbourhood_r7(*PICKUP))
+    def __init__(self, conn: asyncpg.Connection, clients: list[int], site: tuple[float, float]):
+        self.conn, self.clients = conn, clients
+        self.args = (*site, *neighbourhood_r7(*site))
 
     def _client(self) -> int:
-        self.turn += 1
-        return self.clients[self.turn % len(self.clients)]
+        client = self.clients[0]
+        self.clients.append(self.clients.pop(0))
+        return client
 
     async def timed(self) -> float:
         """One cycle; the request's round trip in seconds."""
@@ -115,56 +116,39 @@ async def function_calls(conn: asyncpg.Connection) -> dict[str, int]:
     return calls
 
 
-async def switch(conn: asyncpg.Connection, extras: list[int], density: int) -> int:
-    """The first `density` extras active, the others inactive (their matchable flags follow by
-    trigger). VACUUM drops the index entries of the flipped rows' old versions (KNN scans would
-    walk past them until autovacuum came by) and ANALYZE fits the statistics to this density, so
-    autovacuum and autoanalyze, whose visits re-plan the session's cached plans, rarely fall
-    inside a visit. Returns the matchable towing assistants within 5 km, population included."""
-    await conn.execute(
-        "UPDATE dispatch.assistants SET is_active = (user_id < $2) "
-        "WHERE user_id = ANY ($1::bigint[]) AND is_active IS DISTINCT FROM (user_id < $2)",
-        extras,
-        extras[0] + density,
+async def near_count(conn: asyncpg.Connection, site: tuple[float, float]) -> int:
+    """Matchable towing assistants within 5 km of a site, whoever they are."""
+    return int(
+        await conn.fetchval(
+            "SELECT count(*) FROM dispatch.positions p JOIN dispatch.assistants a USING (user_id) "
+            "WHERE p.matchable AND a.service_type = 'towing' AND ST_DWithin(p.geog, "
+            "ST_SetSRID(ST_MakePoint($2, $1), 4326)::geography, $3)",
+            *site,
+            RADIUS_M,
+        )
     )
-    await conn.execute("VACUUM ANALYZE")  # the whole bench database: under a second
-    extra, near = await conn.fetchrow(
-        "SELECT count(*) FILTER (WHERE p.user_id = ANY ($1::bigint[])), count(*) FILTER "
-        "(WHERE a.service_type = 'towing' AND ST_DWithin(p.geog, "
-        "ST_SetSRID(ST_MakePoint($3, $2), 4326)::geography, $4)) "
-        "FROM dispatch.positions p JOIN dispatch.assistants a USING (user_id) WHERE p.matchable",
-        extras,
-        *PICKUP,
-        RADIUS_M,
-    )
-    if extra != density:
-        raise RuntimeError(f"{extra} extras matchable, {density} expected")
-    return int(near)
 
 
-async def visit(cycles: Cycles, extras: list[int], density: int, args: argparse.Namespace) -> dict:
-    """One density's turn in a round: switch, warm up, measure."""
-    near = await switch(cycles.conn, extras, density)
-    for _ in range(args.warmup):
-        await cycles.timed()
-    times = [await cycles.timed() for _ in range(args.cycles)]
-    explained = [await cycles.explained() for _ in range(args.explain)]
-    return {"times": times, "explained": explained, "near": near}
+def blocks(values: list[float], n: int) -> list[float]:
+    """Medians (ms) of `n` consecutive blocks of a density's cycles: how much the time drifted."""
+    size = max(len(values) // n, 1)
+    return [
+        round(statistics.median(values[i : i + size]) * 1000, 3)
+        for i in range(0, size * n if len(values) >= n else len(values), size)
+    ]
 
 
-def figures_for(density: int, visits: list[dict]) -> dict[str, Any]:
-    """One density's row from its visits (one per round)."""
-    round_p50s = [round(statistics.median(v["times"]) * 1000, 3) for v in visits]
-    times = [t for v in visits for t in v["times"]]
-    explained = [e for v in visits for e in v["explained"]]
+def figures_for(density: int, near: int, times: list[float], explained: list[dict]) -> dict:
+    """One density's row."""
+    block_p50s = blocks(times, 10)
     buffers = [e["buffers"] for e in explained]
     return {
         "assistants_within_5km": density,
-        "with_population_within_5km": visits[0]["near"],  # matchable towing, city-wide ones too
+        "matchable_within_5km": near,
         "cycles": len(times),
         "round_trip_ms_p50": round(statistics.median(times) * 1000, 3),
-        "round_trip_ms_round_p50s": round_p50s,
-        "round_trip_ms_spread": [min(round_p50s), max(round_p50s)],
+        "round_trip_ms_block_p50s": block_p50s,
+        "round_trip_ms_spread": [min(block_p50s), max(block_p50s)],
         "explained_cycles": len(explained),
         "shared_buffers_p50": statistics.median(buffers),
         "shared_buffers_range": [min(buffers), max(buffers)],
@@ -181,36 +165,40 @@ def max_over_min(values: list[float]) -> float:
 
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
+    densities = list(args.densities)
+    if len(densities) > len(SITES):
+        raise SystemExit(f"at most {len(SITES)} densities (one site each)")
     url = await bench_database(Settings.from_env())
     await populate(url, args.population)
     rng = random.Random(args.seed)
-    points = [around(rng, *PICKUP, RADIUS_M) for _ in range(max(args.densities))]
-    extras, clients = await add_extras(url, args.population, assistants=points, clients=CLIENTS)
-    densities = list(args.densities)
-    visits: dict[int, list[dict]] = {d: [] for d in densities}
+    points = [around(rng, *SITES[i], RADIUS_M) for i, d in enumerate(densities) for _ in range(d)]
+    _, clients = await add_extras(url, args.population, assistants=points, clients=CLIENTS)
     conn = await asyncpg.connect(url)
+    times: list[list[float]] = [[] for _ in densities]
+    explained: list[list[dict]] = [[] for _ in densities]
     try:
         await conn.execute("SET track_functions = 'all'")
-        cycles = Cycles(conn, clients)
+        await conn.execute("VACUUM ANALYZE")
+        near = [await near_count(conn, SITES[i]) for i in range(len(densities))]
+        sites = [Cycles(conn, clients, SITES[i]) for i in range(len(densities))]
         # The request tables start empty: until they hold some history the planner picks plans
-        # for empty tables whose cost grows with them (the first visits read ~40 % more buffers).
-        say(f"settling: {args.settle} unmeasured cycles")
-        await switch(conn, extras, densities[0])
+        # for empty tables whose cost grows with them (the first cycles read ~40 % more buffers).
+        say(f"settling: {args.settle} unmeasured cycles per site")
         for _ in range(args.settle):
-            await cycles.timed()
-        for r in range(args.rounds):
-            order = densities[r % len(densities) :] + densities[: r % len(densities)]
-            for density in order:
-                v = await visit(cycles, extras, density, args)
-                visits[density].append(v)
-                say(
-                    f"round {r + 1}/{args.rounds}, {density} within 5 km: round trip p50 "
-                    f"{statistics.median(v['times']) * 1000:.3f} ms, buffers "
-                    f"{[e['buffers'] for e in v['explained']]}"
-                )
+            for c in sites:
+                await c.timed()
+        every = max(args.cycles // max(args.explain, 1), 1)
+        say(f"{args.cycles} cycles per site, interleaved; EXPLAIN on every {every}th")
+        for k in range(args.cycles):
+            order = list(range(len(sites)))
+            order = order[k % len(order) :] + order[: k % len(order)]  # no site always first
+            for i in order:
+                times[i].append(await sites[i].timed())
+                if k % every == every - 1:
+                    explained[i].append(await sites[i].explained())
     finally:
         await conn.close()
-    rows = [figures_for(d, visits[d]) for d in densities]
+    rows = [figures_for(d, near[i], times[i], explained[i]) for i, d in enumerate(densities)]
     figures = {
         "rows": rows,
         "max_over_min": {
@@ -228,11 +216,9 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench.density", description=__doc__)
     p.add_argument("--population", type=int, default=10_000, help="assistants city-wide")
     p.add_argument("--densities", type=int, nargs="+", default=[30, 300, 3000])
-    p.add_argument("--rounds", type=int, default=9, help="rounds over all densities")
-    p.add_argument("--cycles", type=int, default=40, help="measured cycles per density and round")
-    p.add_argument("--warmup", type=int, default=10, help="unmeasured cycles after each switch")
-    p.add_argument("--settle", type=int, default=300, help="unmeasured cycles after set-up")
-    p.add_argument("--explain", type=int, default=5, help="EXPLAIN cycles per visit (>= 1)")
+    p.add_argument("--cycles", type=int, default=600, help="measured cycles per density")
+    p.add_argument("--settle", type=int, default=100, help="unmeasured cycles per site first")
+    p.add_argument("--explain", type=int, default=30, help="EXPLAIN cycles per density (>= 1)")
     p.add_argument("--seed", type=int, default=1)
     return p
 
@@ -240,7 +226,7 @@ def parser() -> argparse.ArgumentParser:
 def summary_lines(figures: dict[str, Any]) -> list[str]:
     lines = [
         f"| density: {r['assistants_within_5km']} assistants within 5 km | round trip p50 "
-        f"{r['round_trip_ms_p50']} ms (rounds {r['round_trip_ms_spread'][0]}-"
+        f"{r['round_trip_ms_p50']} ms (blocks {r['round_trip_ms_spread'][0]}-"
         f"{r['round_trip_ms_spread'][1]}), {r['shared_buffers_p50']} shared buffers, "
         f"{r['st_dwithin_per_request']} st_dwithin per request |"
         for r in figures["rows"]

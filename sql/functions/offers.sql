@@ -48,9 +48,12 @@ AS $$
         FROM dispatch.available_assistants v
         WHERE v.service_type = offer_candidates.service_type
           AND ST_DWithin(v.geog, offer_candidates.pickup, offer_candidates.radius_m)
-          AND NOT EXISTS (SELECT 1 FROM dispatch.offers o
-                           WHERE o.assistance_id = offer_candidates.assistance_id
-                             AND o.assistant_id = v.user_id)
+          -- No request yet (round 1 inside request_assistance): nobody to leave out, and the
+          -- test is skipped at run time (the plan is cached generic: it must not depend on it).
+          AND (offer_candidates.assistance_id IS NULL
+               OR NOT EXISTS (SELECT 1 FROM dispatch.offers o
+                               WHERE o.assistance_id = offer_candidates.assistance_id
+                                 AND o.assistant_id = v.user_id))
         ORDER BY v.geog <-> offer_candidates.pickup
         LIMIT offer_candidates.max_results
     ), bound AS (
@@ -62,9 +65,10 @@ AS $$
     WHERE v.service_type = offer_candidates.service_type
       AND ST_DWithin(v.geog, offer_candidates.pickup, bound.b, false)
       AND x.d <= offer_candidates.radius_m
-      AND NOT EXISTS (SELECT 1 FROM dispatch.offers o
-                       WHERE o.assistance_id = offer_candidates.assistance_id
-                         AND o.assistant_id = v.user_id)
+      AND (offer_candidates.assistance_id IS NULL
+           OR NOT EXISTS (SELECT 1 FROM dispatch.offers o
+                           WHERE o.assistance_id = offer_candidates.assistance_id
+                             AND o.assistant_id = v.user_id))
     ORDER BY x.d, v.user_id
     LIMIT offer_candidates.max_results
 $$;

@@ -131,6 +131,17 @@ async def populate(url: str, n: int, *, active_ratio: float = 0.3, seed: int = 7
         await conn.close()
 
 
+# What a request-and-cancel cycle writes; empty after reset_extras, so a bench that measures the
+# steady state ANALYZEs them once they hold some history (plans made on empty tables scan them).
+REQUEST_TABLES = (
+    "dispatch.assistance_requests",
+    "dispatch.assistance_events",
+    "dispatch.offers",
+    "dispatch.offer_rounds",
+    "dispatch.event_log",
+)
+
+
 async def reset_extras(conn: asyncpg.Connection, n: int) -> None:
     """Drop what earlier benches added beside the population: requests and users above id `n`."""
     await conn.execute(

@@ -159,8 +159,10 @@ AS $$
     SELECT e.seq + f.i - 1, e.skip_user, f.message
       FROM dispatch.event_log e,
            unnest(e.topics, e.messages) WITH ORDINALITY AS f(topic, message, i)
-     -- From the batch holding since + 1 on (its first seq is at most since + 1).
-     WHERE e.seq >= coalesce((SELECT max(b.seq) FROM dispatch.event_log b
+     -- The topic's batches (GIN event_log_topics_idx) from the one holding since + 1 on (its
+     -- first seq is at most since + 1).
+     WHERE e.topics @> ARRAY[replay_events.topic] AND e.seq IS NOT NULL
+       AND e.seq >= coalesce((SELECT max(b.seq) FROM dispatch.event_log b
                                WHERE b.seq <= replay_events.since + 1), 0)
        AND f.topic = replay_events.topic
        AND e.seq + f.i - 1 > replay_events.since

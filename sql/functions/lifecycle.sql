@@ -256,6 +256,66 @@ COMMENT ON FUNCTION dispatch.request_assistance(bigint, double precision, double
     'nearby_assistants, replayed}. With an idempotency_key already used by this client it returns '
     'that request instead (DP012 if the fingerprint differs). DP002 when an open request exists.';
 
+-- Internal: lock an assistant's profile and check they can take a job now. Shared by an
+-- assistant's accept and a dispatcher's assign/reassign; only the wording (and the code for an
+-- unknown assistant) follows who asks.
+CREATE OR REPLACE FUNCTION dispatch.lock_job_taker(
+    assistant_id bigint,
+    service_type text,
+    by_dispatcher boolean
+)
+RETURNS dispatch.assistants
+LANGUAGE plpgsql
+VOLATILE
+AS $$
+#variable_conflict use_column
+DECLARE
+    profile  dispatch.assistants;
+    disabled boolean;
+    busy_id  bigint;
+BEGIN
+    -- Locking the profile serialises one assistant's concurrent accepts and assigns, so the
+    -- open-job check below sees the other one's outcome; every taker locks the profile before
+    -- the request, which rules out deadlocks.
+    SELECT a.* INTO profile FROM dispatch.assistants a
+    WHERE a.user_id = lock_job_taker.assistant_id FOR UPDATE;
+    IF NOT FOUND AND by_dispatcher THEN
+        RAISE EXCEPTION 'Assistant not found.' USING ERRCODE = 'DP045';
+    ELSIF NOT FOUND THEN
+        RAISE EXCEPTION 'Only assistants can accept assistance requests.' USING ERRCODE = 'DP008';
+    END IF;
+    SELECT u.is_disabled INTO disabled FROM dispatch.users u WHERE u.id = profile.user_id;
+    IF NOT profile.is_active OR disabled THEN
+        RAISE EXCEPTION '%', CASE WHEN by_dispatcher THEN 'This assistant is not active.'
+                                  ELSE 'Go active before accepting assistance requests.' END
+            USING ERRCODE = 'DP005';
+    END IF;
+    IF profile.driving_license_expiry < current_date THEN
+        RAISE EXCEPTION '%', CASE WHEN by_dispatcher
+                                  THEN 'This assistant''s driving licence has expired.'
+                                  ELSE 'Your driving licence has expired.' END
+            USING ERRCODE = 'DP005';
+    END IF;
+    IF lock_job_taker.service_type IS NOT NULL
+       AND profile.service_type <> lock_job_taker.service_type THEN
+        RAISE EXCEPTION 'This request needs a % assistant.', lock_job_taker.service_type
+            USING ERRCODE = 'DP005';
+    END IF;
+    SELECT r.id INTO busy_id FROM dispatch.assistance_requests r
+    WHERE r.assistant_id = profile.user_id AND r.status IN ('accepted', 'ongoing');
+    IF FOUND THEN
+        RAISE EXCEPTION '%', CASE WHEN by_dispatcher THEN 'This assistant already has an open job.'
+                                  ELSE 'You already have an open job.' END
+            USING ERRCODE = 'DP004', DETAIL = jsonb_build_object('assistance_id', busy_id)::text;
+    END IF;
+    RETURN profile;
+END;
+$$;
+COMMENT ON FUNCTION dispatch.lock_job_taker(bigint, text, boolean) IS
+    'Internal: lock the assistant''s profile and raise unless they could take a job (of '
+    'service_type, when given) now: DP008 (accept) / DP045 (dispatcher) no such assistant, DP005 '
+    'inactive, licence expired or other service type, DP004 an open job. Returns the profile.';
+
 CREATE OR REPLACE FUNCTION dispatch.accept_assistance(assistance_id bigint, assistant_id bigint)
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -264,31 +324,10 @@ AS $$
 #variable_conflict use_column
 DECLARE
     profile     dispatch.assistants;
-    disabled    boolean;
-    busy_id     bigint;
     offer_state text;
     req         dispatch.assistance_requests;
 BEGIN
-    -- Locking the assistant's profile serialises one assistant's concurrent accepts, so the
-    -- open-job check below sees the other one's outcome.
-    SELECT a.* INTO profile FROM dispatch.assistants a
-    WHERE a.user_id = accept_assistance.assistant_id FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'Only assistants can accept assistance requests.' USING ERRCODE = 'DP008';
-    END IF;
-    SELECT u.is_disabled INTO disabled FROM dispatch.users u WHERE u.id = profile.user_id;
-    IF NOT profile.is_active OR disabled THEN
-        RAISE EXCEPTION 'Go active before accepting assistance requests.' USING ERRCODE = 'DP005';
-    END IF;
-    IF profile.driving_license_expiry < current_date THEN
-        RAISE EXCEPTION 'Your driving licence has expired.' USING ERRCODE = 'DP005';
-    END IF;
-    SELECT r.id INTO busy_id FROM dispatch.assistance_requests r
-    WHERE r.assistant_id = profile.user_id AND r.status IN ('accepted', 'ongoing');
-    IF FOUND THEN
-        RAISE EXCEPTION 'You already have an open job.'
-            USING ERRCODE = 'DP004', DETAIL = jsonb_build_object('assistance_id', busy_id)::text;
-    END IF;
+    profile := dispatch.lock_job_taker(accept_assistance.assistant_id, NULL, false);
 
     -- Only an offer opens the door (contract, "Offers"). The request's row is locked first, as
     -- the round driver and decline do, so the offer read below cannot expire meanwhile. Without

@@ -118,47 +118,8 @@ COMMENT ON FUNCTION dispatch.dispatch_request_detail(bigint, bigint) IS
     'distance, sent_at, state, ...}] and events [{from_status, to_status, actor_id, actor_role, '
     'reason, at}]; NULL for an unknown id. DP046 unless the caller is a dispatcher.';
 
--- Internal: lock an assistant's profile and check they can take a job of this service type now.
-CREATE OR REPLACE FUNCTION dispatch.lock_assignable(assistant_id bigint, service_type text)
-RETURNS void
-LANGUAGE plpgsql
-VOLATILE
-AS $$
-#variable_conflict use_column
-DECLARE
-    profile  dispatch.assistants;
-    disabled boolean;
-    busy_id  bigint;
-BEGIN
-    -- The same lock as dispatch.accept_assistance takes first (profile, then request): an assign
-    -- and an accept of one assistant serialise, and the lock order rules out deadlocks.
-    SELECT a.* INTO profile FROM dispatch.assistants a
-    WHERE a.user_id = lock_assignable.assistant_id FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'Assistant not found.' USING ERRCODE = 'DP045';
-    END IF;
-    SELECT u.is_disabled INTO disabled FROM dispatch.users u WHERE u.id = profile.user_id;
-    IF NOT profile.is_active OR disabled THEN
-        RAISE EXCEPTION 'This assistant is not active.' USING ERRCODE = 'DP005';
-    END IF;
-    IF profile.driving_license_expiry < current_date THEN
-        RAISE EXCEPTION 'This assistant''s driving licence has expired.' USING ERRCODE = 'DP005';
-    END IF;
-    IF profile.service_type <> lock_assignable.service_type THEN
-        RAISE EXCEPTION 'This request needs a % assistant.', lock_assignable.service_type
-            USING ERRCODE = 'DP005';
-    END IF;
-    SELECT r.id INTO busy_id FROM dispatch.assistance_requests r
-    WHERE r.assistant_id = profile.user_id AND r.status IN ('accepted', 'ongoing');
-    IF FOUND THEN
-        RAISE EXCEPTION 'This assistant already has an open job.'
-            USING ERRCODE = 'DP004', DETAIL = jsonb_build_object('assistance_id', busy_id)::text;
-    END IF;
-END;
-$$;
-COMMENT ON FUNCTION dispatch.lock_assignable(bigint, text) IS
-    'Internal: lock the assistant''s profile and raise unless they could take a job of this service '
-    'type now (DP045 no such assistant, DP005 inactive/licence/service type, DP004 open job).';
+-- The checks of a dispatcher's assign are an accept's: dispatch.lock_job_taker (lifecycle.sql).
+DROP FUNCTION IF EXISTS dispatch.lock_assignable(bigint, text);
 
 -- Internal: record a dispatcher's transition with its reason and announce it to the parties
 -- (request channel, and the assistant's own channel) and to the dispatchers' feed.
@@ -239,7 +200,7 @@ BEGIN
     END IF;
     -- The assistant's profile first, then the request (inside take_request): the lock order of
     -- an accept, so an assign and accepts never deadlock.
-    PERFORM dispatch.lock_assignable(assign_assistance.assistant_id, req.service_type);
+    PERFORM dispatch.lock_job_taker(assign_assistance.assistant_id, req.service_type, true);
     -- The same exactly-one-winner path as an assistant's accept (offers.sql): of an assign racing
     -- accepts, the first to lock the row finds it requested; the others get DP003.
     req := dispatch.take_request(assign_assistance.assistance_id, assign_assistance.assistant_id,
@@ -287,7 +248,7 @@ BEGIN
     IF req.assistant_id = reassign_assistance.assistant_id THEN
         RAISE EXCEPTION 'This assistant already has this job.' USING ERRCODE = 'DP047';
     END IF;
-    PERFORM dispatch.lock_assignable(reassign_assistance.assistant_id, req.service_type);
+    PERFORM dispatch.lock_job_taker(reassign_assistance.assistant_id, req.service_type, true);
     SELECT * INTO req FROM dispatch.assistance_requests r
     WHERE r.id = reassign_assistance.assistance_id FOR UPDATE;
     IF req.status IN ('completed', 'canceled') THEN

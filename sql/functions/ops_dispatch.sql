@@ -264,9 +264,10 @@ BEGIN
      WHERE r.id = req.id
     RETURNING * INTO req;
 
-    PERFORM dispatch.emit('assistant:' || previous, jsonb_build_object(
-        'type', 'unassigned', 'assistance_id', req.id, 'reason', reason));
-    PERFORM dispatch.emit('assistant:' || req.assistant_id, dispatch.assigned_frame(req, reason));
+    PERFORM dispatch.emit_many(
+        ARRAY['assistant:' || previous, 'assistant:' || req.assistant_id],
+        ARRAY[jsonb_build_object('type', 'unassigned', 'assistance_id', req.id, 'reason', reason),
+              dispatch.assigned_frame(req, reason)]);
     PERFORM dispatch.record_dispatch(req, dispatcher_id, 'accepted', reason);
     RETURN dispatch.dispatch_assistance_json(req);
 END;

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import jwt
@@ -93,3 +94,17 @@ async def test_bad_credentials_are_401(guarded, settings, header):
 
 async def test_public_route_ignores_missing_token(guarded):
     assert (await guarded.get("/api/health/")).status == 200
+
+
+async def test_a_token_seen_before_is_refused_once_it_expires(guarded, settings, conn):
+    # The second call is answered from the process's verified tokens (api/auth.py); expiry still
+    # holds for it, on the real clock.
+    user = await create_user(conn, role="assistant")
+    expires = int(time.time()) + 1
+    headers = {"Authorization": "Bearer " + forge(settings, sub=str(user.id), exp=expires)}
+    for _ in range(2):
+        assert (await guarded.get("/api/_probe/assistant/", headers=headers)).status == 200
+    await asyncio.sleep(max(0.0, expires - time.time()) + 0.05)
+    resp = await guarded.get("/api/_probe/assistant/", headers=headers)
+    assert resp.status == 401
+    assert (await resp.json())["code"] == "TOKEN_EXPIRED"

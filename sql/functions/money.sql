@@ -3,12 +3,14 @@
 
 CREATE OR REPLACE FUNCTION dispatch.currency_minor_units(currency text)
 RETURNS integer
-LANGUAGE sql
+LANGUAGE plpgsql  -- a scalar SQL function with a subquery is not inlined: it was planned per call
 STABLE
 PARALLEL SAFE
 AS $$
-    SELECT coalesce((SELECT c.minor_units FROM dispatch.currencies c
-                      WHERE c.code = currency_minor_units.currency), 2)::integer
+BEGIN
+    RETURN coalesce((SELECT c.minor_units FROM dispatch.currencies c
+                      WHERE c.code = currency_minor_units.currency), 2)::integer;
+END;
 $$;
 COMMENT ON FUNCTION dispatch.currency_minor_units(text) IS
     'Decimal places of a currency''s minor unit (dispatch.currencies; 2 when unknown): money '

@@ -72,16 +72,20 @@ LANGUAGE plpgsql
 STABLE
 PARALLEL SAFE
 AS $$
+DECLARE
+    supply bigint;
+    demand bigint;
 BEGIN
     -- plpgsql, not sql: a scalar SQL function with subqueries is never inlined and was re-planned
     -- on every call. Supply: seven rows of the trigger-kept dispatch.cell_supply, whatever the
     -- number of assistants around. Demand: an index count of the requests still waiting there.
-    RETURN dispatch.surge_multiplier(
-        (SELECT coalesce(sum(c.idle_assistants), 0) FROM dispatch.cell_supply c
-          WHERE c.h3_r7 = ANY (surge_for_cells.cells_r7)),
-        (SELECT count(*) FROM dispatch.assistance_requests r
-          WHERE r.status = 'requested' AND r.pickup_h3_r7 = ANY (surge_for_cells.cells_r7))
-    );
+    SELECT coalesce(sum(c.idle_assistants), 0) INTO supply FROM dispatch.cell_supply c
+     WHERE c.h3_r7 = ANY (surge_for_cells.cells_r7);
+    SELECT count(*) INTO demand FROM dispatch.assistance_requests r
+     WHERE r.status = 'requested' AND r.pickup_h3_r7 = ANY (surge_for_cells.cells_r7);
+    -- Plain variables as arguments: dispatch.surge_multiplier is inlined (with the subqueries as
+    -- its arguments it was not, and was planned again on every call).
+    RETURN dispatch.surge_multiplier(supply, demand);
 END;
 $$;
 COMMENT ON FUNCTION dispatch.surge_for_cells(bigint[]) IS

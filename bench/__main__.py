@@ -2,7 +2,7 @@
 
 quick (`make bench`, a few minutes): matching at 10k and 100k assistants, dispatch 200 req/s for
 10 s (+10 s soak for memory drift), ingest 10,000 frames/s for 8 s, request cost at three densities,
-the dense centre at 200 and 400 cycles/s.
+the dense centre at 200 and 400 cycles/s, the platform's floor (bench 7).
 full (`make bench PROFILE=full`): matching up to 1M assistants, dispatch for 30 s (+30 s soak),
 ingest for 20 s, the dense centre swept from 100 to 500 cycles/s.
 Results: bench/results/*.json, *.png and summary.md.
@@ -16,7 +16,7 @@ import sys
 import time
 from typing import Any
 
-from bench import dense, density, dispatch_load, ingest, matching
+from bench import dense, density, dispatch_load, floor, ingest, matching
 from bench.common import RESULTS, commit, machine, say
 
 PROFILES: dict[str, dict[str, list[str]]] = {
@@ -26,6 +26,7 @@ PROFILES: dict[str, dict[str, list[str]]] = {
         "ingest": ["--seconds", "8", "--rest-seconds", "4"],
         "density": ["--cycles", "200", "--explain", "10"],
         "dense": ["--rates", "200", "400", "--seconds", "8"],
+        "floor": ["--requests", "2000"],
     },
     "full": {
         "matching": ["--n", "10000", "100000", "1000000", "--queries", "500"],
@@ -33,6 +34,7 @@ PROFILES: dict[str, dict[str, list[str]]] = {
         "ingest": ["--seconds", "20", "--rest-seconds", "10"],
         "density": ["--cycles", "900", "--explain", "45"],
         "dense": ["--rates", "100", "200", "300", "400", "500", "--seconds", "15"],
+        "floor": ["--requests", "5000"],
     },
 }
 
@@ -102,6 +104,29 @@ def density_rows(dn: dict[str, Any], dd: dict[str, Any]) -> list[tuple[str, str,
         )
     )
     return rows
+
+
+def floor_rows(fl: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The platform's floor: the parts of a cycle with no dispatch logic (bench 7)."""
+    ops, cycle = fl["ops"], fl["cycle_floor"]
+    return [
+        (
+            "Platform floor, server CPU us per request: bare HTTP / + JWT check / + one "
+            "PostgreSQL read / + one durable INSERT; per WebSocket frame",
+            " / ".join(
+                f"{ops[k]['server_us']}"
+                for k in ("http", "http_jwt", "http_db_read", "http_db_commit")
+            )
+            + f"; {ops['ws_frame']['server_us']}",
+            "",
+        ),
+        (
+            f"Platform floor of a dense cycle (2 committing requests + {cycle['frames']} frames): "
+            "server / postgres CPU us",
+            f"{cycle['server_us']} / {cycle['postgres_us']}",
+            "",
+        ),
+    ]
 
 
 def verdict(ok: bool | None) -> str:
@@ -296,17 +321,19 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     started = time.monotonic()
     p = PROFILES[args.profile]
-    say(f"profile {args.profile}: 1/5 matching at scale ({' '.join(p['matching'])})")
+    say(f"profile {args.profile}: 1/6 matching at scale ({' '.join(p['matching'])})")
     m = matching.main(p["matching"])
-    say(f"2/5 dispatch under load + memory ({' '.join(p['dispatch'])})")
+    say(f"2/6 dispatch under load + memory ({' '.join(p['dispatch'])})")
     d = dispatch_load.main(p["dispatch"])
-    say(f"3/5 location ingest ({' '.join(p['ingest'])})")
+    say(f"3/6 location ingest ({' '.join(p['ingest'])})")
     i = ingest.main(p["ingest"])
-    say(f"4/5 request cost against density ({' '.join(p['density'])})")
+    say(f"4/6 request cost against density ({' '.join(p['density'])})")
     dn = density.main(p["density"])
-    say(f"5/5 the dense centre ({' '.join(p['dense'])})")
+    say(f"5/6 the dense centre ({' '.join(p['dense'])})")
     dd = dense.main(p["dense"])
-    rows = table(m, d, i) + density_rows(dn, dd)
+    say(f"6/6 the platform's floor ({' '.join(p['floor'])})")
+    fl = floor.main(p["floor"])
+    rows = table(m, d, i) + density_rows(dn, dd) + floor_rows(fl)
     md = markdown(args.profile, rows)
     (RESULTS / "summary.md").write_text(md)
     (RESULTS / "summary.json").write_text(json.dumps({"profile": args.profile, "rows": rows}))

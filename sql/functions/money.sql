@@ -94,9 +94,10 @@ LANGUAGE plpgsql
 VOLATILE
 AS $$
 DECLARE
-    digits integer := dispatch.currency_minor_units(req.currency);
+    digits integer;
     num    bigint;
 BEGIN
+    -- Called on every transition (a cancel too): nothing is looked up before this test.
     IF req.status IS DISTINCT FROM 'completed' THEN
         RETURN NULL;
     END IF;
@@ -104,6 +105,7 @@ BEGIN
     IF FOUND THEN
         RETURN num;
     END IF;
+    digits := dispatch.currency_minor_units(req.currency);
     -- The counter row stays locked until this transaction ends: concurrent completions take
     -- consecutive numbers one after the other, and a rollback hands its number back.
     UPDATE dispatch.invoice_counter c SET next_number = c.next_number + 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -18,6 +19,8 @@ from dispatch.config import AuthSettings
 from dispatch.errors import AuthenticationError, PermissionDenied
 
 CLAIMS = "jwt_claims"  # where aiohttp-jwt stores the verified claims on the request
+# Paths whose Bearer token is not a JWT (DISPATCH_METRICS_TOKEN): aiohttp-jwt's whitelist.
+NOT_JWT = (r"/metrics/?$",)
 
 # aiohttp-jwt logs every refused token with a stack trace; our own middleware reports refusals.
 logging.getLogger("aiohttp_jwt").setLevel(logging.CRITICAL)
@@ -72,7 +75,7 @@ def jwt_middlewares(settings: AuthSettings) -> list[Middleware]:
         settings.secret(),
         request_property=CLAIMS,
         credentials_required=False,  # public routes exist; handlers demand a user via require()
-        whitelist=(r"/metrics/?$",),  # its Bearer token is DISPATCH_METRICS_TOKEN, not a JWT
+        whitelist=NOT_JWT,
         token_getter=bearer_token,
         is_revoked=is_revoked,
         algorithms=[ALGORITHM],
@@ -83,7 +86,8 @@ def jwt_middlewares(settings: AuthSettings) -> list[Middleware]:
 
     @web.middleware
     async def refusals(request: web.Request, handler: Handler) -> web.StreamResponse:
-        token = None if request.path.startswith("/metrics") else bearer_token(request)
+        not_jwt = any(re.match(p, request.path) for p in NOT_JWT)
+        token = None if not_jwt else bearer_token(request)
         claims = verified.get(token) if token else None
         if claims is not None:
             if await is_revoked(request, claims):

@@ -5,8 +5,9 @@ The event flow is commit → log → publisher → listener → socket: `dispatc
 publisher (dispatch/publisher.py) numbers committed batches (a batch of k frames takes k consecutive
 seqs) and sends a bare wake-up NOTIFY; this listener reads every batch after its cursor, in seq
 order, and hands each frame, with its seq added, to `deliver`. Nothing is lost while it is away:
-the cursor waits, and the rows are read at reconnect. Location relays are the one exception: ephemeral and superseded every few
-seconds, they travel as NOTIFY payloads on their own channel, without seq (see positions.py).
+the cursor waits, and the rows are read at reconnect. Location relays are the one exception:
+ephemeral and superseded every few seconds, they travel as NOTIFY payloads on their own channel,
+without seq (see positions.py).
 """
 
 from __future__ import annotations

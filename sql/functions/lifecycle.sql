@@ -130,9 +130,7 @@ BEGIN
     -- One batch: the request's channel and the dispatchers' feed (ops_feed.sql).
     PERFORM dispatch.emit_many(
         ARRAY['assistance:' || request.id, 'dispatch'],
-        ARRAY[status, dispatch.feed_status_frame(
-            request, CASE WHEN from_status IS NULL THEN 'request_created' ELSE 'status' END,
-            status)]);
+        ARRAY[status, dispatch.feed_status_frame(request, from_status, status)]);
 END;
 $$;
 COMMENT ON FUNCTION dispatch.record_transition(dispatch.assistance_requests, bigint, text) IS

@@ -142,9 +142,7 @@ BEGIN
     -- One batch: the request's channel, its assistant's (none: left out) and the feed.
     PERFORM dispatch.emit_many(
         ARRAY['assistance:' || request.id, 'assistant:' || request.assistant_id, 'dispatch'],
-        ARRAY[frame, frame, dispatch.feed_status_frame(
-            request, CASE WHEN from_status IS NULL THEN 'request_created' ELSE 'status' END,
-            frame)]);
+        ARRAY[frame, frame, dispatch.feed_status_frame(request, from_status, frame)]);
 END;
 $$;
 COMMENT ON FUNCTION dispatch.record_dispatch(dispatch.assistance_requests, bigint, text, text) IS

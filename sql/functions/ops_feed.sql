@@ -31,9 +31,14 @@ COMMENT ON FUNCTION dispatch.assistant_state(bigint) IS
     'An assistant as the dispatcher sees them: offline (inactive or disabled), busy (an accepted '
     'or ongoing job), offered (an open, unexpired offer) or idle; NULL for a non-assistant.';
 
-CREATE OR REPLACE FUNCTION dispatch.feed_status_frame(
+-- One function builds the feed's frame of a transition, from the status frame the transition
+-- already built for the request's channel (feed_request / feed_request_frame built it again).
+DROP FUNCTION IF EXISTS dispatch.feed_request(dispatch.assistance_requests, text);
+DROP FUNCTION IF EXISTS dispatch.feed_request_frame(dispatch.assistance_requests, text);
+DROP FUNCTION IF EXISTS dispatch.feed_status_frame(dispatch.assistance_requests, text, jsonb);
+CREATE FUNCTION dispatch.feed_status_frame(
     request dispatch.assistance_requests,
-    kind text,
+    from_status text,
     status jsonb
 )
 RETURNS jsonb
@@ -41,7 +46,7 @@ LANGUAGE sql
 STABLE
 AS $$
     SELECT status || jsonb_build_object(
-        'type', kind,
+        'type', CASE WHEN from_status IS NULL THEN 'request_created' ELSE 'status' END,
         'service_type', request.service_type,
         'vehicle_type', request.vehicle_type,
         'pickup', dispatch.point_json(request.pickup),
@@ -52,32 +57,9 @@ AS $$
         'updated_at', dispatch.iso_utc(request.updated_at))
 $$;
 COMMENT ON FUNCTION dispatch.feed_status_frame(dispatch.assistance_requests, text, jsonb) IS
-    'dispatch.feed_request_frame from the request''s status frame already built (a transition '
-    'builds it once for both the request''s channel and the feed).';
-
-CREATE OR REPLACE FUNCTION dispatch.feed_request_frame(request dispatch.assistance_requests, kind text)
-RETURNS jsonb
-LANGUAGE sql
-STABLE
-AS $$
-    SELECT dispatch.feed_status_frame(request, kind, dispatch.status_message(request))
-$$;
-COMMENT ON FUNCTION dispatch.feed_request_frame(dispatch.assistance_requests, text) IS
-    'A request_created / status / search_exhausted frame of the dispatchers'' feed: the status '
-    'frame plus type, service and vehicle type, pickup {lat, lng}, searching, offer_round, '
-    'exhausted_at, created_at, updated_at.';
-
-CREATE OR REPLACE FUNCTION dispatch.feed_request(request dispatch.assistance_requests, from_status text)
-RETURNS void
-LANGUAGE sql
-VOLATILE
-AS $$
-    SELECT dispatch.emit('dispatch', dispatch.feed_request_frame(
-        request, CASE WHEN from_status IS NULL THEN 'request_created' ELSE 'status' END))
-$$;
-COMMENT ON FUNCTION dispatch.feed_request(dispatch.assistance_requests, text) IS
-    'Announce a new request (from_status NULL: request_created) or a transition (status) to '
-    'topic dispatch; called by dispatch.record_transition.';
+    'The dispatchers'' feed frame of a transition (request_created when from_status is NULL, else '
+    'status): the request''s status frame (dispatch.status_message) plus type, service and vehicle '
+    'type, pickup {lat, lng}, searching, offer_round, exhausted_at, created_at, updated_at.';
 
 CREATE OR REPLACE FUNCTION dispatch.feed_offers_trigger()
 RETURNS trigger

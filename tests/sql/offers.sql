@@ -2,7 +2,7 @@
 -- exhaustion. Time is moved by rewriting round_ends_at / arrivals_checked_at, never by sleeping
 -- (inside this one transaction now() stands still).
 BEGIN;
-SELECT plan(43);
+SELECT plan(49);
 
 UPDATE dispatch.settings SET value = '3' WHERE key = 'matching_max_results';
 UPDATE dispatch.settings SET value = '10000' WHERE key = 'matching_radius_m';
@@ -151,6 +151,29 @@ UPDATE dispatch.assistance_requests SET arrivals_checked_at = now() - interval '
 SELECT is(dispatch.advance_offer_rounds(), 1, 'the arrival check finds someone');
 SELECT is(pg_temp.offered(:job4, 1), ARRAY[911, 912, 916, 913]::bigint[],
           'a full round takes a newcomer closer than its farthest, not one farther');
+
+-- The offers' cascades (0052: triggers instead of foreign keys). Offers always name a request
+-- and an assistant that exist; deleting either deletes the offers, truncating either truncates.
+SELECT is((SELECT count(*)::int FROM dispatch.offers o
+            WHERE NOT EXISTS (SELECT 1 FROM dispatch.assistance_requests r WHERE r.id = o.assistance_id)
+               OR NOT EXISTS (SELECT 1 FROM dispatch.assistants a WHERE a.user_id = o.assistant_id)),
+          0, 'every offer names an existing request and assistant');
+SELECT cmp_ok((SELECT count(*)::int FROM dispatch.offers WHERE assistant_id = 917), '>', 0,
+              'assistant 917 holds offers');
+DELETE FROM dispatch.users WHERE id = 917;
+SELECT is((SELECT count(*)::int FROM dispatch.offers WHERE assistant_id = 917), 0,
+          'deleting an assistant deletes the offers made to them');
+DELETE FROM dispatch.assistance_events WHERE assistance_id = :job3;
+DELETE FROM dispatch.offer_rounds WHERE assistance_id = :job3;
+DELETE FROM dispatch.assistance_requests WHERE id = :job3;
+SELECT is((SELECT count(*)::int FROM dispatch.offers WHERE assistance_id = :job3), 0,
+          'deleting a request deletes its offers');
+SELECT is((SELECT count(*)::int FROM dispatch.offers WHERE assistance_id = :job4), 4,
+          'and no other request''s');
+SET client_min_messages = warning;
+TRUNCATE dispatch.assistance_requests CASCADE;
+SELECT is((SELECT count(*)::int FROM dispatch.offers), 0,
+          'truncating the requests truncates the offers');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -21,16 +21,13 @@ COMMENT ON FUNCTION dispatch.setting_numeric(text) IS
 CREATE OR REPLACE VIEW dispatch.available_assistants AS
 SELECT a.user_id, a.service_type, a.vehicle_type, p.geog, p.h3_r7
 FROM dispatch.assistants a
-JOIN dispatch.users u ON u.id = a.user_id
 JOIN dispatch.positions p ON p.user_id = a.user_id
-WHERE p.matchable  -- kept by triggers; lets matching use the partial GiST index
-  AND a.is_active
-  AND NOT u.is_disabled
-  AND a.driving_license_expiry >= current_date
-  AND NOT EXISTS (
-      SELECT 1 FROM dispatch.assistance_requests r
-      WHERE r.assistant_id = a.user_id AND r.status IN ('accepted', 'ongoing')
-  );
+-- matchable is "active, not disabled, and no accepted or ongoing job", written by triggers in
+-- the transaction that changes any of them (0008, 0054), so every snapshot sees it agree with
+-- them: testing them again here cost a users lookup and an open-job probe per candidate, most
+-- of a match's buffers (issue 10). The licence's expiry depends on the date, not on a write.
+WHERE p.matchable  -- also what lets matching use the partial GiST index
+  AND a.driving_license_expiry >= current_date;
 COMMENT ON VIEW dispatch.available_assistants IS
     'Assistants who could take a job now: active, not disabled, licence unexpired, with a known '
     'position and no accepted or ongoing job.';

@@ -70,17 +70,24 @@ DECLARE
     frames jsonb[];
 BEGIN
     -- One emit_many per statement: a round's expiry of ten offers is one batch, not ten NOTIFYs.
+    WITH closed AS (
+        SELECT o.* FROM changed o JOIN before b USING (assistance_id, assistant_id)
+         WHERE o.state IS DISTINCT FROM b.state
+    ), pickups AS MATERIALIZED (
+        -- Once per request, not per offer (a cancel closes ten), by primary key (joined, the
+        -- transition table's unknown size could make the plan scan the whole requests table).
+        SELECT d.id, (SELECT dispatch.point_json(r.pickup) FROM dispatch.assistance_requests r
+                       WHERE r.id = d.id) AS pickup
+          FROM (SELECT DISTINCT c.assistance_id AS id FROM closed c) d
+    )
     SELECT array_agg('dispatch'::text), array_agg(jsonb_build_object(
                'type', 'offer', 'assistance_id', o.assistance_id, 'assistant_id', o.assistant_id,
                'round', o.round, 'distance', round((o.distance_m / 1000)::numeric, 3),
                'state', o.state, 'close_reason', o.close_reason,
                'sent_at', dispatch.iso_utc(o.sent_at), 'closed_at', dispatch.iso_utc(o.closed_at),
-               'pickup', dispatch.point_json(r.pickup)))
+               'pickup', p.pickup))
       INTO topics, frames
-      FROM changed o
-      JOIN before b USING (assistance_id, assistant_id)
-      JOIN dispatch.assistance_requests r ON r.id = o.assistance_id
-     WHERE o.state IS DISTINCT FROM b.state;
+      FROM closed o JOIN pickups p ON p.id = o.assistance_id;
     IF topics IS NOT NULL THEN
         PERFORM dispatch.emit_many(topics, frames);
     END IF;

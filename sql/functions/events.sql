@@ -131,11 +131,14 @@ DECLARE
     pruned integer;
     top    bigint;
 BEGIN
+    -- The oldest max_rows published batches by seq (the seq index: no index on created_at to
+    -- keep up on every publish), those of them older than keep.
     WITH gone AS (
         DELETE FROM dispatch.event_log e
-         WHERE e.id IN (SELECT id FROM dispatch.event_log
-                         WHERE seq IS NOT NULL AND created_at < now() - keep
-                         ORDER BY created_at LIMIT max_rows)
+         WHERE e.id IN (SELECT x.id
+                          FROM (SELECT b.id, b.created_at FROM dispatch.event_log b
+                                 WHERE b.seq IS NOT NULL ORDER BY b.seq LIMIT max_rows) x
+                         WHERE x.created_at < now() - keep)
         RETURNING e.seq + cardinality(e.topics) - 1 AS last_seq, cardinality(e.topics) AS n
     )
     SELECT coalesce(sum(n), 0), max(last_seq) INTO pruned, top FROM gone;

@@ -186,6 +186,19 @@ AS $$
                                          greatest(r.accepted_at, coalesce(r.completed_at, r.canceled_at, now()))) AS span
         FROM dispatch.assistance_requests r
         WHERE r.assistant_id IS NOT NULL AND r.accepted_at IS NOT NULL
+    ), offer_days AS (
+        -- Offers sent in the period, per assistant and UTC day, in one pass. An offer sent after
+        -- the period starts expires after it too: the expiry index bounds the scan (no index on
+        -- the send time is kept up on the hot path for this).
+        SELECT o.assistant_id, (o.sent_at AT TIME ZONE 'UTC')::date AS day,
+               count(*) AS offers,
+               count(*) FILTER (WHERE o.state = 'accepted') AS accepted,
+               count(*) FILTER (WHERE o.state IN ('accepted', 'declined', 'expired')) AS answered
+        FROM dispatch.offers o
+        WHERE o.expires_at > since::timestamp AT TIME ZONE 'UTC'
+          AND o.sent_at >= since::timestamp AT TIME ZONE 'UTC'
+          AND o.sent_at < until::timestamp AT TIME ZONE 'UTC'
+        GROUP BY 1, 2
     ), figures AS (
         SELECT d.day, s.user_id AS assistant_id, u.name,
                coalesce((SELECT sum(extract(epoch FROM upper(o.span * d.span) - lower(o.span * d.span)))
@@ -196,17 +209,13 @@ AS $$
                    AS on_job_minutes,
                (SELECT count(*) FROM dispatch.assistance_requests r
                  WHERE r.assistant_id = s.user_id AND r.accepted_at <@ d.span) AS jobs,
-               (SELECT count(*) FROM dispatch.offers o
-                 WHERE o.assistant_id = s.user_id AND o.sent_at <@ d.span) AS offers,
-               (SELECT count(*) FROM dispatch.offers o
-                 WHERE o.assistant_id = s.user_id AND o.sent_at <@ d.span AND o.state = 'accepted')
-                   AS offers_accepted,
-               (SELECT count(*) FROM dispatch.offers o
-                 WHERE o.assistant_id = s.user_id AND o.sent_at <@ d.span
-                   AND o.state IN ('accepted', 'declined', 'expired')) AS offers_answered
+               coalesce(od.offers, 0) AS offers,
+               coalesce(od.accepted, 0) AS offers_accepted,
+               coalesce(od.answered, 0) AS offers_answered
         FROM days d
         CROSS JOIN dispatch.assistants s
         JOIN dispatch.users u ON u.id = s.user_id
+        LEFT JOIN offer_days od ON od.assistant_id = s.user_id AND od.day = d.day
     )
     SELECT f.day, f.assistant_id, f.name,
            round(f.online_minutes::numeric, 1)::float8,

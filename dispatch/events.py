@@ -150,7 +150,15 @@ class EventBus:
                 return
 
     async def _connect(self) -> asyncpg.Connection:
-        conn = await asyncpg.connect(self._url, server_settings={"application_name": LISTENER_NAME})
+        conn = await asyncpg.connect(
+            self._url,
+            # The catch-up read's generic plan is the seq index scan; left to choose, PostgreSQL
+            # planned it afresh on every read (~130 us, 0.4 ms of each dense cycle's database CPU).
+            server_settings={
+                "application_name": LISTENER_NAME,
+                "plan_cache_mode": "force_generic_plan",
+            },
+        )
         self._lost.clear()
         conn.add_termination_listener(lambda _c: self._on_lost())
         await conn.add_listener(CHANNEL, self._on_wake)

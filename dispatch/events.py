@@ -141,9 +141,8 @@ class EventBus:
 
     async def _catch_up(self, conn: asyncpg.Connection) -> None:
         while True:
-            rows = await asyncio.wait_for(
-                conn.fetch(_FETCH, self.cursor, self._batch), _PROBE_TIMEOUT
-            )
+            async with asyncio.timeout(_PROBE_TIMEOUT):  # no Task per read, as wait_for made
+                rows = await conn.fetch(_FETCH, self.cursor, self._batch)
             for row in rows:
                 self._take(row)
             if len(rows) < self._batch:
@@ -198,7 +197,8 @@ class EventBus:
                     # The read doubles as a probe of the connection (half-open ones included).
                     await self._catch_up(conn)
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), self._poll)
+                        async with asyncio.timeout(self._poll):
+                            await self._wake.wait()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

@@ -74,7 +74,8 @@ class Publisher:
     async def _run(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._kicked.wait(), self._interval or None)
+                async with asyncio.timeout(self._interval or None):  # no Task per wait
+                    await self._kicked.wait()
             self._kicked.clear()
             try:
                 await self.publish_pending()

@@ -21,6 +21,7 @@ from dispatch.errors import AuthenticationError, PermissionDenied
 CLAIMS = "jwt_claims"  # where aiohttp-jwt stores the verified claims on the request
 # Paths whose Bearer token is not a JWT (DISPATCH_METRICS_TOKEN): aiohttp-jwt's whitelist.
 NOT_JWT = (r"/metrics/?$",)
+_NOT_JWT = re.compile("|".join(NOT_JWT))  # matched on every request: compiled once
 
 # aiohttp-jwt logs every refused token with a stack trace; our own middleware reports refusals.
 logging.getLogger("aiohttp_jwt").setLevel(logging.CRITICAL)
@@ -86,8 +87,7 @@ def jwt_middlewares(settings: AuthSettings) -> list[Middleware]:
 
     @web.middleware
     async def refusals(request: web.Request, handler: Handler) -> web.StreamResponse:
-        not_jwt = any(re.match(p, request.path) for p in NOT_JWT)
-        token = None if not_jwt else bearer_token(request)
+        token = None if _NOT_JWT.match(request.path) else bearer_token(request)
         claims = verified.get(token) if token else None
         if claims is not None:
             if await is_revoked(request, claims):

@@ -81,17 +81,19 @@ BEGIN
     SELECT c.last_seq INTO last FROM dispatch.event_cursor c FOR UPDATE;
     RETURN QUERY
     WITH pending AS (
-        SELECT e.id, cardinality(e.topics) AS n
+        -- By ctid below (the table has no primary key: 0056): nobody else updates or deletes an
+        -- unpublished row, and the counter's lock keeps other passes out until this one commits.
+        SELECT e.ctid AS tid, e.id, cardinality(e.topics) AS n
           FROM dispatch.event_log e WHERE e.seq IS NULL ORDER BY e.id LIMIT max_rows
     ), placed AS (
         -- A batch's first seq follows the frames of the batches before it.
-        SELECT p.id, p.n, last + sum(p.n) OVER (ORDER BY p.id) - p.n + 1 AS first_seq
+        SELECT p.tid, p.n, last + sum(p.n) OVER (ORDER BY p.id) - p.n + 1 AS first_seq
           FROM pending p
     ), counter AS (
         UPDATE dispatch.event_cursor SET last_seq = last + (SELECT coalesce(sum(n), 0) FROM pending)
         RETURNING 1
     ), numbered AS (
-        UPDATE dispatch.event_log e SET seq = p.first_seq FROM placed p WHERE e.id = p.id
+        UPDATE dispatch.event_log e SET seq = p.first_seq FROM placed p WHERE e.ctid = p.tid
         RETURNING e.seq, e.topics, e.messages, e.skip_user
     )
     SELECT n.seq, n.topics, n.messages, n.skip_user FROM numbered n ORDER BY n.seq;
@@ -135,10 +137,10 @@ BEGIN
     -- keep up on every publish), those of them older than keep.
     WITH gone AS (
         DELETE FROM dispatch.event_log e
-         WHERE e.id IN (SELECT x.id
-                          FROM (SELECT b.id, b.created_at FROM dispatch.event_log b
-                                 WHERE b.seq IS NOT NULL ORDER BY b.seq LIMIT max_rows) x
-                         WHERE x.created_at < now() - keep)
+         WHERE e.ctid IN (SELECT x.tid
+                            FROM (SELECT b.ctid AS tid, b.created_at FROM dispatch.event_log b
+                                   WHERE b.seq IS NOT NULL ORDER BY b.seq LIMIT max_rows) x
+                           WHERE x.created_at < now() - keep)
         RETURNING e.seq + cardinality(e.topics) - 1 AS last_seq, cardinality(e.topics) AS n
     )
     SELECT coalesce(sum(n), 0), max(last_seq) INTO pruned, top FROM gone;

@@ -1,11 +1,17 @@
 -- The event log: emit writes batches in the changing transaction, publish numbers their frames.
 BEGIN;
-SELECT plan(22);
+SELECT plan(24);
 
 SELECT has_table('dispatch', 'event_log', 'the event log (one row per batch)');
 SELECT has_view('dispatch', 'events', 'one row per frame, for psql');
 SELECT hasnt_table('dispatch', 'event_overflow', 'the NOTIFY overflow parking is retired');
 SELECT has_function('dispatch', 'publish_events', ARRAY['integer'], 'dispatch.publish_events(max)');
+SELECT indexes_are('dispatch', 'event_log',
+                   ARRAY['event_log_seq_key', 'event_log_topics_idx', 'event_log_unpublished_idx'],
+                   'three indexes: no primary key (0056), nothing else to write per batch');
+SELECT is((SELECT pg_get_expr(i.indpred, i.indrelid) FROM pg_index i
+            WHERE i.indexrelid = 'dispatch.event_log_seq_key'::regclass AND i.indisunique),
+          '(seq IS NOT NULL)', 'seq is unique among published batches, unpublished ones unindexed');
 
 -- Start from a clean log (the test runs in a transaction that is rolled back).
 DELETE FROM dispatch.event_log;

@@ -3,9 +3,10 @@
 The event flow is commit → log → publisher → listener → socket: `dispatch.emit()` writes a row of
 `dispatch.event_log` in the changing transaction (one row per emit call: a batch of frames); a
 publisher (dispatch/publisher.py) numbers committed batches (a batch of k frames takes k consecutive
-seqs) and sends a bare wake-up NOTIFY; this listener reads every batch after its cursor, in seq
-order, and hands each frame, with its seq added, to `deliver`. Nothing is lost while it is away:
-the cursor waits, and the rows are read at reconnect. Location relays are the one exception:
+seqs) and sends a wake-up NOTIFY that carries the batches when they fit; this listener takes
+every batch after its cursor, in seq order, from the payload or else from the table, and hands
+each frame, with its seq added, to `deliver`. Nothing is lost while it is away: the cursor waits,
+and the rows are read at reconnect (the table is the source of truth; payloads save the read). Location relays are the one exception:
 ephemeral and superseded every few seconds, they travel as NOTIFY payloads on their own channel,
 without seq (see positions.py).
 """
@@ -24,7 +25,7 @@ import orjson
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "dispatch_events"  # wake-ups: the payload is the highest seq published
+CHANNEL = "dispatch_events"  # wake-ups: the highest seq published, with the batches when they fit
 POSITIONS_CHANNEL = "dispatch_positions"  # location relays: {"relays": [{topic, message, skip}]}
 LISTENER_NAME = "dispatch-listener"
 
@@ -74,6 +75,7 @@ class EventBus:
         self._tried = asyncio.Event()  # the first connection attempt is over
         self.connected = asyncio.Event()
         self.connects = 0  # how many times the listener has (re)connected
+        self.reads = 0  # reads of the table (catch-up), for tests and metrics
         self.cursor: int | None = None  # the last seq delivered; None until first connected
         self.down_since: float | None = time.monotonic()  # None while connected
 
@@ -143,6 +145,7 @@ class EventBus:
         while True:
             async with asyncio.timeout(_PROBE_TIMEOUT):  # no Task per read, as wait_for made
                 rows = await conn.fetch(_FETCH, self.cursor, self._batch)
+            self.reads += 1
             for row in rows:
                 self._take(row)
             if len(rows) < self._batch:
@@ -168,13 +171,27 @@ class EventBus:
         return conn
 
     def _on_wake(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
-        """A publisher committed up to seq `payload`: read, unless this process has delivered that
-        far already (its own publisher's batches are handed over without a read)."""
+        """A publisher committed batches up to seq `top`, carried in the payload when they fit
+        ("<top> [[seq, skip_user, topics, messages], ...]", dispatch.publish_events) and then
+        delivered from it; read from the table when they did not ("<top>"), when they do not
+        follow the cursor, or when the payload is malformed. Nothing to do when this process has
+        delivered that far already (its own publisher's batches are handed over at once)."""
+        head, _, body = payload.partition(" ")
         try:
-            if self.cursor is not None and int(payload) <= self.cursor:
+            top = int(head)
+            if self.cursor is not None and top <= self.cursor:
                 return
-        except ValueError:
-            pass
+            if body:
+                self.offer(
+                    [
+                        {"seq": seq, "skip_user": skip, "topics": topics, "messages": messages}
+                        for seq, skip, topics, messages in orjson.loads(body)
+                    ]
+                )
+                if self.cursor is not None and self.cursor >= top:
+                    return
+        except (ValueError, TypeError):  # orjson.JSONDecodeError is a ValueError
+            log.warning("reading the table after a malformed wake-up payload")
         self._wake.set()
 
     def _on_lost(self) -> None:

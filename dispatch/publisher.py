@@ -1,8 +1,8 @@
 """The publisher: numbers committed events (seq) off the hot path, wakes the listeners, prunes old ones.
 
 Every server process runs one. A pass is one short transaction (`dispatch.publish_events`) that
-locks the one-row counter, numbers the unpublished batches in id order, sends a bare wake-up
-NOTIFY (payload: the highest seq) and commits; concurrent passes of other processes wait on the
+locks the one-row counter, numbers the unpublished batches in id order, sends a wake-up NOTIFY
+(payload: the highest seq, and the batches themselves when they fit) and commits; concurrent passes of other processes wait on the
 counter, so seq order is the commit order of the passes and a reader that has seen seq S has seen
 every seq below it. The NOTIFY adds no serialisation of its own: passes already run one at a time.
 

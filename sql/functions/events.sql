@@ -68,8 +68,12 @@ VOLATILE
 AS $$
 #variable_conflict use_column
 DECLARE
-    last bigint;
-    top  bigint;
+    last    bigint;
+    top     bigint;
+    batches dispatch.event_log[];
+    b       record;
+    payload text := '';
+    upto    bigint;
 BEGIN
     -- Nothing pending: no lock taken, nothing written (a row lock would cost a WAL flush).
     IF NOT EXISTS (SELECT 1 FROM dispatch.event_log e WHERE e.seq IS NULL) THEN
@@ -79,7 +83,6 @@ BEGIN
     -- so it sees every row the previous publisher numbered: seq order is the commit order of the
     -- publish transactions, and a reader that sees seq S also sees every seq below it.
     SELECT c.last_seq INTO last FROM dispatch.event_cursor c FOR UPDATE;
-    RETURN QUERY
     WITH pending AS (
         -- By ctid below (the table has no primary key: 0056): nobody else updates or deletes an
         -- unpublished row, and the counter's lock keeps other passes out until this one commits.
@@ -94,14 +97,38 @@ BEGIN
         RETURNING 1
     ), numbered AS (
         UPDATE dispatch.event_log e SET seq = p.first_seq FROM placed p WHERE e.ctid = p.tid
-        RETURNING e.seq, e.topics, e.messages, e.skip_user
+        RETURNING e.*
     )
-    SELECT n.seq, n.topics, n.messages, n.skip_user FROM numbered n ORDER BY n.seq;
-    -- Wake every process's listener at commit (payload: the highest seq now published). The
-    -- NOTIFY rides on this transaction, which publishers already take one at a time (the counter
-    -- lock): it adds no serialisation of its own, and saves a transaction per pass.
-    SELECT c.last_seq INTO top FROM dispatch.event_cursor c;
-    IF top > last THEN
+    SELECT array_agg(n ORDER BY n.seq) INTO batches FROM numbered n;
+    RETURN QUERY SELECT n.seq, n.topics, n.messages, n.skip_user FROM unnest(batches) n ORDER BY n.seq;
+    top := last + coalesce((SELECT sum(cardinality(n.topics)) FROM unnest(batches) n), 0);
+    IF top = last THEN
+        RETURN;
+    END IF;
+    -- Wake every process's listener at commit. The NOTIFY rides on this transaction, which
+    -- publishers already take one at a time (the counter lock): it adds no serialisation of its
+    -- own. The batches travel in the payloads ("<last seq> [[seq, skip_user, topics, messages],
+    -- ...]", under 8000 bytes each), so other processes deliver without reading the table; a
+    -- batch too large for a payload, and everything after it, goes as the bare highest seq
+    -- ("<top>"), on which listeners read the table (dispatch/events.py).
+    FOR b IN SELECT n.seq + cardinality(n.topics) - 1 AS upto,
+                    json_build_array(n.seq, n.skip_user, n.topics, n.messages)::text AS j
+               FROM unnest(batches) n ORDER BY n.seq
+    LOOP
+        IF octet_length(b.j) > 7900 THEN
+            EXIT;
+        END IF;
+        IF octet_length(payload) + octet_length(b.j) > 7900 THEN
+            PERFORM pg_notify('dispatch_events', upto || ' [' || payload || ']');
+            payload := '';
+        END IF;
+        payload := CASE WHEN payload = '' THEN b.j ELSE payload || ',' || b.j END;
+        upto := b.upto;
+    END LOOP;
+    IF payload <> '' THEN
+        PERFORM pg_notify('dispatch_events', upto || ' [' || payload || ']');
+    END IF;
+    IF upto IS DISTINCT FROM top THEN
         PERFORM pg_notify('dispatch_events', top::text);  -- dispatch.events.CHANNEL in Python
     END IF;
 END;
@@ -109,8 +136,10 @@ $$;
 COMMENT ON FUNCTION dispatch.publish_events(integer) IS
     'Number up to max_rows committed, unpublished batches of dispatch.event_log (a batch of k frames '
     'takes k consecutive seqs, in id order) and return them (seq of the first frame, topics, '
-    'messages as JSON text, skip_user), and NOTIFY dispatch_events with the highest seq on commit. '
-    'Must run in its own READ COMMITTED transaction; concurrent callers serialise.';
+    'messages as JSON text, skip_user); on commit, NOTIFY dispatch_events with them ("<last seq> '
+    '[[seq, skip_user, topics, messages], ...]" under 8000 bytes each) and, when some did not fit, '
+    'with the bare highest seq. Must run in its own READ COMMITTED transaction; concurrent callers '
+    'serialise.';
 
 CREATE OR REPLACE FUNCTION dispatch.event_frame(message jsonb, seq bigint)
 RETURNS text

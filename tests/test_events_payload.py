@@ -66,6 +66,17 @@ async def test_batches_that_fit_are_delivered_from_the_payload(bus) -> None:
     assert listener.reads == reads, "nothing was read from the table"
 
 
+async def test_batches_beyond_one_payload_travel_in_several(bus) -> None:
+    listener, got, other = bus
+    reads = listener.reads
+    batches = [[(f"assistant:{i}", {"n": i, "text": "y" * 3000})] for i in range(5)]
+    await publish(other, *batches)
+    seqs = await delivered(got, 5)
+    assert seqs == list(range(seqs[0], seqs[0] + 5))
+    assert [m["n"] for _, m, _ in got] == [0, 1, 2, 3, 4]
+    assert listener.reads == reads, "15 kB of batches came in payloads, not from the table"
+
+
 async def test_a_batch_too_large_for_a_payload_is_read_in_its_place(bus) -> None:
     listener, got, other = bus
     reads = listener.reads

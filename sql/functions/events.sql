@@ -69,11 +69,11 @@ AS $$
 #variable_conflict use_column
 DECLARE
     last    bigint;
-    top     bigint;
-    batches dispatch.event_log[];
     b       record;
+    j       text;
     payload text := '';
     upto    bigint;
+    fits    boolean := true;
 BEGIN
     -- Nothing pending: no lock taken, nothing written (a row lock would cost a WAL flush).
     IF NOT EXISTS (SELECT 1 FROM dispatch.event_log e WHERE e.seq IS NULL) THEN
@@ -83,53 +83,55 @@ BEGIN
     -- so it sees every row the previous publisher numbered: seq order is the commit order of the
     -- publish transactions, and a reader that sees seq S also sees every seq below it.
     SELECT c.last_seq INTO last FROM dispatch.event_cursor c FOR UPDATE;
-    WITH pending AS (
-        -- By ctid below (the table has no primary key: 0056): nobody else updates or deletes an
-        -- unpublished row, and the counter's lock keeps other passes out until this one commits.
-        SELECT e.ctid AS tid, e.id, cardinality(e.topics) AS n
-          FROM dispatch.event_log e WHERE e.seq IS NULL ORDER BY e.id LIMIT max_rows
-    ), placed AS (
-        -- A batch's first seq follows the frames of the batches before it.
-        SELECT p.tid, p.n, last + sum(p.n) OVER (ORDER BY p.id) - p.n + 1 AS first_seq
-          FROM pending p
-    ), counter AS (
-        UPDATE dispatch.event_cursor SET last_seq = last + (SELECT coalesce(sum(n), 0) FROM pending)
-        RETURNING 1
-    ), numbered AS (
-        UPDATE dispatch.event_log e SET seq = p.first_seq FROM placed p WHERE e.ctid = p.tid
-        RETURNING e.*
-    )
-    SELECT array_agg(n ORDER BY n.seq) INTO batches FROM numbered n;
-    RETURN QUERY SELECT n.seq, n.topics, n.messages, n.skip_user FROM unnest(batches) n ORDER BY n.seq;
-    top := last + coalesce((SELECT sum(cardinality(n.topics)) FROM unnest(batches) n), 0);
-    IF top = last THEN
-        RETURN;
-    END IF;
-    -- Wake every process's listener at commit. The NOTIFY rides on this transaction, which
-    -- publishers already take one at a time (the counter lock): it adds no serialisation of its
-    -- own. The batches travel in the payloads ("<last seq> [[seq, skip_user, topics, messages],
-    -- ...]", under 8000 bytes each), so other processes deliver without reading the table; a
-    -- batch too large for a payload, and everything after it, goes as the bare highest seq
-    -- ("<top>"), on which listeners read the table (dispatch/events.py).
-    FOR b IN SELECT n.seq + cardinality(n.topics) - 1 AS upto,
-                    json_build_array(n.seq, n.skip_user, n.topics, n.messages)::text AS j
-               FROM unnest(batches) n ORDER BY n.seq
+    -- The batches are returned as they are numbered and, as long as they fit, gathered into the
+    -- payloads of the wake-up NOTIFY: "<last seq> [[seq, skip_user, topics, messages], ...]",
+    -- under 8000 bytes each. A batch too large for one, and all after it, are announced by the
+    -- bare highest seq ("<top>"), on which listeners read the table (dispatch/events.py). The
+    -- NOTIFY rides on this transaction, which publishers already take one at a time (the counter
+    -- lock): it adds no serialisation of its own.
+    FOR b IN
+        WITH pending AS (
+            -- By ctid below (no primary key: 0056): nobody else updates or deletes an unpublished
+            -- row, and the counter's lock keeps other passes out until this one commits.
+            SELECT e.ctid AS tid, e.id, cardinality(e.topics) AS n
+              FROM dispatch.event_log e WHERE e.seq IS NULL ORDER BY e.id LIMIT max_rows
+        ), placed AS (
+            -- A batch's first seq follows the frames of the batches before it.
+            SELECT p.tid, p.n, last + sum(p.n) OVER (ORDER BY p.id) - p.n + 1 AS first_seq
+              FROM pending p
+        ), counter AS (
+            UPDATE dispatch.event_cursor SET last_seq = last + (SELECT coalesce(sum(n), 0) FROM pending)
+            RETURNING 1
+        ), numbered AS (
+            UPDATE dispatch.event_log e SET seq = p.first_seq FROM placed p WHERE e.ctid = p.tid
+            RETURNING e.seq, e.topics, e.messages, e.skip_user
+        )
+        SELECT n.seq, n.topics, n.messages, n.skip_user FROM numbered n ORDER BY n.seq
     LOOP
-        IF octet_length(b.j) > 7900 THEN
-            EXIT;
+        seq := b.seq;
+        topics := b.topics;
+        messages := b.messages;
+        skip_user := b.skip_user;
+        RETURN NEXT;
+        last := b.seq + cardinality(b.topics) - 1;
+        IF fits THEN
+            j := json_build_array(b.seq, b.skip_user, b.topics, b.messages)::text;
+            fits := octet_length(j) <= 7900;
         END IF;
-        IF octet_length(payload) + octet_length(b.j) > 7900 THEN
-            PERFORM pg_notify('dispatch_events', upto || ' [' || payload || ']');
-            payload := '';
+        IF fits THEN
+            IF octet_length(payload) + octet_length(j) > 7900 THEN
+                PERFORM pg_notify('dispatch_events', upto || ' [' || payload || ']');
+                payload := '';
+            END IF;
+            payload := CASE WHEN payload = '' THEN j ELSE payload || ',' || j END;
+            upto := last;
         END IF;
-        payload := CASE WHEN payload = '' THEN b.j ELSE payload || ',' || b.j END;
-        upto := b.upto;
     END LOOP;
     IF payload <> '' THEN
         PERFORM pg_notify('dispatch_events', upto || ' [' || payload || ']');
     END IF;
-    IF upto IS DISTINCT FROM top THEN
-        PERFORM pg_notify('dispatch_events', top::text);  -- dispatch.events.CHANNEL in Python
+    IF NOT fits THEN
+        PERFORM pg_notify('dispatch_events', last::text);  -- dispatch.events.CHANNEL in Python
     END IF;
 END;
 $$;

@@ -208,24 +208,28 @@ LANGUAGE plpgsql
 VOLATILE
 AS $$
 DECLARE
-    ids bigint[];
+    gone dispatch.offers[];
 BEGIN
-    WITH closed AS (
+    WITH expired AS (
         UPDATE dispatch.offers o SET state = 'expired', closed_at = now()
          WHERE o.assistance_id = close_round_offers.assistance_id AND o.state = 'open'
-        RETURNING o.assistant_id
+        RETURNING o.*
     )
-    SELECT array_agg(closed.assistant_id ORDER BY closed.assistant_id) INTO ids FROM closed;
-    IF ids IS NULL THEN
+    SELECT array_agg(e ORDER BY e.assistant_id) INTO gone FROM expired e;
+    IF gone IS NULL THEN
         RETURN 0;
     END IF;
+    -- One batch: the dispatchers' frame of each expired offer, then each assistant's.
     PERFORM dispatch.emit_many(
-        array_agg('assistant:' || i),
-        array_agg(jsonb_build_object('type', 'offer_withdrawn',
-                                     'assistance_id', close_round_offers.assistance_id,
-                                     'reason', 'expired')))
-    FROM unnest(ids) i;
-    RETURN cardinality(ids);
+        array_fill('dispatch'::text, ARRAY[cardinality(gone)])
+            || (SELECT array_agg('assistant:' || g.assistant_id ORDER BY g.ordinality)
+                  FROM unnest(gone) WITH ORDINALITY g),
+        dispatch.feed_offer_frames(gone)
+            || (SELECT array_agg(jsonb_build_object('type', 'offer_withdrawn',
+                                                    'assistance_id', close_round_offers.assistance_id,
+                                                    'reason', 'expired') ORDER BY g.ordinality)
+                  FROM unnest(gone) WITH ORDINALITY g));
+    RETURN cardinality(gone);
 END;
 $$;
 COMMENT ON FUNCTION dispatch.close_round_offers(bigint) IS

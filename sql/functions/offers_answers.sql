@@ -12,30 +12,42 @@ LANGUAGE plpgsql
 VOLATILE
 AS $$
 DECLARE
-    ids bigint[];
+    won    dispatch.offers;
+    closed dispatch.offers[] := '{}';
+    gone   dispatch.offers[];
 BEGIN
     IF winner_id IS NOT NULL THEN
         UPDATE dispatch.offers o SET state = 'accepted', closed_at = now()
          WHERE o.assistance_id = close_open_offers.assistance_id
-           AND o.assistant_id = close_open_offers.winner_id AND o.state = 'open';
+           AND o.assistant_id = close_open_offers.winner_id AND o.state = 'open'
+        RETURNING o.* INTO won;
+        IF FOUND THEN
+            closed := ARRAY[won];
+        END IF;
     END IF;
-    WITH closed AS (
+    WITH withdrawn AS (
         UPDATE dispatch.offers o
            SET state = 'withdrawn', closed_at = now(), close_reason = close_open_offers.reason
          WHERE o.assistance_id = close_open_offers.assistance_id AND o.state = 'open'
-        RETURNING o.assistant_id
+        RETURNING o.*
     )
-    SELECT array_agg(closed.assistant_id ORDER BY closed.assistant_id) INTO ids FROM closed;
-    IF ids IS NULL THEN
+    SELECT array_agg(w ORDER BY w.assistant_id) INTO gone FROM withdrawn w;
+    closed := closed || coalesce(gone, '{}');
+    IF cardinality(closed) = 0 THEN
         RETURN 0;
     END IF;
+    -- One batch: the dispatchers' frame of every closed offer, then each withdrawn assistant's.
     PERFORM dispatch.emit_many(
-        array_agg('assistant:' || i),
-        array_agg(jsonb_build_object('type', 'offer_withdrawn',
-                                     'assistance_id', close_open_offers.assistance_id,
-                                     'reason', close_open_offers.reason)))
-    FROM unnest(ids) i;
-    RETURN cardinality(ids);
+        array_fill('dispatch'::text, ARRAY[cardinality(closed)])
+            || coalesce((SELECT array_agg('assistant:' || g.assistant_id ORDER BY g.ordinality)
+                           FROM unnest(gone) WITH ORDINALITY g), '{}'),
+        dispatch.feed_offer_frames(closed)
+            || coalesce((SELECT array_agg(jsonb_build_object(
+                                   'type', 'offer_withdrawn',
+                                   'assistance_id', close_open_offers.assistance_id,
+                                   'reason', close_open_offers.reason) ORDER BY g.ordinality)
+                           FROM unnest(gone) WITH ORDINALITY g), '{}'));
+    RETURN coalesce(cardinality(gone), 0);
 END;
 $$;
 COMMENT ON FUNCTION dispatch.close_open_offers(bigint, bigint, text) IS
@@ -94,7 +106,8 @@ VOLATILE
 AS $$
 #variable_conflict use_column
 DECLARE
-    req dispatch.assistance_requests;
+    req      dispatch.assistance_requests;
+    declined dispatch.offers;
 BEGIN
     -- Lock the request first, as the round driver and accept do: a decline and a round end
     -- cannot both close the same offer.
@@ -102,10 +115,12 @@ BEGIN
     FOR UPDATE;
     UPDATE dispatch.offers o SET state = 'declined', closed_at = now()
      WHERE o.assistance_id = decline_offer.assistance_id
-       AND o.assistant_id = decline_offer.assistant_id AND o.state = 'open';
+       AND o.assistant_id = decline_offer.assistant_id AND o.state = 'open'
+    RETURNING o.* INTO declined;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'You hold no open offer for this request.' USING ERRCODE = 'DP017';
     END IF;
+    PERFORM dispatch.emit_many(ARRAY['dispatch'], dispatch.feed_offer_frames(ARRAY[declined]));
     -- Everyone offered this round said no: the next round starts now, not at the deadline.
     IF req.searching AND NOT EXISTS (
         SELECT 1 FROM dispatch.offers o WHERE o.assistance_id = req.id AND o.state = 'open'

@@ -61,42 +61,35 @@ COMMENT ON FUNCTION dispatch.feed_status_frame(dispatch.assistance_requests, tex
     'status): the request''s status frame (dispatch.status_message) plus type, service and vehicle '
     'type, pickup {lat, lng}, searching, offer_round, exhausted_at, created_at, updated_at.';
 
-CREATE OR REPLACE FUNCTION dispatch.feed_offers_trigger()
-RETURNS trigger
+CREATE OR REPLACE FUNCTION dispatch.feed_offer_frames(closed dispatch.offers[])
+RETURNS jsonb[]
 LANGUAGE plpgsql
+STABLE
 AS $$
-DECLARE
-    topics text[];
-    frames jsonb[];
 BEGIN
-    -- One emit_many per statement: a round's expiry of ten offers is one batch, not ten NOTIFYs.
-    WITH closed AS (
-        SELECT o.* FROM changed o JOIN before b USING (assistance_id, assistant_id)
-         WHERE o.state IS DISTINCT FROM b.state
-    ), pickups AS MATERIALIZED (
-        -- Once per request, not per offer (a cancel closes ten), by primary key (joined, the
-        -- transition table's unknown size could make the plan scan the whole requests table).
+    -- plpgsql so the plan is cached per session. The functions that close offers emit these
+    -- frames in the batch of their own frames (0057: no statement trigger, no second batch).
+    RETURN (
+    WITH pickups AS MATERIALIZED (
+        -- Once per request, not per offer (a cancel closes ten), by primary key.
         SELECT d.id, (SELECT dispatch.point_json(r.pickup) FROM dispatch.assistance_requests r
                        WHERE r.id = d.id) AS pickup
-          FROM (SELECT DISTINCT c.assistance_id AS id FROM closed c) d
+          FROM (SELECT DISTINCT c.assistance_id AS id FROM unnest(closed) c) d
     )
-    SELECT array_agg('dispatch'::text), array_agg(jsonb_build_object(
+    SELECT array_agg(jsonb_build_object(
                'type', 'offer', 'assistance_id', o.assistance_id, 'assistant_id', o.assistant_id,
                'round', o.round, 'distance', round((o.distance_m / 1000)::numeric, 3),
                'state', o.state, 'close_reason', o.close_reason,
                'sent_at', dispatch.iso_utc(o.sent_at), 'closed_at', dispatch.iso_utc(o.closed_at),
-               'pickup', p.pickup))
-      INTO topics, frames
-      FROM closed o JOIN pickups p ON p.id = o.assistance_id;
-    IF topics IS NOT NULL THEN
-        PERFORM dispatch.emit_many(topics, frames);
-    END IF;
-    RETURN NULL;
+               'pickup', p.pickup) ORDER BY o.ordinality)
+      FROM unnest(closed) WITH ORDINALITY o JOIN pickups p ON p.id = o.assistance_id
+    );
 END;
 $$;
-COMMENT ON FUNCTION dispatch.feed_offers_trigger() IS
-    'Trigger: every change of an offer''s state goes to topic dispatch as an "offer" frame '
-    '{assistance_id, assistant_id, round, distance, state, close_reason, sent_at, closed_at, pickup}.';
+COMMENT ON FUNCTION dispatch.feed_offer_frames(dispatch.offers[]) IS
+    'Internal: the dispatchers'' feed frames (topic dispatch) of offers that just closed, in order: '
+    '"offer" {assistance_id, assistant_id, round, distance, state, close_reason, sent_at, '
+    'closed_at, pickup}.';
 
 CREATE OR REPLACE FUNCTION dispatch.publish_fleet_positions(
     min_interval_s double precision DEFAULT 1,

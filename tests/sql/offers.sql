@@ -2,7 +2,7 @@
 -- exhaustion. Time is moved by rewriting round_ends_at / arrivals_checked_at, never by sleeping
 -- (inside this one transaction now() stands still).
 BEGIN;
-SELECT plan(49);
+SELECT plan(53);
 
 UPDATE dispatch.settings SET value = '3' WHERE key = 'matching_max_results';
 UPDATE dispatch.settings SET value = '10000' WHERE key = 'matching_radius_m';
@@ -138,6 +138,36 @@ SELECT id AS job3 FROM dispatch.assistance_requests WHERE client_id = 903 \gset
 SELECT lives_ok(format('SELECT dispatch.update_assistance_status(%s, 903, %L)', :job3, 'canceled'),
                 'the client cancels');
 SELECT is(pg_temp.state(:job3, 911), 'withdrawn/canceled', 'its offers are withdrawn');
+-- One batch (0057): each closed offer's frame to the dispatchers, then each assistant's withdrawal.
+SELECT results_eq(
+    format($$SELECT e.topics, array_agg(m ->> 'type' ORDER BY i), array_agg(m ->> 'state' ORDER BY i)
+               FROM dispatch.event_log e, unnest(e.messages::jsonb[]) WITH ORDINALITY AS x(m, i)
+              WHERE e.seq IS NULL AND 'assistant:911' = ANY (e.topics)
+                AND e.messages[1]::jsonb ->> 'assistance_id' = '%s'
+                AND e.messages[1]::jsonb ->> 'type' = 'offer' AND 'withdrawn' = ALL
+                    (SELECT y ->> 'state' FROM unnest(e.messages::jsonb[]) y WHERE y ->> 'type' = 'offer')
+              GROUP BY e.id, e.topics$$, :job3),
+    format($$SELECT topics, array_cat(array_fill('offer'::text, ARRAY[n]),
+                                      array_fill('offer_withdrawn'::text, ARRAY[n])),
+                    array_cat(array_fill('withdrawn'::text, ARRAY[n]), array_fill(NULL::text, ARRAY[n]))
+               FROM (SELECT count(*)::int AS n,
+                            array_cat(array_fill('dispatch'::text, ARRAY[count(*)::int]),
+                                      array_agg('assistant:' || assistant_id ORDER BY assistant_id)) AS topics
+                       FROM dispatch.offers WHERE assistance_id = %s) o$$, :job3),
+    'a cancel announces the closed offers to dispatchers and assistants in one batch');
+SELECT is((SELECT count(*)::int FROM dispatch.event_log e
+            WHERE e.seq IS NULL AND e.messages[1]::jsonb ->> 'type' = 'offer'
+              AND e.messages[1]::jsonb ->> 'assistance_id' = :'job3'
+              AND e.messages[1]::jsonb ->> 'state' = 'withdrawn'), 1,
+          'and in no other batch');
+SELECT is((SELECT (m ->> 'pickup')::jsonb ? 'lat' FROM dispatch.event_log e,
+                  unnest(e.messages::jsonb[]) m
+            WHERE e.seq IS NULL AND m ->> 'type' = 'offer' AND m ->> 'assistant_id' = '911'
+              AND m ->> 'assistance_id' = :'job3'), true,
+          'a dispatcher''s offer frame carries the pickup');
+SELECT is((SELECT array_agg(tgname::text ORDER BY tgname) FROM pg_trigger
+            WHERE tgrelid = 'dispatch.offers'::regclass AND NOT tgisinternal),
+          ARRAY['offers_final_guard'], 'no statement trigger writes a batch of its own for offers');
 
 -- Moving into reach of a full round: a newcomer closer than the round's farthest joins it (as the
 -- round's start would have picked it), one farther does not.

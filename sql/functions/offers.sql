@@ -208,28 +208,38 @@ LANGUAGE plpgsql
 VOLATILE
 AS $$
 DECLARE
-    gone dispatch.offers[];
+    topics text[];
+    frames jsonb[];
+    gone   integer;
 BEGIN
+    -- One statement, one batch: the dispatchers' frame of each expired offer, then each
+    -- assistant's offer_withdrawn.
     WITH expired AS (
         UPDATE dispatch.offers o SET state = 'expired', closed_at = now()
          WHERE o.assistance_id = close_round_offers.assistance_id AND o.state = 'open'
         RETURNING o.*
+    ), pickup AS (
+        SELECT dispatch.point_json(r.pickup) AS p FROM dispatch.assistance_requests r
+         WHERE r.id = close_round_offers.assistance_id
+    ), frames AS (
+        SELECT 1 AS part, x.assistant_id, 'dispatch' AS topic, dispatch.feed_offer_frame(x, p.p) AS frame
+          FROM expired x, pickup p
+        UNION ALL
+        SELECT 2, x.assistant_id, 'assistant:' || x.assistant_id,
+               jsonb_build_object('type', 'offer_withdrawn',
+                                  'assistance_id', close_round_offers.assistance_id,
+                                  'reason', 'expired')
+          FROM expired x
     )
-    SELECT array_agg(e ORDER BY e.assistant_id) INTO gone FROM expired e;
-    IF gone IS NULL THEN
-        RETURN 0;
+    SELECT array_agg(f.topic ORDER BY f.part, f.assistant_id),
+           array_agg(f.frame ORDER BY f.part, f.assistant_id),
+           count(*) FILTER (WHERE f.part = 2)
+      INTO topics, frames, gone
+      FROM frames f;
+    IF topics IS NOT NULL THEN
+        PERFORM dispatch.emit_many(topics, frames);
     END IF;
-    -- One batch: the dispatchers' frame of each expired offer, then each assistant's.
-    PERFORM dispatch.emit_many(
-        array_fill('dispatch'::text, ARRAY[cardinality(gone)])
-            || (SELECT array_agg('assistant:' || g.assistant_id ORDER BY g.ordinality)
-                  FROM unnest(gone) WITH ORDINALITY g),
-        dispatch.feed_offer_frames(gone)
-            || (SELECT array_agg(jsonb_build_object('type', 'offer_withdrawn',
-                                                    'assistance_id', close_round_offers.assistance_id,
-                                                    'reason', 'expired') ORDER BY g.ordinality)
-                  FROM unnest(gone) WITH ORDINALITY g));
-    RETURN cardinality(gone);
+    RETURN gone;
 END;
 $$;
 COMMENT ON FUNCTION dispatch.close_round_offers(bigint) IS

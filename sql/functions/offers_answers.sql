@@ -12,42 +12,47 @@ LANGUAGE plpgsql
 VOLATILE
 AS $$
 DECLARE
-    won    dispatch.offers;
-    closed dispatch.offers[] := '{}';
-    gone   dispatch.offers[];
+    topics text[];
+    frames jsonb[];
+    gone   integer;
 BEGIN
-    IF winner_id IS NOT NULL THEN
+    -- One statement, one batch: the dispatchers' frame of every closed offer (the winner's
+    -- first), then each withdrawn assistant's offer_withdrawn.
+    WITH won AS (
         UPDATE dispatch.offers o SET state = 'accepted', closed_at = now()
          WHERE o.assistance_id = close_open_offers.assistance_id
            AND o.assistant_id = close_open_offers.winner_id AND o.state = 'open'
-        RETURNING o.* INTO won;
-        IF FOUND THEN
-            closed := ARRAY[won];
-        END IF;
-    END IF;
-    WITH withdrawn AS (
+        RETURNING o.*
+    ), withdrawn AS (
         UPDATE dispatch.offers o
            SET state = 'withdrawn', closed_at = now(), close_reason = close_open_offers.reason
          WHERE o.assistance_id = close_open_offers.assistance_id AND o.state = 'open'
+           AND o.assistant_id IS DISTINCT FROM close_open_offers.winner_id
         RETURNING o.*
+    ), pickup AS (
+        SELECT dispatch.point_json(r.pickup) AS p FROM dispatch.assistance_requests r
+         WHERE r.id = close_open_offers.assistance_id
+    ), frames AS (
+        SELECT 0 AS part, w.assistant_id, 'dispatch' AS topic, dispatch.feed_offer_frame(w, p.p) AS frame
+          FROM won w, pickup p
+        UNION ALL
+        SELECT 1, x.assistant_id, 'dispatch', dispatch.feed_offer_frame(x, p.p) FROM withdrawn x, pickup p
+        UNION ALL
+        SELECT 2, x.assistant_id, 'assistant:' || x.assistant_id,
+               jsonb_build_object('type', 'offer_withdrawn',
+                                  'assistance_id', close_open_offers.assistance_id,
+                                  'reason', close_open_offers.reason)
+          FROM withdrawn x
     )
-    SELECT array_agg(w ORDER BY w.assistant_id) INTO gone FROM withdrawn w;
-    closed := closed || coalesce(gone, '{}');
-    IF cardinality(closed) = 0 THEN
-        RETURN 0;
+    SELECT array_agg(f.topic ORDER BY f.part, f.assistant_id),
+           array_agg(f.frame ORDER BY f.part, f.assistant_id),
+           count(*) FILTER (WHERE f.part = 2)
+      INTO topics, frames, gone
+      FROM frames f;
+    IF topics IS NOT NULL THEN
+        PERFORM dispatch.emit_many(topics, frames);
     END IF;
-    -- One batch: the dispatchers' frame of every closed offer, then each withdrawn assistant's.
-    PERFORM dispatch.emit_many(
-        array_fill('dispatch'::text, ARRAY[cardinality(closed)])
-            || coalesce((SELECT array_agg('assistant:' || g.assistant_id ORDER BY g.ordinality)
-                           FROM unnest(gone) WITH ORDINALITY g), '{}'),
-        dispatch.feed_offer_frames(closed)
-            || coalesce((SELECT array_agg(jsonb_build_object(
-                                   'type', 'offer_withdrawn',
-                                   'assistance_id', close_open_offers.assistance_id,
-                                   'reason', close_open_offers.reason) ORDER BY g.ordinality)
-                           FROM unnest(gone) WITH ORDINALITY g), '{}'));
-    RETURN coalesce(cardinality(gone), 0);
+    RETURN gone;
 END;
 $$;
 COMMENT ON FUNCTION dispatch.close_open_offers(bigint, bigint, text) IS
@@ -120,7 +125,8 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'You hold no open offer for this request.' USING ERRCODE = 'DP017';
     END IF;
-    PERFORM dispatch.emit_many(ARRAY['dispatch'], dispatch.feed_offer_frames(ARRAY[declined]));
+    PERFORM dispatch.emit('dispatch',
+                          dispatch.feed_offer_frame(declined, dispatch.point_json(req.pickup)));
     -- Everyone offered this round said no: the next round starts now, not at the deadline.
     IF req.searching AND NOT EXISTS (
         SELECT 1 FROM dispatch.offers o WHERE o.assistance_id = req.id AND o.state = 'open'

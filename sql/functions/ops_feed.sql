@@ -61,35 +61,22 @@ COMMENT ON FUNCTION dispatch.feed_status_frame(dispatch.assistance_requests, tex
     'status): the request''s status frame (dispatch.status_message) plus type, service and vehicle '
     'type, pickup {lat, lng}, searching, offer_round, exhausted_at, created_at, updated_at.';
 
-CREATE OR REPLACE FUNCTION dispatch.feed_offer_frames(closed dispatch.offers[])
-RETURNS jsonb[]
-LANGUAGE plpgsql
-STABLE
+CREATE OR REPLACE FUNCTION dispatch.feed_offer_frame(offer dispatch.offers, pickup jsonb)
+RETURNS jsonb
+LANGUAGE sql
+STABLE  -- as iso_utc, so that it is inlined into the statement that closes the offers
 AS $$
-BEGIN
-    -- plpgsql so the plan is cached per session. The functions that close offers emit these
-    -- frames in the batch of their own frames (0057: no statement trigger, no second batch).
-    RETURN (
-    WITH pickups AS MATERIALIZED (
-        -- Once per request, not per offer (a cancel closes ten), by primary key.
-        SELECT d.id, (SELECT dispatch.point_json(r.pickup) FROM dispatch.assistance_requests r
-                       WHERE r.id = d.id) AS pickup
-          FROM (SELECT DISTINCT c.assistance_id AS id FROM unnest(closed) c) d
-    )
-    SELECT array_agg(jsonb_build_object(
-               'type', 'offer', 'assistance_id', o.assistance_id, 'assistant_id', o.assistant_id,
-               'round', o.round, 'distance', round((o.distance_m / 1000)::numeric, 3),
-               'state', o.state, 'close_reason', o.close_reason,
-               'sent_at', dispatch.iso_utc(o.sent_at), 'closed_at', dispatch.iso_utc(o.closed_at),
-               'pickup', p.pickup) ORDER BY o.ordinality)
-      FROM unnest(closed) WITH ORDINALITY o JOIN pickups p ON p.id = o.assistance_id
-    );
-END;
+    SELECT jsonb_build_object(
+        'type', 'offer', 'assistance_id', offer.assistance_id, 'assistant_id', offer.assistant_id,
+        'round', offer.round, 'distance', round((offer.distance_m / 1000)::numeric, 3),
+        'state', offer.state, 'close_reason', offer.close_reason,
+        'sent_at', dispatch.iso_utc(offer.sent_at), 'closed_at', dispatch.iso_utc(offer.closed_at),
+        'pickup', pickup)
 $$;
-COMMENT ON FUNCTION dispatch.feed_offer_frames(dispatch.offers[]) IS
-    'Internal: the dispatchers'' feed frames (topic dispatch) of offers that just closed, in order: '
-    '"offer" {assistance_id, assistant_id, round, distance, state, close_reason, sent_at, '
-    'closed_at, pickup}.';
+COMMENT ON FUNCTION dispatch.feed_offer_frame(dispatch.offers, jsonb) IS
+    'The dispatchers'' feed frame (topic dispatch) of an offer that just closed: "offer" '
+    '{assistance_id, assistant_id, round, distance, state, close_reason, sent_at, closed_at, '
+    'pickup}. The functions that close offers emit it in the batch of their own frames (0057).';
 
 CREATE OR REPLACE FUNCTION dispatch.publish_fleet_positions(
     min_interval_s double precision DEFAULT 1,

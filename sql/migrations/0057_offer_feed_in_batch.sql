@@ -7,7 +7,7 @@
 -- withdrawals). Offers are closed by four functions only (dispatch.close_open_offers,
 -- close_round_offers, decline_offer and, through them, take_request and the round driver, as they
 -- are written only by dispatch.send_offers: 0052), which now build those frames from their own
--- RETURNING rows (dispatch.feed_offer_frames) and emit them with the assistants' frames in one
+-- RETURNING rows (dispatch.feed_offer_frame) and emit them with the assistants' frames in one
 -- batch. A cancel writes two batches.
 DROP TRIGGER IF EXISTS offers_feed_update ON dispatch.offers;
 DROP FUNCTION IF EXISTS dispatch.feed_offers_trigger();

@@ -111,11 +111,13 @@ $$;
 COMMENT ON FUNCTION dispatch.status_message(dispatch.assistance_requests) IS
     'The WebSocket "status" frame for a request: {type, assistance_id, status, assistant|null, client}.';
 
--- Record a transition and announce it on the request's channel (internal helper).
+-- Record a transition and announce it on the request's channel (internal helpers).
 CREATE OR REPLACE FUNCTION dispatch.record_transition(
     request dispatch.assistance_requests,
     actor_id bigint,
-    from_status text
+    from_status text,
+    and_topics text[],
+    and_frames jsonb[]
 )
 RETURNS void
 LANGUAGE plpgsql
@@ -127,11 +129,28 @@ BEGIN
     INSERT INTO dispatch.assistance_events (assistance_id, actor_id, actor_role, from_status, to_status)
     SELECT request.id, u.id, u.role, record_transition.from_status, request.status
     FROM dispatch.users u WHERE u.id = record_transition.actor_id;
-    -- One batch: the request's channel and the dispatchers' feed (ops_feed.sql).
+    -- One batch: the request's channel, the dispatchers' feed (ops_feed.sql) and the caller's.
     PERFORM dispatch.emit_many(
-        ARRAY['assistance:' || request.id, 'dispatch'],
-        ARRAY[status, dispatch.feed_status_frame(request, from_status, status)]);
+        ARRAY['assistance:' || request.id, 'dispatch'] || and_topics,
+        ARRAY[status, dispatch.feed_status_frame(request, from_status, status)] || and_frames);
 END;
+$$;
+COMMENT ON FUNCTION dispatch.record_transition(dispatch.assistance_requests, bigint, text, text[],
+                                              jsonb[]) IS
+    'Internal: write the transition to dispatch.assistance_events and emit the status frame to '
+    'topic assistance:<id> (and request_created/status to topic dispatch), followed in the same '
+    'batch by and_frames to and_topics (NULL: none).';
+
+CREATE OR REPLACE FUNCTION dispatch.record_transition(
+    request dispatch.assistance_requests,
+    actor_id bigint,
+    from_status text
+)
+RETURNS void
+LANGUAGE sql
+VOLATILE
+AS $$
+    SELECT dispatch.record_transition(request, actor_id, from_status, NULL, NULL)
 $$;
 COMMENT ON FUNCTION dispatch.record_transition(dispatch.assistance_requests, bigint, text) IS
     'Internal: write the transition to dispatch.assistance_events and emit the status frame to '
@@ -171,6 +190,8 @@ DECLARE
     radius      double precision;
     pickup      geography := ST_SetSRID(ST_MakePoint(pickup_lng, pickup_lat), 4326)::geography;
     dropoff     geography;
+    sent        integer;
+    offers      record;
 BEGIN
     -- Serialises one client's concurrent requests (a retry racing its original, say).
     SELECT u.role INTO caller_role FROM dispatch.users u
@@ -236,9 +257,13 @@ BEGIN
          request_assistance.pickup_cell_r8)
     RETURNING * INTO req;
 
-    PERFORM dispatch.record_transition(req, request_assistance.client_id, NULL);
+    -- One batch: the request's status and feed frames, then its offers (dispatch.offer_batch).
+    sent := dispatch.insert_offers(req, candidates);
+    offers := dispatch.offer_batch(req, candidates);
+    PERFORM dispatch.record_transition(req, request_assistance.client_id, NULL,
+                                       offers.topics, offers.frames);
     INSERT INTO dispatch.offer_rounds (assistance_id, round, ends_at, radius_m, offered)
-    VALUES (req.id, 1, req.round_ends_at, radius, dispatch.send_offers(req, candidates));
+    VALUES (req.id, 1, req.round_ends_at, radius, sent);
 
     RETURN jsonb_build_object('assistance', dispatch.assistance_json(req),
                               'nearby_assistants', matched,

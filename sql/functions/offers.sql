@@ -104,6 +104,61 @@ $$;
 COMMENT ON FUNCTION dispatch.offer_frame(dispatch.assistance_requests) IS
     'The new_assistance_request frame of a request''s current round, without the distance.';
 
+CREATE OR REPLACE FUNCTION dispatch.insert_offers(
+    request dispatch.assistance_requests,
+    candidates jsonb
+)
+RETURNS integer
+LANGUAGE plpgsql
+VOLATILE
+AS $$
+BEGIN
+    -- A duplicate here would be a bug (the caller holds the request's lock and left out everyone
+    -- already offered): the primary key makes it an error rather than a second offer.
+    INSERT INTO dispatch.offers (assistance_id, assistant_id, round, distance_m, expires_at)
+    SELECT request.id, (c ->> 'assistant_id')::bigint, request.offer_round,
+           (c ->> 'distance_m')::double precision, request.round_ends_at
+    FROM jsonb_array_elements(candidates) c;
+    RETURN jsonb_array_length(candidates);
+END;
+$$;
+COMMENT ON FUNCTION dispatch.insert_offers(dispatch.assistance_requests, jsonb) IS
+    'Internal: record offers of the request''s current round to candidates ([{assistant_id, '
+    'distance (km), distance_m}]), announcing nothing (dispatch.offer_batch). Returns the count.';
+
+CREATE OR REPLACE FUNCTION dispatch.offer_batch(
+    request dispatch.assistance_requests,
+    candidates jsonb,
+    OUT topics text[],
+    OUT frames jsonb[]
+)
+LANGUAGE plpgsql
+STABLE
+AS $$
+DECLARE
+    frame jsonb;
+BEGIN
+    IF jsonb_array_length(candidates) = 0 THEN
+        RETURN;
+    END IF;
+    frame := dispatch.offer_frame(request);
+    SELECT array_agg('assistant:' || (c ->> 'assistant_id')) || ARRAY['dispatch'],
+           array_agg(frame || jsonb_build_object('distance', c -> 'distance'))
+               || ARRAY[jsonb_build_object(
+                      'type', 'offer',
+                      'assistance_id', request.id,
+                      'round', request.offer_round,
+                      'assistant_ids', jsonb_agg((c ->> 'assistant_id')::bigint),
+                      'expires_at', dispatch.iso_utc(request.round_ends_at))]
+      INTO topics, frames
+      FROM jsonb_array_elements(candidates) c;
+END;
+$$;
+COMMENT ON FUNCTION dispatch.offer_batch(dispatch.assistance_requests, jsonb) IS
+    'Internal: the frames announcing offers to candidates: new_assistance_request to each '
+    'assistant:<id>, then one {type: offer, assistance_id, round, assistant_ids, expires_at} to '
+    'dispatch (NULL arrays for no candidate).';
+
 CREATE OR REPLACE FUNCTION dispatch.send_offers(
     request dispatch.assistance_requests,
     candidates jsonb
@@ -113,36 +168,19 @@ LANGUAGE plpgsql
 VOLATILE
 AS $$
 DECLARE
-    frame jsonb;
+    batch record;
 BEGIN
     IF jsonb_array_length(candidates) = 0 THEN
         RETURN 0;
     END IF;
-    -- A duplicate here would be a bug (the caller holds the request's lock and left out everyone
-    -- already offered): the primary key makes it an error rather than a second offer.
-    INSERT INTO dispatch.offers (assistance_id, assistant_id, round, distance_m, expires_at)
-    SELECT request.id, (c ->> 'assistant_id')::bigint, request.offer_round,
-           (c ->> 'distance_m')::double precision, request.round_ends_at
-    FROM jsonb_array_elements(candidates) c;
-    frame := dispatch.offer_frame(request);
-    -- One batch: the assistants' offers and the dispatchers' "offer" event.
-    PERFORM dispatch.emit_many(
-        array_agg('assistant:' || (c ->> 'assistant_id')) || ARRAY['dispatch'],
-        array_agg(frame || jsonb_build_object('distance', c -> 'distance'))
-            || ARRAY[jsonb_build_object(
-                   'type', 'offer',
-                   'assistance_id', request.id,
-                   'round', request.offer_round,
-                   'assistant_ids', jsonb_agg((c ->> 'assistant_id')::bigint),
-                   'expires_at', dispatch.iso_utc(request.round_ends_at))])
-    FROM jsonb_array_elements(candidates) c;
-    RETURN jsonb_array_length(candidates);
+    batch := dispatch.offer_batch(request, candidates);
+    PERFORM dispatch.emit_many(batch.topics, batch.frames);
+    RETURN dispatch.insert_offers(request, candidates);
 END;
 $$;
 COMMENT ON FUNCTION dispatch.send_offers(dispatch.assistance_requests, jsonb) IS
-    'Internal: record offers of the request''s current round to candidates ([{assistant_id, '
-    'distance (km), distance_m}]) and emit new_assistance_request to each assistant:<id> and one '
-    '{type: offer, assistance_id, round, assistant_ids, expires_at} to dispatch. Returns the count.';
+    'Internal: record offers of the request''s current round to candidates (dispatch.insert_offers) '
+    'and emit their frames (dispatch.offer_batch) as one batch. Returns the count.';
 
 CREATE OR REPLACE FUNCTION dispatch.candidates_json(
     assistance_id bigint,

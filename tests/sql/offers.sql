@@ -2,7 +2,7 @@
 -- exhaustion. Time is moved by rewriting round_ends_at / arrivals_checked_at, never by sleeping
 -- (inside this one transaction now() stands still).
 BEGIN;
-SELECT plan(53);
+SELECT plan(54);
 
 UPDATE dispatch.settings SET value = '3' WHERE key = 'matching_max_results';
 UPDATE dispatch.settings SET value = '10000' WHERE key = 'matching_radius_m';
@@ -44,6 +44,15 @@ SELECT is(
     ARRAY[911, 912, 913]::bigint[], 'round 1 goes to the N nearest eligible assistants');
 SELECT id AS job FROM dispatch.assistance_requests WHERE client_id = 901 \gset
 SELECT is(pg_temp.offered(:job, 1), ARRAY[911, 912, 913]::bigint[], 'and is recorded as offers');
+SELECT results_eq(
+    format($$SELECT e.topics, array_agg(m ->> 'type' ORDER BY i)
+               FROM dispatch.event_log e, unnest(e.messages::jsonb[]) WITH ORDINALITY AS x(m, i)
+              WHERE e.seq IS NULL AND 'assistance:%s' = ANY (e.topics) GROUP BY e.id, e.topics$$, :job),
+    format($$VALUES (ARRAY['assistance:%s', 'dispatch', 'assistant:911', 'assistant:912',
+                           'assistant:913', 'dispatch'],
+                     ARRAY['status', 'request_created', 'new_assistance_request',
+                           'new_assistance_request', 'new_assistance_request', 'offer'])$$, :job),
+    'the request is announced in one batch: its status, the feed, the offers, the round');
 SELECT results_eq(
     format($$SELECT searching, offer_round, round_ends_at = now() + interval '20 s', round_radius_m
              FROM dispatch.assistance_requests WHERE id = %s$$, :job),

@@ -245,39 +245,8 @@ RETURNS integer
 LANGUAGE plpgsql
 VOLATILE
 AS $$
-DECLARE
-    topics text[];
-    frames jsonb[];
-    gone   integer;
 BEGIN
-    -- One statement, one batch: the dispatchers' frame of each expired offer, then each
-    -- assistant's offer_withdrawn.
-    WITH expired AS (
-        UPDATE dispatch.offers o SET state = 'expired', closed_at = now()
-         WHERE o.assistance_id = close_round_offers.assistance_id AND o.state = 'open'
-        RETURNING o.*
-    ), pickup AS (
-        SELECT dispatch.point_json(r.pickup) AS p FROM dispatch.assistance_requests r
-         WHERE r.id = close_round_offers.assistance_id
-    ), frames AS (
-        SELECT 1 AS part, x.assistant_id, 'dispatch' AS topic, dispatch.feed_offer_frame(x, p.p) AS frame
-          FROM expired x, pickup p
-        UNION ALL
-        SELECT 2, x.assistant_id, 'assistant:' || x.assistant_id,
-               jsonb_build_object('type', 'offer_withdrawn',
-                                  'assistance_id', close_round_offers.assistance_id,
-                                  'reason', 'expired')
-          FROM expired x
-    )
-    SELECT array_agg(f.topic ORDER BY f.part, f.assistant_id),
-           array_agg(f.frame ORDER BY f.part, f.assistant_id),
-           count(*) FILTER (WHERE f.part = 2)
-      INTO topics, frames, gone
-      FROM frames f;
-    IF topics IS NOT NULL THEN
-        PERFORM dispatch.emit_many(topics, frames);
-    END IF;
-    RETURN gone;
+    RETURN dispatch.close_offers(assistance_id, NULL, 'expired', 'expired');  -- offers_answers.sql
 END;
 $$;
 COMMENT ON FUNCTION dispatch.close_round_offers(bigint) IS

@@ -2,9 +2,10 @@
 -- a decline, and the withdrawal of open offers when a request is taken or canceled. Like the
 -- rounds (offers.sql), each runs with the request's row locked.
 
-CREATE OR REPLACE FUNCTION dispatch.close_open_offers(
+CREATE OR REPLACE FUNCTION dispatch.close_offers(
     assistance_id bigint,
     winner_id bigint,
+    closed_state text,
     reason text
 )
 RETURNS integer
@@ -17,32 +18,34 @@ DECLARE
     gone   integer;
 BEGIN
     -- One statement, one batch: the dispatchers' frame of every closed offer (the winner's
-    -- first), then each withdrawn assistant's offer_withdrawn.
+    -- first), then each other assistant's offer_withdrawn.
     WITH won AS (
         UPDATE dispatch.offers o SET state = 'accepted', closed_at = now()
-         WHERE o.assistance_id = close_open_offers.assistance_id
-           AND o.assistant_id = close_open_offers.winner_id AND o.state = 'open'
+         WHERE o.assistance_id = close_offers.assistance_id
+           AND o.assistant_id = close_offers.winner_id AND o.state = 'open'
         RETURNING o.*
-    ), withdrawn AS (
+    ), closed AS (
         UPDATE dispatch.offers o
-           SET state = 'withdrawn', closed_at = now(), close_reason = close_open_offers.reason
-         WHERE o.assistance_id = close_open_offers.assistance_id AND o.state = 'open'
-           AND o.assistant_id IS DISTINCT FROM close_open_offers.winner_id
+           SET state = close_offers.closed_state, closed_at = now(),
+               close_reason = CASE WHEN close_offers.closed_state = 'withdrawn'
+                                   THEN close_offers.reason END
+         WHERE o.assistance_id = close_offers.assistance_id AND o.state = 'open'
+           AND o.assistant_id IS DISTINCT FROM close_offers.winner_id
         RETURNING o.*
     ), pickup AS (
         SELECT dispatch.point_json(r.pickup) AS p FROM dispatch.assistance_requests r
-         WHERE r.id = close_open_offers.assistance_id
+         WHERE r.id = close_offers.assistance_id
     ), frames AS (
         SELECT 0 AS part, w.assistant_id, 'dispatch' AS topic, dispatch.feed_offer_frame(w, p.p) AS frame
           FROM won w, pickup p
         UNION ALL
-        SELECT 1, x.assistant_id, 'dispatch', dispatch.feed_offer_frame(x, p.p) FROM withdrawn x, pickup p
+        SELECT 1, x.assistant_id, 'dispatch', dispatch.feed_offer_frame(x, p.p) FROM closed x, pickup p
         UNION ALL
         SELECT 2, x.assistant_id, 'assistant:' || x.assistant_id,
                jsonb_build_object('type', 'offer_withdrawn',
-                                  'assistance_id', close_open_offers.assistance_id,
-                                  'reason', close_open_offers.reason)
-          FROM withdrawn x
+                                  'assistance_id', close_offers.assistance_id,
+                                  'reason', close_offers.reason)
+          FROM closed x
     )
     SELECT array_agg(f.topic ORDER BY f.part, f.assistant_id),
            array_agg(f.frame ORDER BY f.part, f.assistant_id),
@@ -53,6 +56,25 @@ BEGIN
         PERFORM dispatch.emit_many(topics, frames);
     END IF;
     RETURN gone;
+END;
+$$;
+COMMENT ON FUNCTION dispatch.close_offers(bigint, bigint, text, text) IS
+    'Internal: close every open offer of a request: winner_id''s (if any) becomes accepted, the '
+    'others closed_state (withdrawn with close_reason = reason, or expired); each of those '
+    'assistants gets {type: offer_withdrawn, assistance_id, reason} and the dispatchers an "offer" '
+    'frame per closed offer, in one batch. Returns how many were not accepted.';
+
+CREATE OR REPLACE FUNCTION dispatch.close_open_offers(
+    assistance_id bigint,
+    winner_id bigint,
+    reason text
+)
+RETURNS integer
+LANGUAGE plpgsql
+VOLATILE
+AS $$
+BEGIN
+    RETURN dispatch.close_offers(assistance_id, winner_id, 'withdrawn', reason);
 END;
 $$;
 COMMENT ON FUNCTION dispatch.close_open_offers(bigint, bigint, text) IS

@@ -6,9 +6,9 @@ publisher (dispatch/publisher.py) numbers committed batches (a batch of k frames
 seqs) and sends a wake-up NOTIFY that carries the batches when they fit; this listener takes
 every batch after its cursor, in seq order, from the payload or else from the table, and hands
 each frame, with its seq added, to `deliver`. Nothing is lost while it is away: the cursor waits,
-and the rows are read at reconnect (the table is the source of truth; payloads save the read). Location relays are the one exception:
-ephemeral and superseded every few seconds, they travel as NOTIFY payloads on their own channel,
-without seq (see positions.py).
+and the rows are read at reconnect (the table is the source of truth; payloads save the read).
+Location relays are the one exception: ephemeral and superseded every few seconds, they travel as
+NOTIFY payloads on their own channel, without seq (see positions.py).
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ class EventBus:
         self._tried = asyncio.Event()  # the first connection attempt is over
         self.connected = asyncio.Event()
         self.connects = 0  # how many times the listener has (re)connected
-        self.reads = 0  # reads of the table (catch-up), for tests and metrics
+        self.reads = 0  # reads of the table (catch-up reads), for tests
         self.cursor: int | None = None  # the last seq delivered; None until first connected
         self.down_since: float | None = time.monotonic()  # None while connected
 

@@ -2,9 +2,10 @@
 
 Every server process runs one. A pass is one short transaction (`dispatch.publish_events`) that
 locks the one-row counter, numbers the unpublished batches in id order, sends a wake-up NOTIFY
-(payload: the highest seq, and the batches themselves when they fit) and commits; concurrent passes of other processes wait on the
-counter, so seq order is the commit order of the passes and a reader that has seen seq S has seen
-every seq below it. The NOTIFY adds no serialisation of its own: passes already run one at a time.
+(payload: the highest seq, and the batches themselves when they fit) and commits; concurrent
+passes of other processes wait on the counter, so seq order is the commit order of the passes and
+a reader that has seen seq S has seen every seq below it. The NOTIFY adds no serialisation of its
+own: passes already run one at a time.
 
 Passes run when kicked (`kick()`: after each mutating HTTP request of this process, after chat, and
 by any in-process job that emits, such as an offer-round driver) and on a timer, which picks up

@@ -69,6 +69,7 @@ AS $$
 #variable_conflict use_column
 DECLARE
     last    bigint;
+    top     bigint;
     b       record;
     j       text;
     payload text := '';
@@ -113,7 +114,7 @@ BEGIN
         messages := b.messages;
         skip_user := b.skip_user;
         RETURN NEXT;
-        last := b.seq + cardinality(b.topics) - 1;
+        top := b.seq + cardinality(b.topics) - 1;
         IF fits THEN
             j := json_build_array(b.seq, b.skip_user, b.topics, b.messages)::text;
             fits := octet_length(j) <= 7900;
@@ -124,14 +125,14 @@ BEGIN
                 payload := '';
             END IF;
             payload := CASE WHEN payload = '' THEN j ELSE payload || ',' || j END;
-            upto := last;
+            upto := top;
         END IF;
     END LOOP;
     IF payload <> '' THEN
         PERFORM pg_notify('dispatch_events', upto || ' [' || payload || ']');
     END IF;
     IF NOT fits THEN
-        PERFORM pg_notify('dispatch_events', last::text);  -- dispatch.events.CHANNEL in Python
+        PERFORM pg_notify('dispatch_events', top::text);  -- dispatch.events.CHANNEL in Python
     END IF;
 END;
 $$;

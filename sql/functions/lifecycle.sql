@@ -111,13 +111,13 @@ $$;
 COMMENT ON FUNCTION dispatch.status_message(dispatch.assistance_requests) IS
     'The WebSocket "status" frame for a request: {type, assistance_id, status, assistant|null, client}.';
 
--- Record a transition and announce it on the request's channel (internal helpers).
+-- Record a transition and announce it on the request's channel (internal helper).
 CREATE OR REPLACE FUNCTION dispatch.record_transition(
     request dispatch.assistance_requests,
     actor_id bigint,
     from_status text,
-    and_topics text[],
-    and_frames jsonb[]
+    and_topics text[] DEFAULT NULL,
+    and_frames jsonb[] DEFAULT NULL
 )
 RETURNS void
 LANGUAGE plpgsql
@@ -140,21 +140,6 @@ COMMENT ON FUNCTION dispatch.record_transition(dispatch.assistance_requests, big
     'Internal: write the transition to dispatch.assistance_events and emit the status frame to '
     'topic assistance:<id> (and request_created/status to topic dispatch), followed in the same '
     'batch by and_frames to and_topics (NULL: none).';
-
-CREATE OR REPLACE FUNCTION dispatch.record_transition(
-    request dispatch.assistance_requests,
-    actor_id bigint,
-    from_status text
-)
-RETURNS void
-LANGUAGE sql
-VOLATILE
-AS $$
-    SELECT dispatch.record_transition(request, actor_id, from_status, NULL, NULL)
-$$;
-COMMENT ON FUNCTION dispatch.record_transition(dispatch.assistance_requests, bigint, text) IS
-    'Internal: write the transition to dispatch.assistance_events and emit the status frame to '
-    'topic assistance:<id> (and request_created/status to topic dispatch).';
 
 CREATE OR REPLACE FUNCTION dispatch.request_assistance(
     client_id bigint,

@@ -250,8 +250,9 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION dispatch.close_round_offers(bigint) IS
-    'Internal: expire the open offers of a request whose round ended; each assistant gets '
-    '{type: offer_withdrawn, assistance_id, reason: expired}.';
+    'Internal: expire the open offers of a request whose round ended (dispatch.close_offers): '
+    'each assistant gets {type: offer_withdrawn, assistance_id, reason: expired}, the dispatchers '
+    'an "offer" frame per offer.';
 
 CREATE OR REPLACE FUNCTION dispatch.advance_offer_round(request dispatch.assistance_requests)
 RETURNS void

@@ -1,5 +1,6 @@
 """Robustness over real WebSockets (issue 14): ids, NUL in chat, positions of finished jobs,
-per-user write limits, sockets of revoked sessions, slow consumers cut by queued bytes."""
+per-user write limits, sockets of revoked sessions, slow consumers cut by queued bytes or frames,
+frames written straight to the socket arriving intact and in order."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import time
 
 import aiohttp
 import asyncpg
+import orjson
 import pytest
 
 from api.app import create_app
@@ -266,3 +268,61 @@ async def test_a_slow_consumer_is_cut_by_queued_bytes(settings, db, app_on):
             sock.close()
     assert len(received) < sent / 2  # cut long before the flood was written
     assert len(received) < 4 * limit + 512 * 1024  # socket buffers on top of the bound
+
+
+async def test_a_slow_consumer_is_cut_by_queued_frames_and_delays_nobody(settings, db, app_on):
+    """A client that stops reading: frames go straight to its socket until the kernel's buffers
+    are full, then wait in its queue; the fourth waiting one closes it (4008). Bytes and time are
+    out of reach; another socket is served at once meanwhile."""
+    tight = tuned(settings, send_queue=3, send_queue_bytes=0, send_timeout=300.0)
+    async with app_on(tight) as c:
+        slow = await create_user(db, role="assistant")
+        fast = await create_user(db, role="assistant")
+        sock = await asyncio.to_thread(
+            _handshake, c.server.port, f"/ws/assistant/{slow.id}/?token={token_of(settings, slow)}"
+        )
+        try:
+            async with c.ws_connect(
+                f"/ws/assistant/{fast.id}/?token={token_of(settings, fast)}"
+            ) as ws_fast:
+                await next_json(ws_fast)  # connection_established
+                payload = '{"type": "chat", "message": "' + "x" * 16_000 + '"}'
+                sent = 0
+                for _ in range(400):  # 6.4 MB offered
+                    c.app[HUB].deliver(f"assistant:{slow.id}", payload)
+                    sent += len(payload)
+                    await asyncio.sleep(0.002)
+                c.app[HUB].deliver(f"assistant:{fast.id}", '{"ok": true}')
+                assert await next_json(ws_fast, timeout=2.0) == {"ok": True}
+            sock.settimeout(60)
+            received = b""
+            while b"\x0f\xa8slow consumer" not in received:  # the close frame, code 4008
+                chunk = await asyncio.to_thread(sock.recv, 1 << 20)
+                assert chunk, "closed without a 4008 close frame"
+                received += chunk
+        finally:
+            sock.close()
+    assert len(received) < sent / 2  # cut long before the flood was written
+
+
+@pytest.mark.parametrize("compress", [0, 15])
+async def test_frames_of_every_length_arrive_whole_and_in_order(settings, db, app_on, compress):
+    """Frames of the three header lengths (< 126 bytes, < 64 KiB, larger), sent in a burst and
+    one by one, reach a real client intact and in order, whether written straight to the socket
+    (no compression) or by aiohttp's compressing writer (permessage-deflate negotiated)."""
+    async with app_on(settings) as c:
+        a = await create_user(db, role="assistant")
+        async with c.ws_connect(
+            f"/ws/assistant/{a.id}/?token={token_of(settings, a)}", compress=compress
+        ) as ws:
+            assert ws.compress == compress
+            await next_json(ws)  # connection_established
+            sizes = [10, 125, 126, 200, 65_535, 65_536, 70_000, 3, 300]
+            frames = [{"n": i, "pad": "p" * size} for i, size in enumerate(sizes)]
+            texts = [orjson.dumps(f).decode() for f in frames]
+            for text in texts:  # a burst: the first may go straight out, the rest queue
+                c.app[HUB].deliver(f"assistant:{a.id}", text)
+            assert [await next_json(ws) for _ in texts] == frames
+            for text, frame in zip(texts, frames, strict=True):  # one at a time
+                c.app[HUB].deliver(f"assistant:{a.id}", text)
+                assert await next_json(ws) == frame

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 
 import aiohttp
 import asyncpg
@@ -168,42 +167,6 @@ async def test_location_frames_are_stored_in_batches(rt, settings):
         # Coalesced per user and kept at most once per DISPATCH_LOCATION_HISTORY_S (1 s): six
         # frames sent at once leave one history row, two if a second passed in between.
         assert 1 <= history <= 2
-
-
-async def test_slow_consumer_is_closed_without_delaying_others(settings, throwaway_db):
-    tiny = dataclasses.replace(
-        settings, realtime=dataclasses.replace(settings.realtime, send_queue=3)
-    )
-    conn = await asyncpg.connect(throwaway_db)
-    try:
-        app = create_app(tiny, db_url=throwaway_db)
-        async with serve(app) as client:
-            from api.keys import HUB
-
-            slow = await create_user(conn, role="assistant")
-            fast = await create_user(conn, role="assistant")
-            ws_slow = await client.ws_connect(
-                f"/ws/assistant/{slow.id}/?token={token_of(settings, slow)}"
-            )
-            ws_fast = await client.ws_connect(
-                f"/ws/assistant/{fast.id}/?token={token_of(settings, fast)}"
-            )
-            await next_json(ws_slow)
-            await next_json(ws_fast)
-            hub = client.app[HUB]
-            # Ten messages at once for a queue of three: the slow peer overflows and is closed.
-            for n in range(10):
-                hub.deliver(f"assistant:{slow.id}", f'{{"n": {n}}}')
-            hub.deliver(f"assistant:{fast.id}", '{"ok": true}')
-            assert await next_json(ws_fast) == {"ok": True}
-            while True:
-                msg = await asyncio.wait_for(ws_slow.receive(), 5)
-                if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED):
-                    break
-            assert ws_slow.close_code == 4008
-            await ws_fast.close()
-    finally:
-        await conn.close()
 
 
 async def test_emit_many_delivers_them_all_in_order_with_consecutive_seqs(rt, settings):

@@ -101,6 +101,7 @@ async def _serve(
         timeout=rt.send_timeout,
         max_bytes=rt.send_queue_bytes,
         unsent=lambda: limits.unsent_bytes(transport),
+        transport=transport,
     )
     hub = request.app[HUB]
     # Subscribed first, so that nothing published from here on is missed; with `since`, live

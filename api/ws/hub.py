@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import struct
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -21,9 +22,26 @@ _SLOW = object()  # queue sentinel: close as a slow consumer
 _BYE = object()  # queue sentinel: close for shutdown once what is queued has been written
 
 
+def text_frame(data: bytes) -> bytes:
+    """One unmasked, unfragmented WebSocket text frame (RFC 6455, 5.2), as a server sends it."""
+    n = len(data)
+    if n < 126:
+        return bytes((0x81, n)) + data
+    if n < 65536:
+        return struct.pack("!BBH", 0x81, 126, n) + data
+    return struct.pack("!BBQ", 0x81, 127, n) + data
+
+
 class Peer:
-    """One connected socket. Sends go through a bounded queue drained by one writer task, so a
-    slow or stuck client only ever delays itself: a full queue or a send over the timeout closes it."""
+    """One connected socket. A frame goes straight to the socket when nothing is waiting for it
+    (no queued frame, no send in progress, nothing left in the transport's buffer); otherwise it
+    joins a bounded queue drained by one writer task, so a slow or stuck client only ever delays
+    itself: a full queue, a send over the timeout or too many unsent bytes closes it.
+
+    The direct write is aiohttp's own framing done in place: the writer task's path (queue, task
+    switch, send timer, aiohttp's frame writer, a syscall for the kernel's queue) cost 30-60 us of
+    CPU a frame, the direct one ~15 us, and a dense cycle sends ~22 frames. Sockets that
+    negotiated permessage-deflate always take aiohttp's writer, which compresses."""
 
     def __init__(
         self,
@@ -34,6 +52,7 @@ class Peer:
         timeout: float,
         max_bytes: int = 0,
         unsent: Callable[[], int] = lambda: 0,
+        transport: asyncio.Transport | None = None,
     ):
         self.ws = ws
         self.user_id = user_id
@@ -43,10 +62,13 @@ class Peer:
         self._max_bytes = max_bytes
         self._unsent = unsent
         self._queued_bytes = 0
+        self._room = 0  # bytes that may still be sent before the kernel's queue is looked at again
         self._closing = False
         self._timeout = timeout
         self.last_seq = 0  # the highest event seq queued to this socket
         self._held: list[tuple[str, int]] | None = None
+        self._transport = transport  # None: every frame goes through the writer task
+        self._sending = False  # the writer task is inside a send
         self._writer = asyncio.create_task(self._write(), name=f"ws-writer-{user_id}")
 
     def send(self, message: str, seq: int | None = None) -> None:
@@ -86,8 +108,10 @@ class Peer:
         if self.ws.closed or self._closing:
             return
         try:
-            if self._max_bytes and self._queued_bytes + self._unsent() > self._max_bytes:
+            if self._max_bytes and not self._room_for(message):
                 raise asyncio.QueueFull
+            if isinstance(message, str) and self._write_now(message):
+                return
             self._queue.put_nowait(message)
             self._queued_bytes += len(message) if isinstance(message, str) else 0
         except asyncio.QueueFull:
@@ -97,6 +121,34 @@ class Peer:
             while not self._queue.empty():
                 self._queue.get_nowait()
             self._queue.put_nowait(_SLOW)
+
+    def _room_for(self, message: str | object) -> bool:
+        """Whether the bytes not yet taken by the client (queued here, in the transport, in the
+        kernel) stay within the bound with this message. Every message is charged against the
+        room left at the last look; the kernel's queue is asked again (a syscall) only when that
+        room is used up, so the bound is never passed unseen, and the room a client frees by
+        reading is found at the next look."""
+        size = len(message) if isinstance(message, str) else 0
+        self._room -= size
+        if self._room < 0:
+            self._room = self._max_bytes - self._queued_bytes - self._unsent() - size
+        return self._room >= 0
+
+    def _write_now(self, message: str) -> bool:
+        """Write the frame at once if nothing is ahead of it; False: it must be queued. Order holds:
+        a queued frame stays in the queue until the writer takes it, and the writer marks its send."""
+        transport = self._transport
+        if (
+            transport is None
+            or self._sending
+            or not self._queue.empty()
+            or self.ws.compress
+            or transport.is_closing()
+            or transport.get_write_buffer_size()
+        ):
+            return False
+        transport.write(text_frame(message.encode()))
+        return True
 
     async def _write(self) -> None:
         while True:
@@ -109,6 +161,7 @@ class Peer:
                 return
             assert isinstance(message, str)
             self._queued_bytes -= len(message)
+            self._sending = True
             try:
                 # asyncio.timeout, not wait_for: wait_for wrapped every frame in a new Task
                 # (an await that completes at once: ~10 us with wait_for, ~7 us with this).
@@ -120,6 +173,8 @@ class Peer:
                 return
             except (ConnectionError, RuntimeError):
                 return  # the peer went away; the reader notices and unregisters
+            finally:
+                self._sending = False
 
     async def finish(self, within: float) -> None:
         """Write what is queued, then close with 1001 (at most `within` seconds)."""

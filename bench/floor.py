@@ -1,6 +1,7 @@
 """Bench 7: the platform's floor. What the parts every dispatch cycle is made of cost on this machine
 with no dispatch logic at all: an HTTP request on aiohttp + uvloop, the same with a JWT check, with
-one PostgreSQL round trip, with one durable one-row INSERT (a commit), and one WebSocket frame.
+one PostgreSQL round trip, with one durable one-row INSERT (a commit), and one WebSocket frame
+(bare `send_str`, and through the engine's hub and per-socket peers as every event goes).
 
 A minimal aiohttp app (the engine's stack: uvloop, orjson, asyncpg, PyJWT) runs in its own process;
 a closed-loop client in this one drives each operation; CPU is read from /proc for the server
@@ -24,6 +25,8 @@ import jwt
 import orjson
 from aiohttp import web
 
+from api.ws.hub import Hub, Peer
+from api.ws.limits import unsent_bytes
 from bench.common import bench_database, cpu_seconds, say, write_result
 from dispatch.config import Settings
 
@@ -34,6 +37,7 @@ SECRET = "floor-bench-secret-of-32-bytes!!"
 def build_app(url: str) -> web.Application:
     app = web.Application()
     sockets: list[web.WebSocketResponse] = []
+    hub = Hub()
 
     async def startup(app: web.Application) -> None:
         app["pool"] = await asyncpg.create_pool(
@@ -78,12 +82,34 @@ def build_app(url: str) -> web.Application:
             await sockets[i % len(sockets)].send_str(frame)
         return reply({"sent": n})
 
+    async def fan_hub(request: web.Request) -> web.Response:
+        """The same frames through the engine's hub (api.ws.hub): what a delivered event costs."""
+        n = int(request.query["n"])
+        frame = orjson.dumps({"type": "offer_withdrawn", "assistance_id": 1, "seq": 1}).decode()
+        for i in range(n):
+            hub.deliver(f"socket:{i % len(sockets)}", frame)
+        return reply({"sent": n})
+
     async def ws(request: web.Request) -> web.WebSocketResponse:
         sock = web.WebSocketResponse()
         await sock.prepare(request)
+        transport = request.transport
+        peer = Peer(
+            sock,
+            len(sockets),
+            queue=256,
+            timeout=5.0,
+            max_bytes=1 << 20,
+            unsent=lambda: unsent_bytes(transport),
+            transport=transport,
+        )
+        topic = f"socket:{len(sockets)}"
+        hub.subscribe(topic, peer)
         sockets.append(sock)
         async for _ in sock:
             pass
+        hub.unsubscribe(topic, peer)
+        await peer.close()
         sockets.remove(sock)
         return sock
 
@@ -94,6 +120,7 @@ def build_app(url: str) -> web.Application:
     app.router.add_post("/read", read)
     app.router.add_post("/write", write)
     app.router.add_post("/fan", fan)
+    app.router.add_post("/fan_hub", fan_hub)
     app.router.add_get("/ws", ws)
     return app
 
@@ -170,6 +197,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             ("http_db_read", "/read", 1, {}),
             ("http_db_commit", "/write", 1, {}),
             ("ws_frame", f"/fan?n={args.fan}", args.fan, {}),
+            ("ws_frame_hub", f"/fan_hub?n={args.fan}", args.fan, {}),
         ]
         for name, path, per_call, headers in ops:
             runs = []

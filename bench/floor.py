@@ -26,7 +26,6 @@ import orjson
 from aiohttp import web
 
 from api.ws.hub import Hub, Peer
-from api.ws.limits import unsent_bytes
 from bench.common import bench_database, cpu_seconds, say, write_result
 from dispatch.config import Settings
 
@@ -93,15 +92,13 @@ def build_app(url: str) -> web.Application:
     async def ws(request: web.Request) -> web.WebSocketResponse:
         sock = web.WebSocketResponse()
         await sock.prepare(request)
-        transport = request.transport
         peer = Peer(
             sock,
             len(sockets),
             queue=256,
             timeout=5.0,
             max_bytes=1 << 20,
-            unsent=lambda: unsent_bytes(transport),
-            transport=transport,
+            transport=request.transport,
         )
         topic = f"socket:{len(sockets)}"
         hub.subscribe(topic, peer)

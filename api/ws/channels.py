@@ -93,15 +93,13 @@ async def _serve(
     rt = request.app[SETTINGS].realtime
     ws = web.WebSocketResponse(heartbeat=rt.heartbeat, max_msg_size=rt.max_frame_bytes)
     await ws.prepare(request)
-    transport = request.transport
     peer = peer_class(
         ws,
         user.id,
         queue=rt.send_queue,
         timeout=rt.send_timeout,
         max_bytes=rt.send_queue_bytes,
-        unsent=lambda: limits.unsent_bytes(transport),
-        transport=transport,
+        transport=request.transport,
     )
     hub = request.app[HUB]
     # Subscribed first, so that nothing published from here on is missed; with `since`, live

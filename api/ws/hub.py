@@ -7,11 +7,12 @@ import contextlib
 import logging
 import struct
 from collections import defaultdict
-from collections.abc import Callable
 from typing import Any
 
 import orjson
 from aiohttp import web
+
+from api.ws.limits import unsent_bytes
 
 log = logging.getLogger(__name__)
 
@@ -51,23 +52,23 @@ class Peer:
         queue: int,
         timeout: float,
         max_bytes: int = 0,
-        unsent: Callable[[], int] = lambda: 0,
         transport: asyncio.Transport | None = None,
     ):
         self.ws = ws
         self.user_id = user_id
         self._queue: asyncio.Queue[str | object] = asyncio.Queue(maxsize=queue)
         # Bytes as well as messages and time: a client that stops reading lets the kernel buffer
-        # megabytes while every send still returns at once (`unsent` measures that backlog).
+        # megabytes while every send still returns at once (unsent_bytes measures that backlog).
         self._max_bytes = max_bytes
-        self._unsent = unsent
         self._queued_bytes = 0
         self._room = 0  # bytes that may still be sent before the kernel's queue is looked at again
         self._closing = False
         self._timeout = timeout
         self.last_seq = 0  # the highest event seq queued to this socket
         self._held: list[tuple[str, int]] | None = None
-        self._transport = transport  # None: every frame goes through the writer task
+        self._transport = (
+            transport  # None: every frame goes through the writer task, unbounded bytes
+        )
         self._sending = False  # the writer task is inside a send
         self._writer = asyncio.create_task(self._write(), name=f"ws-writer-{user_id}")
 
@@ -131,7 +132,8 @@ class Peer:
         size = len(message) if isinstance(message, str) else 0
         self._room -= size
         if self._room < 0:
-            self._room = self._max_bytes - self._queued_bytes - self._unsent() - size
+            unsent = unsent_bytes(self._transport)
+            self._room = self._max_bytes - self._queued_bytes - unsent - size
         return self._room >= 0
 
     def _write_now(self, message: str) -> bool:

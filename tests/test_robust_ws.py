@@ -242,6 +242,26 @@ def _handshake(port: int, path: str) -> socket.socket:
     return sock
 
 
+async def _flood(hub, topic: str, *, pause: float) -> int:
+    """400 chat frames of 16 kB (6.4 MB) to a topic, one every `pause` seconds; the bytes offered."""
+    payload = '{"type": "chat", "message": "' + "x" * 16_000 + '"}'
+    for _ in range(400):
+        hub.deliver(topic, payload)
+        await asyncio.sleep(pause)
+    return 400 * len(payload)
+
+
+async def _read_until_slow_close(sock: socket.socket) -> bytes:
+    """Everything the server wrote, up to its close frame with code 4008 (which must come)."""
+    sock.settimeout(60)
+    received = b""
+    while b"\x0f\xa8slow consumer" not in received:
+        chunk = await asyncio.to_thread(sock.recv, 1 << 20)
+        assert chunk, "closed without a 4008 close frame"
+        received += chunk
+    return received
+
+
 async def test_a_slow_consumer_is_cut_by_queued_bytes(settings, db, app_on):
     """Time and message counts are set out of reach: only the byte bound can cut this socket."""
     limit = 256 * 1024
@@ -252,18 +272,8 @@ async def test_a_slow_consumer_is_cut_by_queued_bytes(settings, db, app_on):
             _handshake, c.server.port, f"/ws/assistant/{a.id}/?token={token_of(settings, a)}"
         )
         try:
-            payload = '{"type": "chat", "message": "' + "x" * 16_000 + '"}'
-            sent = 0
-            for _ in range(400):  # 6.4 MB offered
-                c.app[HUB].deliver(f"assistant:{a.id}", payload)
-                sent += len(payload)
-                await asyncio.sleep(0.005)
-            sock.settimeout(60)
-            received = b""
-            while b"\x0f\xa8slow consumer" not in received:  # the close frame, code 4008
-                chunk = await asyncio.to_thread(sock.recv, 1 << 20)
-                assert chunk, "closed without a 4008 close frame"
-                received += chunk
+            sent = await _flood(c.app[HUB], f"assistant:{a.id}", pause=0.005)
+            received = await _read_until_slow_close(sock)
         finally:
             sock.close()
     assert len(received) < sent / 2  # cut long before the flood was written
@@ -286,20 +296,10 @@ async def test_a_slow_consumer_is_cut_by_queued_frames_and_delays_nobody(setting
                 f"/ws/assistant/{fast.id}/?token={token_of(settings, fast)}"
             ) as ws_fast:
                 await next_json(ws_fast)  # connection_established
-                payload = '{"type": "chat", "message": "' + "x" * 16_000 + '"}'
-                sent = 0
-                for _ in range(400):  # 6.4 MB offered
-                    c.app[HUB].deliver(f"assistant:{slow.id}", payload)
-                    sent += len(payload)
-                    await asyncio.sleep(0.002)
+                sent = await _flood(c.app[HUB], f"assistant:{slow.id}", pause=0.002)
                 c.app[HUB].deliver(f"assistant:{fast.id}", '{"ok": true}')
                 assert await next_json(ws_fast, timeout=2.0) == {"ok": True}
-            sock.settimeout(60)
-            received = b""
-            while b"\x0f\xa8slow consumer" not in received:  # the close frame, code 4008
-                chunk = await asyncio.to_thread(sock.recv, 1 << 20)
-                assert chunk, "closed without a 4008 close frame"
-                received += chunk
+            received = await _read_until_slow_close(sock)
         finally:
             sock.close()
     assert len(received) < sent / 2  # cut long before the flood was written

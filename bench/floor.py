@@ -31,6 +31,7 @@ from dispatch.config import Settings
 
 APP_NAME = "dispatch-floor"
 SECRET = "floor-bench-secret-of-32-bytes!!"
+FRAME = orjson.dumps({"type": "offer_withdrawn", "assistance_id": 1, "seq": 1}).decode()
 
 
 def build_app(url: str) -> web.Application:
@@ -76,17 +77,15 @@ def build_app(url: str) -> web.Application:
 
     async def fan(request: web.Request) -> web.Response:
         n = int(request.query["n"])
-        frame = orjson.dumps({"type": "offer_withdrawn", "assistance_id": 1, "seq": 1}).decode()
         for i in range(n):
-            await sockets[i % len(sockets)].send_str(frame)
+            await sockets[i % len(sockets)].send_str(FRAME)
         return reply({"sent": n})
 
     async def fan_hub(request: web.Request) -> web.Response:
         """The same frames through the engine's hub (api.ws.hub): what a delivered event costs."""
         n = int(request.query["n"])
-        frame = orjson.dumps({"type": "offer_withdrawn", "assistance_id": 1, "seq": 1}).decode()
         for i in range(n):
-            hub.deliver(f"socket:{i % len(sockets)}", frame)
+            hub.deliver(f"socket:{i % len(sockets)}", FRAME)
         return reply({"sent": n})
 
     async def ws(request: web.Request) -> web.WebSocketResponse:

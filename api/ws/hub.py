@@ -66,9 +66,8 @@ class Peer:
         self._timeout = timeout
         self.last_seq = 0  # the highest event seq queued to this socket
         self._held: list[tuple[str, int]] | None = None
-        self._transport = (
-            transport  # None: every frame goes through the writer task, unbounded bytes
-        )
+        # None: every frame goes through the writer task, and no byte bound.
+        self._transport = transport
         self._sending = False  # the writer task is inside a send
         self._writer = asyncio.create_task(self._write(), name=f"ws-writer-{user_id}")
 

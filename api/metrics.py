@@ -1,6 +1,8 @@
 """Prometheus metrics at /metrics (prometheus-client, multiprocess mode under WORKERS=N): requests
-and latency per route, open sockets per channel kind, pool usage, database errors, event delivery
-lag (a probe event through the real bus), and offers sent/declined/expired (from the database)."""
+and latency per route, open sockets per channel kind, pool usage, database errors, the event path
+(delivery lag of a probe event through the real bus, listeners connected and down, reconnections,
+table reads, frames published, the unpublished backlog), and offers sent/declined/expired (from the
+database)."""
 
 from __future__ import annotations
 
@@ -25,13 +27,15 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from prometheus_client.core import CounterMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from api.describe import PUBLIC, describe
-from api.keys import HUB, OWN_POOL, POOL, SETTINGS
+from api.keys import BUS, HUB, OWN_POOL, POOL, PUBLISHER, SETTINGS
 from api.ws.hub import Peer
 from dispatch.errors import AuthenticationError, from_postgres
+from dispatch.events import EventBus
+from dispatch.publisher import Publisher
 
 log = logging.getLogger(__name__)
 
@@ -73,11 +77,39 @@ EVENT_LAG = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 
+# The event path of each process (dispatch/events.py, dispatch/publisher.py): copied from the
+# listener's and the publisher's own counts at every probe and every scrape (dispatch/ does not
+# know about Prometheus).
+LISTENERS_UP = Gauge(
+    "dispatch_event_listeners_connected",
+    "Live processes whose event listener is connected (healthy: one per worker).",
+    multiprocess_mode="livesum",
+)
+LISTENER_DOWN = Gauge(
+    "dispatch_event_listener_down_seconds",
+    "The longest current disconnection of a live process's event listener (0: all connected).",
+    multiprocess_mode="livemax",
+)
+LISTENER_CONNECTS = Counter(
+    "dispatch_event_listener_connects",
+    "Event listener connections, the first of each process included (more: reconnections).",
+)
+LISTENER_READS = Counter(
+    "dispatch_event_table_reads",
+    "Reads of dispatch.event_log by the listeners (after a (re)connect, a wake-up whose events "
+    "did not fit its NOTIFY payload, and the safety-net poll).",
+)
+PUBLISHED = Counter(
+    "dispatch_events_published",
+    "Frames numbered (given their seq) by this node's publishers.",
+)
+
 OFFER_STATES = ("declined", "expired")
 _OFFERS_SQL = """
 SELECT count(*) AS sent,
        count(*) FILTER (WHERE state = 'declined') AS declined,
-       count(*) FILTER (WHERE state = 'expired') AS expired
+       count(*) FILTER (WHERE state = 'expired') AS expired,
+       (SELECT count(*) FROM dispatch.event_log e WHERE e.seq IS NULL) AS unpublished
   FROM dispatch.offers
 """
 _OFFERS_CACHE_S = 5.0
@@ -91,6 +123,35 @@ def route_label(request: web.Request) -> str:
         return "unmatched"  # 404/405 of unknown paths: one label, not one per path tried
     path = resource.canonical
     return path if path.endswith("/") else path + "/"
+
+
+class EventPathFigures:
+    """Copies a process's listener and publisher counts into the metrics above (counters by the
+    difference since the last copy)."""
+
+    def __init__(self) -> None:
+        self._seen = {"connects": 0, "reads": 0, "published": 0}
+
+    def update(self, bus: EventBus, publisher: Publisher) -> None:
+        LISTENERS_UP.set(1 if bus.connected.is_set() else 0)
+        LISTENER_DOWN.set(bus.down_for())
+        for name, now, counter in (
+            ("connects", bus.connects, LISTENER_CONNECTS),
+            ("reads", bus.reads, LISTENER_READS),
+            ("published", publisher.published, PUBLISHED),
+        ):
+            if now > self._seen[name]:
+                counter.inc(now - self._seen[name])
+            self._seen[name] = now
+
+
+EVENT_PATH = web.AppKey("metrics_event_path", EventPathFigures)
+
+
+def update_event_path(app: web.Application) -> None:
+    bus, publisher = app.get(BUS), app.get(PUBLISHER)
+    if bus is not None and publisher is not None:
+        app[EVENT_PATH].update(bus, publisher)
 
 
 def update_pool(pool: Any) -> None:
@@ -158,7 +219,7 @@ class _OffersCollector(Collector):
     def __init__(self, counts: dict[str, int]) -> None:
         self._counts = counts
 
-    def collect(self) -> Iterator[CounterMetricFamily]:
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
         for state in ("sent", *OFFER_STATES):
             family = CounterMetricFamily(
                 f"dispatch_offers_{state}",
@@ -166,6 +227,13 @@ class _OffersCollector(Collector):
             )
             family.add_metric([], self._counts[state])
             yield family
+        backlog = GaugeMetricFamily(
+            "dispatch_event_log_unpublished",
+            "Committed event batches not numbered yet (database-wide: take max() not sum()); "
+            "more than a few for long means no publisher is running.",
+        )
+        backlog.add_metric([], self._counts["unpublished"])
+        yield backlog
 
 
 class _Default(Collector):
@@ -185,7 +253,7 @@ async def _offer_counts(app: web.Application) -> dict[str, int] | None:
     except (asyncpg.PostgresError, OSError, TimeoutError):
         DB_ERRORS.labels("unavailable").inc()
         return None
-    counts = {key: int(row[key]) for key in ("sent", *OFFER_STATES)}
+    counts = {key: int(row[key]) for key in ("sent", *OFFER_STATES, "unpublished")}
     cache.update(at=time.monotonic(), counts=counts)
     return counts
 
@@ -206,6 +274,7 @@ async def metrics(request: web.Request) -> web.Response:
         if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
             raise AuthenticationError("The metrics token is missing or wrong.")
     update_pool(request.app[POOL])
+    update_event_path(request.app)
     registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         multiprocess.MultiProcessCollector(registry)
@@ -246,6 +315,7 @@ async def _probe_ctx(app: web.Application) -> AsyncIterator[None]:
         while True:
             await asyncio.sleep(interval)
             update_pool(app[POOL])
+            update_event_path(app)
             try:
                 await app[POOL].execute(
                     "SELECT dispatch.emit($1, $2::jsonb)", topic, {"sent": time.time()}
@@ -265,6 +335,7 @@ async def _probe_ctx(app: web.Application) -> AsyncIterator[None]:
 def setup_metrics(app: web.Application) -> None:
     """Wire metrics into an app built with DISPATCH_METRICS on (see create_app)."""
     app[OFFERS] = {}
+    app[EVENT_PATH] = EventPathFigures()
     app.on_response_prepare.append(_count_sockets)
     app.cleanup_ctx.append(_probe_ctx)
     app.router.add_route("GET", "/metrics", metrics)

@@ -12,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from api.app import create_app
 from api.openapi import document
 from dispatch.db import init_connection
+from dispatch.events import LISTENER_NAME
 from tests.assist import PICKUP
 from tests.factories import auth_header, create_user
 from tests.served import node
@@ -125,9 +126,33 @@ async def test_metrics_across_two_workers(settings, throwaway_db):
                 assert got[("dispatch_offers_sent_total", ())] == offers["sent"] >= 1
                 assert got[("dispatch_offers_declined_total", ())] == offers["declined"] == 1
                 assert ("dispatch_offers_expired_total", ()) in got
+                # The event path: both listeners up, the request's frames numbered, a backlog of
+                # at most the probes' latest events (they wait for the publisher's next tick).
+                assert got[("dispatch_event_listeners_connected", ())] == 2
+                assert got[("dispatch_event_listener_down_seconds", ())] == 0
+                assert got[("dispatch_event_listener_connects_total", ())] == 2
+                assert got[("dispatch_event_table_reads_total", ())] >= 2  # one after each connect
+                assert got[("dispatch_events_published_total", ())] >= 4  # statuses and offer
+                assert 0 <= got[("dispatch_event_log_unpublished", ())] <= 4
                 await ws.close()
                 await asyncio.sleep(0.3)
                 got = await scrape(session, base)
                 assert got[("dispatch_websockets_open", (("channel", "assistant"),))] == 0
+
+                # Both listeners' connections killed: the reconnections are counted, and the
+                # listeners are reported up again.
+                killed = await conn.fetchval(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND application_name = $1",
+                    LISTENER_NAME,
+                )
+                assert killed == 2
+                for _ in range(50):
+                    await asyncio.sleep(0.2)  # the probe (0.2 s) copies the counts
+                    got = await scrape(session, base)
+                    if got[("dispatch_event_listener_connects_total", ())] == 4:
+                        break
+                assert got[("dispatch_event_listener_connects_total", ())] == 4
+                assert got[("dispatch_event_listeners_connected", ())] == 2
     finally:
         await conn.close()

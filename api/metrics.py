@@ -105,16 +105,17 @@ PUBLISHED = Counter(
 )
 
 OFFER_STATES = ("declined", "expired")
-_OFFERS_SQL = """
+# The database-wide figures (the same on every node), read at most every _DATABASE_CACHE_S.
+_DATABASE_SQL = """
 SELECT count(*) AS sent,
        count(*) FILTER (WHERE state = 'declined') AS declined,
        count(*) FILTER (WHERE state = 'expired') AS expired,
        (SELECT count(*) FROM dispatch.event_log e WHERE e.seq IS NULL) AS unpublished
   FROM dispatch.offers
 """
-_OFFERS_CACHE_S = 5.0
+_DATABASE_CACHE_S = 5.0
 _CHANNEL = web.RequestKey("metrics_channel", str)
-OFFERS = web.AppKey("metrics_offers", dict)
+DB_FIGURES = web.AppKey("metrics_database_figures", dict)
 
 
 def route_label(request: web.Request) -> str:
@@ -215,7 +216,9 @@ async def _count_sockets(request: web.Request, response: web.StreamResponse) -> 
         SOCKETS.labels(channel).inc()
 
 
-class _OffersCollector(Collector):
+class _DatabaseCollector(Collector):
+    """The database-wide figures: offers sent, declined, expired; the unpublished event batches."""
+
     def __init__(self, counts: dict[str, int]) -> None:
         self._counts = counts
 
@@ -243,13 +246,13 @@ class _Default(Collector):
         yield from REGISTRY.collect()
 
 
-async def _offer_counts(app: web.Application) -> dict[str, int] | None:
-    cache = app[OFFERS]
-    if time.monotonic() - cache.get("at", -1e9) < _OFFERS_CACHE_S:
+async def _database_figures(app: web.Application) -> dict[str, int] | None:
+    cache = app[DB_FIGURES]
+    if time.monotonic() - cache.get("at", -1e9) < _DATABASE_CACHE_S:
         return cast(dict[str, int], cache["counts"])
     try:
         async with app[POOL].acquire(timeout=2) as conn:
-            row = await conn.fetchrow(_OFFERS_SQL, timeout=2)
+            row = await conn.fetchrow(_DATABASE_SQL, timeout=2)
     except (asyncpg.PostgresError, OSError, TimeoutError):
         DB_ERRORS.labels("unavailable").inc()
         return None
@@ -280,9 +283,9 @@ async def metrics(request: web.Request) -> web.Response:
         multiprocess.MultiProcessCollector(registry)
     else:
         registry.register(_Default())
-    counts = await _offer_counts(request.app)
+    counts = await _database_figures(request.app)
     if counts is not None:
-        registry.register(_OffersCollector(counts))
+        registry.register(_DatabaseCollector(counts))
     body = generate_latest(registry)
     return web.Response(body=body, content_type="text/plain", charset="utf-8")
 
@@ -334,7 +337,7 @@ async def _probe_ctx(app: web.Application) -> AsyncIterator[None]:
 
 def setup_metrics(app: web.Application) -> None:
     """Wire metrics into an app built with DISPATCH_METRICS on (see create_app)."""
-    app[OFFERS] = {}
+    app[DB_FIGURES] = {}
     app[EVENT_PATH] = EventPathFigures()
     app.on_response_prepare.append(_count_sockets)
     app.cleanup_ctx.append(_probe_ctx)

@@ -21,8 +21,20 @@ import aiohttp
 import asyncpg
 
 from dispatch.config import Settings
+from dispatch.events import LISTENER_NAME
 from tests.assist import PICKUP
 from tests.factories import User, auth_header, create_user
+
+
+async def kill_listeners(conn: asyncpg.Connection) -> int:
+    """Terminate every event listener's connection to this database; how many there were."""
+    return int(
+        await conn.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND application_name = $1",
+            LISTENER_NAME,
+        )
+    )
 
 
 def token_of(settings: Settings, user: User) -> str:

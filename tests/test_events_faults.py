@@ -17,12 +17,12 @@ from api.app import create_app
 from api.keys import BUS
 from dispatch.db import init_connection
 from dispatch.devdb import Cluster
-from dispatch.events import LISTENER_NAME
 from dispatch.migrate import migrate_url
 from tests.conftest import serve
 from tests.event_load import (
     Follower,
     assert_nothing_lost,
+    kill_listeners,
     last_seq,
     make_people,
     request_once,
@@ -62,11 +62,7 @@ async def test_listener_connections_killed_mid_load_lose_nothing(settings, two_a
         for i, client in enumerate(clients):
             statuses.append(await request_once(session, settings, bases[i % 2], client))
             if i % 15 == 7:  # four times during the load: both processes' listeners at once
-                killed = await conn.fetchval(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND application_name = $1",
-                    LISTENER_NAME,
-                )
+                killed = await kill_listeners(conn)
                 assert killed == 2
             await asyncio.sleep(0.02)
         await settle(conn, followers)

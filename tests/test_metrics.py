@@ -12,8 +12,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from api.app import create_app
 from api.openapi import document
 from dispatch.db import init_connection
-from dispatch.events import LISTENER_NAME
 from tests.assist import PICKUP
+from tests.event_load import kill_listeners
 from tests.factories import auth_header, create_user
 from tests.served import node
 
@@ -141,11 +141,7 @@ async def test_metrics_across_two_workers(settings, throwaway_db):
 
                 # Both listeners' connections killed: the reconnections are counted, and the
                 # listeners are reported up again.
-                killed = await conn.fetchval(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND application_name = $1",
-                    LISTENER_NAME,
-                )
+                killed = await kill_listeners(conn)
                 assert killed == 2
                 for _ in range(50):
                     await asyncio.sleep(0.2)  # the probe (0.2 s) copies the counts

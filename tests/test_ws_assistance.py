@@ -8,9 +8,9 @@ import aiohttp
 import pytest
 
 from api.keys import BUS
-from dispatch.events import LISTENER_NAME
 from tests.assist import PICKUP, call
 from tests.conftest import HANDSHAKE
+from tests.event_load import kill_listeners
 from tests.factories import auth_header, create_user
 
 
@@ -251,11 +251,7 @@ async def test_listener_reconnects_after_losing_its_connection(world, settings):
         await next_json(ws)
         before = (bus.connects, b.app[BUS].connects)
         # Kill both instances' listener connections: they must notice and come back.
-        killed = await conn.fetchval(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND application_name = $1",
-            LISTENER_NAME,
-        )
+        killed = await kill_listeners(conn)
         assert killed == 2
         for _ in range(250):
             if (bus.connects, b.app[BUS].connects) == (before[0] + 1, before[1] + 1):

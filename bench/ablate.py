@@ -5,9 +5,10 @@ assistants within 5 km, its cancel, one publish pass: the calls the server makes
 dispatch.assistance) with parts of the engine switched off, one part per variant, and all of them
 at once. The variants run in alternating rounds (every variant once, each round starting one
 variant later than the one before), so that what the shared machine does at any moment falls on
-all of them alike; each run truncates the request tables, settles, ANALYZEs and measures the backend's CPU per cycle from /proc/<pid>/stat. The
-figures per variant: the median of its rounds, and the median of its ratio to the engine's run
-of the same round (ranges beside them).
+all of them alike; each run truncates the request tables, settles, ANALYZEs and measures the
+backend's CPU per cycle from /proc/<pid>/stat (so the database must run on this machine, as the
+embedded cluster does). The figures per variant: the median of its rounds, and the median of its
+ratio to the engine's run of the same round (ranges beside them).
 
 The parts are switched off in the bench database only, by replacing internal functions (or with a
 trigger that drops the audit rows); after each variant every function file is applied again (as
@@ -32,6 +33,7 @@ from bench.common import (
     REQUEST_TABLES,
     add_extras,
     bench_database,
+    cpu_seconds,
     populate,
     run,
     say,
@@ -135,12 +137,6 @@ class Cycle:
             await self.once()
 
 
-def backend_cpu_ms(pid: int) -> float:
-    """User + system CPU of a local backend so far (clock ticks of 10 ms)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) * 10.0
-
-
 async def restore(conn: asyncpg.Connection, sql_dir: Path, fingerprint: str) -> None:
     """Every function file applied again; stop unless the schema's code is as it was found."""
     await conn.execute(AUDIT_BACK)
@@ -172,9 +168,9 @@ async def measure(
         await cycle.many(args.settle)
         await conn.execute("ANALYZE " + ", ".join(REQUEST_TABLES))
         await cycle.many(args.settle // 2)
-        before = backend_cpu_ms(pid)
+        before = cpu_seconds(pid)
         await cycle.many(args.cycles)
-        cpu = (backend_cpu_ms(pid) - before) / args.cycles
+        cpu = (cpu_seconds(pid) - before) * 1000 / args.cycles
         total = args.settle + args.settle // 2 + args.cycles
         written = await conn.fetchrow(WRITTEN)
     finally:

@@ -201,10 +201,9 @@ async def ablate(url: str, sql_dir: Path, args: argparse.Namespace) -> dict[str,
         for r in range(args.rounds):
             # Each round starts one variant later: none is always first or always after another.
             for name in names[r % len(names) :] + names[: r % len(names)]:
-                sql = VARIANTS[name]
-                if sql:
-                    await admin.execute(sql)
                 try:
+                    if VARIANTS[name]:
+                        await admin.execute(VARIANTS[name])
                     cpu, written[name] = await measure(url, clients, site, args)
                     runs[name].append(cpu)
                 finally:

@@ -9,8 +9,6 @@ import asyncpg
 
 from bench import ablate
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
-
 
 async def fingerprint(url: str) -> str:
     conn = await asyncpg.connect(url)
@@ -20,13 +18,13 @@ async def fingerprint(url: str) -> str:
         await conn.close()
 
 
-async def test_variants_switch_off_their_part_and_leave_the_schema_as_found(throwaway_db):
+async def test_variants_switch_off_their_part_and_leave_the_schema_as_found(settings, throwaway_db):
     before = await fingerprint(throwaway_db)
     args = ablate.parser().parse_args(
         ["--population", "50", "--assistants", "12", "--cycles", "3", "--settle", "2",
          "--rounds", "1"]
     )  # fmt: skip
-    figures = await ablate.ablate(throwaway_db, SQL_DIR, args)
+    figures = await ablate.ablate(throwaway_db, Path(settings.db.sql_dir), args)
 
     written = {row["variant"]: row["written_per_cycle"] for row in figures["rows"]}
     assert set(written) == set(ablate.VARIANTS)

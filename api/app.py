@@ -78,7 +78,9 @@ async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
         else:
             hub.deliver(topic, message, skip_user, seq)
 
-    app[BUS] = bus = EventBus(app[DB_URL], deliver, poll=rt.event_poll_ms / 1000)
+    app[BUS] = bus = EventBus(
+        app[DB_URL], deliver, relay=hub.deliver_to, poll=rt.event_poll_ms / 1000
+    )
     app[PUBLISHER] = publisher = Publisher(
         app[POOL],
         interval=rt.event_publish_ms / 1000,

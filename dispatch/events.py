@@ -26,11 +26,13 @@ import orjson
 log = logging.getLogger(__name__)
 
 CHANNEL = "dispatch_events"  # wake-ups: the highest seq published, with the batches when they fit
-POSITIONS_CHANNEL = "dispatch_positions"  # location relays: {"relays": [{topic, message, skip}]}
+POSITIONS_CHANNEL = "dispatch_positions"  # location relays: {"relays": [{topic, to, message}]}
 LISTENER_NAME = "dispatch-listener"
 
 # Called with (topic, frame JSON text, user id to skip or None, seq or None) for every event.
 Deliver = Callable[[str, str, int | None, int | None], None]
+# Called with (topic, frame JSON text, the one user it is for) for every location relay.
+Relay = Callable[[str, str, int], None]
 
 _FETCH = """
 SELECT seq, topics, messages, skip_user FROM dispatch.event_log
@@ -60,11 +62,13 @@ class EventBus:
         url: str,
         deliver: Deliver,
         *,
+        relay: Relay | None = None,
         poll: float = 1.0,
         batch: int = 500,
     ) -> None:
         self._url = url
         self._deliver = deliver
+        self._relay = relay
         self._poll = poll
         self._batch = batch
         self._task: asyncio.Task[None] | None = None
@@ -233,8 +237,10 @@ class EventBus:
     def _on_positions(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
         try:
             relays = orjson.loads(payload)["relays"]
+            if self._relay is None:
+                return
             for item in relays:
                 message = orjson.dumps(item["message"]).decode()
-                self._deliver(item["topic"], message, item.get("skip"), None)
-        except (orjson.JSONDecodeError, KeyError, TypeError):
+                self._relay(item["topic"], message, int(item["to"]))
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
             log.warning("ignoring a malformed location relay")

@@ -39,8 +39,8 @@ _WRITE_SQL = """
 WITH frames AS (
     SELECT f.*, ST_SetSRID(ST_MakePoint(f.lng, f.lat), 4326)::geography AS geog
     FROM unnest($1::bigint[], $2::float8[], $3::float8[], $4::bigint[], $5::bigint[],
-                $6::bigint[], $7::text[], $8::timestamptz[], $9::bool[])
-         AS f(user_id, lat, lng, r7, r8, r9, topic, at, keep)
+                $6::bigint[], $7::timestamptz[], $8::bool[])
+         AS f(user_id, lat, lng, r7, r8, r9, at, keep)
     JOIN dispatch.users u ON u.id = f.user_id          -- a user deleted meanwhile is skipped
 ), latest AS (
     SELECT DISTINCT ON (user_id) * FROM frames ORDER BY user_id, at DESC
@@ -55,29 +55,28 @@ WITH frames AS (
     INSERT INTO dispatch.position_history (user_id, geog, h3_r9, recorded_at)
     SELECT user_id, geog, r9, at FROM frames WHERE keep
 ), relays AS (
-    SELECT relay.topic, f.user_id,
+    -- A position is relayed to the other party of the sender's job while it is accepted or
+    -- ongoing (dispatch.channel_party), whichever channel it came from: read here, at the moment
+    -- it is relayed, so a reassigned or finished job relays nothing, either way.
+    SELECT 'assistance:' || job.id AS topic, f.user_id, job.to_user,
            jsonb_build_object('type', 'location', 'lat', f.lat, 'lng', f.lng,
                               'user_id', f.user_id) AS message
     FROM frames f
-    -- Without an explicit topic (an assistant's own channel, a REST update) a position is relayed
-    -- to the sender's accepted or ongoing job, if any, whichever party the sender is.
     CROSS JOIN LATERAL (
-        SELECT coalesce(f.topic, (
-            SELECT 'assistance:' || r.id FROM dispatch.assistance_requests r
-             WHERE r.assistant_id = f.user_id AND r.status IN ('accepted', 'ongoing')
-            UNION ALL
-            SELECT 'assistance:' || r.id FROM dispatch.assistance_requests r
-             WHERE r.client_id = f.user_id AND r.status IN ('accepted', 'ongoing')
-            LIMIT 1)) AS topic
-    ) relay
-    WHERE relay.topic IS NOT NULL
+        SELECT r.id, r.client_id AS to_user FROM dispatch.assistance_requests r
+         WHERE r.assistant_id = f.user_id AND r.status IN ('accepted', 'ongoing')
+        UNION ALL
+        SELECT r.id, r.assistant_id FROM dispatch.assistance_requests r
+         WHERE r.client_id = f.user_id AND r.status IN ('accepted', 'ongoing')
+        LIMIT 1
+    ) job
 )
 """
 # A single (REST) update relays through the event log like any other change: in its transaction,
 # with a seq. The batch of WebSocket frames (up to thousands a second, each superseded seconds
 # later) returns its relays instead, sent after the commit as NOTIFY payloads without seq.
 _STORE_SQL = _WRITE_SQL + "SELECT count(dispatch.emit_except(topic, message, user_id)) FROM relays"  # noqa: S608
-_FLUSH_SQL = _WRITE_SQL + "SELECT topic, user_id AS skip, message::text AS message FROM relays"  # noqa: S608
+_FLUSH_SQL = _WRITE_SQL + "SELECT topic, to_user, message::text AS message FROM relays"  # noqa: S608
 # After the commit, in a transaction of its own that writes nothing worth flushing: the notify
 # lock is held for microseconds (see dispatch/publisher.py).
 _RELAY_SQL = (
@@ -88,13 +87,14 @@ _RELAY_BYTES = 7800  # NOTIFY payloads are limited to 8000 bytes
 
 
 def relay_payloads(rows: list[asyncpg.Record]) -> list[str]:
-    """Location relays packed into as few NOTIFY payloads as fit ({"relays": [...]})."""
+    """Location relays packed into as few NOTIFY payloads as fit ({"relays": [...]}), each for
+    the one user (`to`) who is the other party of the sender's job."""
     payloads: list[str] = []
     items: list[str] = []
     size = 0
     for row in rows:
         topic = orjson.dumps(row["topic"]).decode()
-        item = f'{{"topic":{topic},"skip":{row["skip"]},"message":{row["message"]}}}'
+        item = f'{{"topic":{topic},"to":{row["to_user"]},"message":{row["message"]}}}'
         if items and size + len(item) > _RELAY_BYTES:
             payloads.append('{"relays":[' + ",".join(items) + "]}")
             items, size = [], 0
@@ -105,16 +105,16 @@ def relay_payloads(rows: list[asyncpg.Record]) -> list[str]:
     return payloads
 
 
-# user, lat, lng, relay topic, when, whether it goes into the history
-Frame = tuple[int, float, float, str | None, datetime, bool]
+# user, lat, lng, when, whether it goes into the history
+Frame = tuple[int, float, float, datetime, bool]
 
 
 def _columns(frames: list[Frame]) -> list[list[Any]]:
-    """The frames as the nine arrays _FLUSH_SQL unnests, with their H3 cells."""
-    cols: list[list[Any]] = [[], [], [], [], [], [], [], [], []]
-    for user_id, lat, lng, topic, at, keep in frames:
+    """The frames as the eight arrays _FLUSH_SQL unnests, with their H3 cells."""
+    cols: list[list[Any]] = [[], [], [], [], [], [], [], []]
+    for user_id, lat, lng, at, keep in frames:
         c = cells(lat, lng)
-        values = (user_id, lat, lng, c.r7, c.r8, c.r9, topic, at, keep)
+        values = (user_id, lat, lng, c.r7, c.r8, c.r9, at, keep)
         for col, value in zip(cols, values, strict=True):
             col.append(value)
     return cols
@@ -127,7 +127,7 @@ async def store_position(
     party of the user's accepted or ongoing job, if any: the batch statement with one frame.
     `at` (default now) is when the position was recorded; an older one is history only."""
     when = at or datetime.now(UTC)
-    await conn.execute(_STORE_SQL, *_columns([(user_id, lat, lng, None, when, True)]))
+    await conn.execute(_STORE_SQL, *_columns([(user_id, lat, lng, when, True)]))
 
 
 class PositionBatcher:
@@ -151,12 +151,12 @@ class PositionBatcher:
         self.coalesced = 0  # frames replaced by a newer one of the same user before a write
         self.written = 0
 
-    def add(self, *, user_id: int, lat: float, lng: float, relay_topic: str | None = None) -> None:
+    def add(self, *, user_id: int, lat: float, lng: float) -> None:
         previous = self._pending.get(user_id)
         if previous is None and len(self._pending) >= self.MAX_PENDING:
             self.dropped += 1
             return
-        keep = previous is not None and previous[5]
+        keep = previous is not None and previous[4]
         if not keep:
             now = time.monotonic()
             if now - self._history_at.get(user_id, -math.inf) >= self._history_s:
@@ -164,7 +164,7 @@ class PositionBatcher:
                 keep = True
         if previous is not None:
             self.coalesced += 1
-        self._pending[user_id] = (user_id, lat, lng, relay_topic, datetime.now(UTC), keep)
+        self._pending[user_id] = (user_id, lat, lng, datetime.now(UTC), keep)
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="position-batcher")

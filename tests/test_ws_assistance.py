@@ -36,6 +36,21 @@ async def next_of_type(ws, kind: str, timeout: float = 5.0) -> dict:
             return frame
 
 
+async def frames_until_closed(ws, timeout: float = 5.0) -> tuple[list[dict], int | None]:
+    """Every frame a socket gets until the server closes it, and the close code."""
+    got = []
+    while True:
+        msg = await asyncio.wait_for(ws.receive(), timeout)
+        if msg.type == aiohttp.WSMsgType.TEXT:
+            got.append(msg.json())
+        elif msg.type == aiohttp.WSMsgType.CLOSE:
+            # The code the server's close frame carries (the server may drop the connection
+            # before the client's reply is written, which leaves ws.close_code at 1006).
+            return got, msg.data
+        elif msg.type == aiohttp.WSMsgType.CLOSED:
+            return got, ws.close_code
+
+
 async def setup_job(a, settings, conn):
     client = await create_user(conn, role="client", name="Amel")
     assistant = await create_user(
@@ -139,9 +154,14 @@ async def test_client_requesting_assistance_workflow(world, settings):
                     )
                     assert status == 200
                     assert (await next_of_type(cws, "status"))["status"] == status_value
-                # The sender never hears its own location back.
-                await jws.send_json({"type": "ping"})
-                assert await next_of_type(jws, "pong") == {"type": "pong"}
+                # The job is over: the assistant's socket gets the final status, then 4403.
+                got, code = await frames_until_closed(jws)
+                assert code == 4403
+                assert [f["status"] for f in got if f["type"] == "status"] == [
+                    "ongoing",
+                    "completed",
+                ]
+                assert [f for f in got if f["type"] == "location"] == []  # not its own, back
     stored = await conn.fetch(
         "SELECT sender_id, message FROM dispatch.chat_messages WHERE assistance_id = $1", job_id
     )

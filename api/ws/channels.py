@@ -4,6 +4,7 @@ and the dispatchers' feed (/ws/dispatch/). Authenticated and authorised before t
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -16,6 +17,7 @@ from api.keys import BATCHER, HUB, POOL, PUBLISHER, SETTINGS
 from api.ws import frames, limits
 from api.ws.catalogue import ASSISTANCE_CHANNEL, ASSISTANT_CHANNEL, DISPATCH_CHANNEL, WS_ERRORS
 from api.ws.hub import AreaPeer, Peer
+from api.ws.job import NOT_A_PARTY, JobPeer
 from api.ws.sessions import SESSIONS
 from dispatch import db, realtime
 from dispatch.auth.tokens import CurrentUser, decode_token, user_from_claims
@@ -86,7 +88,7 @@ async def _serve(
     allowed: frozenset[str],
     assistance_id: int | None,
     since: int | None,
-    peer_class: type[Peer] = Peer,
+    peer_class: Callable[..., Peer] = Peer,
 ) -> web.WebSocketResponse:
     """Upgrade, subscribe the socket to `topic`, greet, replay what came after `since` (or send
     the current status), then read frames until it closes."""
@@ -127,12 +129,15 @@ async def _serve(
 
 async def _snapshot(peer: Peer, status: StatusReader) -> None:
     """Send the current status; the held events it already reflects (seq up to the one read with
-    it) are dropped, the later ones follow it."""
+    it) are dropped, the later ones follow it. A user who stopped being a party since the upgrade
+    is closed with 4403 instead."""
     try:
         frame, seq = await status()
         peer.last_seq = max(peer.last_seq, seq)
         if frame is not None:
             peer.send(frame)
+        else:
+            peer.end(NOT_A_PARTY)
     finally:
         peer.release()
 
@@ -230,6 +235,7 @@ async def assistance_channel(request: web.Request) -> web.StreamResponse:
         allowed=ASSISTANCE_FRAMES,
         assistance_id=assistance_id,
         since=since,
+        peer_class=functools.partial(JobPeer, status=first["status"]),
     )
 
 
@@ -271,6 +277,8 @@ async def _read(
 ) -> None:
     batcher = request.app[BATCHER]
     async for msg in ws:
+        if peer.closing:
+            continue  # closed for a reason of the server's (4403, 4008): its close frame is on the way
         if msg.type != WSMsgType.TEXT:
             if msg.type == WSMsgType.BINARY:
                 peer.send(frames.error_frame("frames must be JSON text"))
@@ -283,8 +291,9 @@ async def _read(
         if isinstance(frame, frames.Ping):
             peer.send(_message(type="pong"))
         elif isinstance(frame, frames.Location):
-            topic = f"assistance:{assistance_id}" if assistance_id is not None else None
-            batcher.add(user_id=user.id, lat=frame.lat, lng=frame.lng, relay_topic=topic)
+            # Stored as the sender's position; relayed to the other party of the sender's job
+            # while it is accepted or ongoing, whichever channel it came on (positions.py).
+            batcher.add(user_id=user.id, lat=frame.lat, lng=frame.lng)
         elif isinstance(frame, frames.Subscribe) and isinstance(peer, AreaPeer):
             peer.area = frame.bbox
             peer.send(_message(type="subscribed", bbox=frame.bbox))

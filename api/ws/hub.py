@@ -19,8 +19,17 @@ log = logging.getLogger(__name__)
 # Close codes (4000-4999 are the application's own; documented in docs/api.md).
 CLOSE_SLOW_CONSUMER = 4008
 CLOSE_GOING_AWAY = 1001
-_SLOW = object()  # queue sentinel: close as a slow consumer
-_BYE = object()  # queue sentinel: close for shutdown once what is queued has been written
+
+
+class Close:
+    """A queue sentinel: close the socket with this code once what is ahead of it is written."""
+
+    def __init__(self, code: int, reason: bytes) -> None:
+        self.code, self.reason = code, reason
+
+
+_SLOW = Close(CLOSE_SLOW_CONSUMER, b"slow consumer")
+_BYE = Close(CLOSE_GOING_AWAY, b"server shutdown")
 
 
 def text_frame(data: bytes) -> bytes:
@@ -92,6 +101,7 @@ class Peer:
         self.last_seq = seq
         try:
             await asyncio.wait_for(self._queue.put(message), self._timeout)
+            self._queued_bytes += len(message)  # the writer takes it off when sent
         except TimeoutError:
             self._enqueue(_SLOW)  # not reading: closed as a slow consumer
 
@@ -154,11 +164,8 @@ class Peer:
     async def _write(self) -> None:
         while True:
             message = await self._queue.get()
-            if message is _SLOW:
-                await self.ws.close(code=CLOSE_SLOW_CONSUMER, message=b"slow consumer")
-                return
-            if message is _BYE:
-                await self.ws.close(code=CLOSE_GOING_AWAY, message=b"server shutdown")
+            if isinstance(message, Close):
+                await self.ws.close(code=message.code, message=message.reason)
                 return
             assert isinstance(message, str)
             self._queued_bytes -= len(message)
@@ -177,12 +184,26 @@ class Peer:
             finally:
                 self._sending = False
 
+    @property
+    def closing(self) -> bool:
+        """Nothing more goes out: the socket is closed or its closing frame is queued."""
+        return self._closing or self.ws.closed
+
+    def end(self, close: Close) -> None:
+        """Close once what is already queued has been written; nothing queued after goes out."""
+        if self.closing:
+            return
+        self._closing = True
+        try:
+            self._queue.put_nowait(close)
+        except asyncio.QueueFull:  # the closing frame goes before frames the client is not taking
+            while not self._queue.empty():
+                self._queue.get_nowait()
+            self._queue.put_nowait(close)
+
     async def finish(self, within: float) -> None:
         """Write what is queued, then close with 1001 (at most `within` seconds)."""
-        if not (self.ws.closed or self._closing):
-            self._closing = True
-            with contextlib.suppress(asyncio.QueueFull):
-                self._queue.put_nowait(_BYE)
+        self.end(_BYE)
         with contextlib.suppress(TimeoutError, asyncio.CancelledError):
             await asyncio.wait_for(asyncio.shield(self._writer), within)
         if not self.ws.closed:
@@ -190,6 +211,11 @@ class Peer:
                 await self.ws.close(code=CLOSE_GOING_AWAY, message=b"server shutdown")
 
     async def close(self) -> None:
+        if self._closing and not self._writer.done():
+            # The writer is closing the socket for the server (4403, 4008, 1001): let it finish the
+            # handshake, or the client sees the connection dropped (1006) instead of the code.
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(self._writer), self._timeout)
         self._writer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._writer
@@ -262,6 +288,12 @@ class Hub:
         for peer in tuple(self._topics.get(topic, ())):
             if peer.user_id != skip_user:
                 peer.send(message, seq)
+
+    def deliver_to(self, topic: str, message: str, user_id: int) -> None:
+        """A frame without seq for one user's sockets on `topic` (a location relay)."""
+        for peer in tuple(self._topics.get(topic, ())):
+            if peer.user_id == user_id:
+                peer.send(message)
 
     async def close_all(self, within: float = 5.0) -> None:
         """Close every socket with 1001 once what is queued to it has been written."""

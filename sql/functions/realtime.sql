@@ -1,5 +1,22 @@
 -- Real-time: who may join a request's channel, and chat.
 
+-- The one party rule of a job's channel (/ws/assistance/<id>/): its client, and its assistant while
+-- the job is theirs and open. The server's sockets re-apply it to every status frame they pass on
+-- (api/ws/job.py), so a socket follows the job: reassigned, finished or canceled, the assistant's
+-- socket closes (4403). Reading the request's record (view, messages, track) is a wider rule.
+CREATE OR REPLACE FUNCTION dispatch.channel_party(request dispatch.assistance_requests, user_id bigint)
+RETURNS boolean
+LANGUAGE sql
+IMMUTABLE
+AS $$
+    SELECT coalesce(user_id = request.client_id
+                    OR (user_id = request.assistant_id AND request.status IN ('accepted', 'ongoing')),
+                    false)
+$$;
+COMMENT ON FUNCTION dispatch.channel_party(dispatch.assistance_requests, bigint) IS
+    'Whether a user is a party of a job''s channel: its client, or its assistant while the job is '
+    'accepted or ongoing. Never NULL.';
+
 CREATE OR REPLACE FUNCTION dispatch.channel_status(assistance_id bigint, user_id bigint)
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -12,13 +29,13 @@ BEGIN
     SELECT dispatch.status_message(r)
         FROM dispatch.assistance_requests r
         WHERE r.id = channel_status.assistance_id
-          AND channel_status.user_id IN (r.client_id, r.assistant_id)
+          AND dispatch.channel_party(r, channel_status.user_id)
     );
 END;
 $$;
 COMMENT ON FUNCTION dispatch.channel_status(bigint, bigint) IS
-    'The current "status" frame of a request for one of its parties (its client or assigned '
-    'assistant); NULL for anyone else or an unknown request.';
+    'The current "status" frame of a request for a party of its channel (dispatch.channel_party); '
+    'NULL for anyone else or an unknown request.';
 
 CREATE OR REPLACE FUNCTION dispatch.post_chat(assistance_id bigint, sender_id bigint, message text)
 RETURNS jsonb
@@ -31,7 +48,7 @@ BEGIN
     INSERT INTO dispatch.chat_messages (assistance_id, sender_id, message)
     SELECT r.id, post_chat.sender_id, post_chat.message
     FROM dispatch.assistance_requests r
-    WHERE r.id = post_chat.assistance_id AND post_chat.sender_id IN (r.client_id, r.assistant_id)
+    WHERE r.id = post_chat.assistance_id AND dispatch.channel_party(r, post_chat.sender_id)
     RETURNING jsonb_build_object(
         'type', 'chat',
         'message', chat_messages.message,
@@ -48,5 +65,6 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION dispatch.post_chat(bigint, bigint, text) IS
-    'Store a chat message from a party of a request and relay it on the request''s channel '
+    'Store a chat message from a party of a request''s channel (dispatch.channel_party; DP001 '
+    'otherwise) and relay it on the request''s channel '
     '(frame {type: chat, message, sender, sender_name, sender_role, sent_at}).';

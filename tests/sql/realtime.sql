@@ -1,6 +1,6 @@
 -- Real time: the emit seam, channel membership and chat.
 BEGIN;
-SELECT plan(9);
+SELECT plan(13);
 
 SELECT has_table('dispatch', 'chat_messages', 'chat messages table');
 SELECT has_function('dispatch', 'emit', ARRAY['text', 'jsonb'], 'dispatch.emit(topic, message)');
@@ -24,6 +24,16 @@ SELECT is((SELECT count(*) FROM dispatch.chat_messages WHERE assistance_id = 501
           'chat is stored');
 SELECT throws_ok($$SELECT dispatch.post_chat(501, 103, 'let me in')$$, 'DP001', NULL,
                  'an outsider cannot post');
+
+-- The channel follows the job: once it is over, its assistant is no longer a party.
+SELECT ok(dispatch.channel_party(r, 101) AND dispatch.channel_party(r, 102)
+          AND NOT dispatch.channel_party(r, 103), 'an open job: its client and assistant only')
+  FROM dispatch.assistance_requests r WHERE r.id = 501;
+UPDATE dispatch.assistance_requests SET status = 'completed' WHERE id = 501;
+SELECT is(dispatch.channel_status(501, 102), NULL, 'a finished job''s assistant may not join');
+SELECT isnt(dispatch.channel_status(501, 101), NULL, 'its client still may');
+SELECT throws_ok($$SELECT dispatch.post_chat(501, 102, 'one more thing')$$, 'DP001', NULL,
+                 'a finished job''s assistant cannot post');
 
 SELECT * FROM finish();
 ROLLBACK;

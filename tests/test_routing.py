@@ -1,10 +1,12 @@
 """Routing over real HTTP, walked from the served OpenAPI document: every `{id}` of every operation
-goes through the one id parser (issue 23, D2)."""
+goes through the one id parser (issue 23, D2), and a literal path never falls through to an id
+route for a method it lacks (D17)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from yarl import URL
 
 from tests.assist import PICKUP, call
@@ -13,6 +15,7 @@ from tests.factories import auth_header, create_user
 # Superscript two (int() fails: was a 500), Arabic-Indic one and fullwidth one (int() reads 1:
 # they reached zone 1 and vehicle 1), and a number past bigint.
 NOT_IDS = ["%C2%B2", "%D9%A1", "%EF%BC%91", "99999999999999999999"]
+METHODS = ("get", "post", "put", "patch", "delete")
 
 
 async def _document(client: Any) -> dict[str, Any]:
@@ -68,3 +71,46 @@ async def test_every_id_route_refuses_what_is_not_an_ascii_id(client, conn, sett
     assert len(walked) > 25
     assert await conn.fetchval("SELECT name FROM dispatch.service_zones WHERE id = 1") == "Zone one"
     assert await conn.fetchval("SELECT make FROM dispatch.vehicles WHERE id = 1") == "Renault"
+
+
+@pytest.mark.parametrize("path", ["/api/bookings/availability/", "/api/bookings/availability"])
+async def test_a_literal_path_is_not_an_id(client, conn, settings, path):
+    user = await create_user(conn, role="client")
+    resp = await client.patch(
+        path, json={"status": "canceled"}, headers=auth_header(settings, user)
+    )
+    assert resp.status == 405
+    assert resp.headers["Allow"] == "GET"
+    assert await resp.json() == {
+        "error": "This method is not allowed on this path.",
+        "code": "METHOD_NOT_ALLOWED",
+    }
+    # A word that no literal route names still reaches the handler, whose parser answers 404.
+    resp = await client.patch(
+        "/api/bookings/tomorrow/", json={"status": "canceled"}, headers=auth_header(settings, user)
+    )
+    assert resp.status == 404 and (await resp.json())["code"] == "BOOKING_NOT_FOUND"
+
+
+async def test_every_literal_path_answers_405_for_the_methods_it_lacks(client, conn, settings):
+    """The router's own 404 and 405 in the error shape, with `Allow` naming exactly the path's
+    documented methods (no id route's method leaking in)."""
+    user = await create_user(conn, role="dispatcher")
+    headers = auth_header(settings, user)
+    checked = 0
+    for path, operations in (await _document(client))["paths"].items():
+        if "{" in path:
+            continue
+        documented = {m.upper() for m in operations}
+        for method in METHODS:
+            if method in operations:
+                continue
+            resp = await client.request(method, path, json={}, headers=headers)
+            answer = await resp.json()
+            assert resp.status == 405, (method, path, answer)
+            assert set(resp.headers["Allow"].split(",")) == documented, (method, path)
+            assert answer["code"] == "METHOD_NOT_ALLOWED" and set(answer) == {"error", "code"}
+            checked += 1
+    assert checked > 50
+    resp = await client.get("/api/bookings/availability/extra/", headers=headers)
+    assert resp.status == 404 and await resp.json() == {"error": "Not found.", "code": "NOT_FOUND"}

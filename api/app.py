@@ -30,6 +30,7 @@ from api.keys import (
 from api.limits import setup_limits
 from api.middleware import error_middleware
 from api.routes import setup_routes
+from api.security import setup_security
 from api.ws.hub import Hub
 from api.ws.limits import setup_ws_limits
 from api.ws.sessions import SESSIONS, SessionSockets
@@ -170,6 +171,7 @@ def create_app(
     # their events and closes the sockets; then the cleanup contexts above stop the background tasks.
     app.on_shutdown.append(drain)
     setup_limits(app)  # robustness limits (issue 14)
+    setup_security(app)  # CSP, nosniff, no framing on pages and their files (issue 23)
     setup_ws_limits(app, chat_per_minute=settings.realtime.chat_per_minute)
     setup_accounts(app, background=pool is None)
     setup_routes(app)

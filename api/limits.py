@@ -1,4 +1,5 @@
-"""HTTP-level limits every route shares: a deadline on reading request bodies, a plain Server header."""
+"""HTTP-level limits every route shares: a deadline on reading request bodies, a plain Server header,
+aiohttp's own error answers in the error shape."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web, web_response
 
+from api import protocol
 from api.keys import SETTINGS
 from dispatch.errors import DispatchError
 
@@ -48,3 +50,5 @@ def setup_limits(app: web.Application) -> None:
     # Answers aiohttp writes itself (a malformed request line, say) never reach the app's signal;
     # they take the library's default, which names the Python and aiohttp versions.
     web_response.SERVER_SOFTWARE = SERVER
+    # ... and their bodies echo the raw input: they are rendered in the error shape instead.
+    protocol.install()

@@ -7,7 +7,8 @@ from aiohttp.abc import AbstractAccessLogger
 
 
 class AccessLogger(AbstractAccessLogger):
-    """One JSON line per request. The query string is left out: it may carry a WebSocket token."""
+    """One JSON line per request. The query string is left out: it may carry a WebSocket token;
+    a token in the path is redacted by the log handler's filter (dispatch.logs.RedactSecrets)."""
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         self.logger.info(

@@ -25,6 +25,7 @@ _HTTP_CODES = {
     413: ("PAYLOAD_TOO_LARGE", "The request body is too large."),
     415: ("UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json."),
     429: ("RATE_LIMITED", "Too many requests; try again later."),
+    500: ("INTERNAL_ERROR", "An unexpected error occurred."),
 }
 
 
@@ -40,6 +41,13 @@ def error_response(
     if fields:
         body["fields"] = fields
     return json_response(body, status=status, headers=headers)
+
+
+def http_error(status: int, *, reason: str, headers: dict[str, str] | None = None) -> web.Response:
+    """A bare HTTP status (a router's 404, a parser's 400) in the error shape; `reason` is the
+    sentence of a status without its own code."""
+    code, message = _HTTP_CODES.get(status) or ("HTTP_ERROR", reason)
+    return error_response(status, code, message, headers=headers)
 
 
 def _render(exc: DispatchError) -> web.Response:
@@ -64,11 +72,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        code, message = _HTTP_CODES.get(exc.status, ("HTTP_ERROR", exc.reason))
         headers = {}
         if exc.status == 405 and "Allow" in exc.headers:
             headers["Allow"] = exc.headers["Allow"]
-        return error_response(exc.status, code, message, headers=headers or None)
+        return http_error(exc.status, reason=exc.reason, headers=headers or None)
     except asyncpg.PostgresError as exc:
         known = from_postgres(exc)
         if known is not None:

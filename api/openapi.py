@@ -76,11 +76,14 @@ def _models(operations: list[tuple[str, str, Operation]]) -> list[tuple[Any, Jso
 
 
 def _no_null(schema: dict[str, Any]) -> dict[str, Any]:
-    """A query parameter is absent rather than null: drop the null branch of an optional."""
+    """A query parameter is absent rather than null: drop the null branch of an optional, and
+    its `"default": null` with it (a default the remaining schema refuses is an invalid document)."""
     options = schema.get("anyOf")
     if isinstance(options, list):
         kept = [s for s in options if s.get("type") != "null"]
-        rest = {k: v for k, v in schema.items() if k != "anyOf"}
+        rest = {
+            k: v for k, v in schema.items() if k != "anyOf" and not (k == "default" and v is None)
+        }
         if len(kept) == 1:
             return {**rest, **kept[0]}
         return {**rest, "anyOf": kept}
@@ -230,13 +233,18 @@ def build(app: web.Application, *, version: str = "1") -> tuple[dict[str, Any], 
 
 def _short_names(document: dict[str, Any]) -> dict[str, Any]:
     """pydantic qualifies colliding model names with their module (api__schemas__accounts__X):
-    keep the last module and the class (AccountsX)."""
+    keep the last module and the class (AccountsX), in the key and in the `title`, which client
+    generators name their classes after (two `StatusBody` titles made one of them lose its
+    operations)."""
     text = orjson.dumps(document).decode()
     for name in document["components"]["schemas"]:
         if "__" in name:
             *_, module, cls = name.split("__")
             text = text.replace(name, f"{module.title()}{cls}")
     result: dict[str, Any] = orjson.loads(text)
+    for name, schema in result["components"]["schemas"].items():
+        if "title" in schema:
+            schema["title"] = name
     return result
 
 

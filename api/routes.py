@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from aiohttp import web
 
@@ -25,14 +27,62 @@ from api.ws import channels, client
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def add(router: web.UrlDispatcher, method: str, path: str, handler: Handler) -> None:
+class Routes(Protocol):
+    """What `add` registers on: aiohttp's router, or the table that collects the routes first."""
+
+    def add_route(self, method: str, path: str, handler: Handler) -> object: ...
+
+
+def add(router: Routes, method: str, path: str, handler: Handler) -> None:
     """Register `path` (which ends in '/') and its slash-less twin, without any redirect."""
     router.add_route(method, path, handler)
     router.add_route(method, path.rstrip("/"), handler)
 
 
+class RouteTable:
+    """The routes as written, registered at once when the table is complete: a path variable
+    (`{id}`) must know the literal routes beside it (see `_shadowing`)."""
+
+    def __init__(self) -> None:
+        self._routes: list[tuple[str, str, Handler]] = []
+
+    def add_route(self, method: str, path: str, handler: Handler) -> None:
+        self._routes.append((method, path, handler))
+
+    def register(self, router: web.UrlDispatcher) -> None:
+        paths = {path for _, path, _ in self._routes}
+        for method, path, handler in self._routes:
+            router.add_route(method, _shadowing(path, paths), handler)
+
+
+def _shadowing(path: str, paths: set[str]) -> str:
+    """`path` with each plain variable refusing the words that a literal route of `paths` has in
+    its place, the rest of the path being the same: `/api/bookings/{id}/` refuses `availability`.
+
+    aiohttp tries every resource that matches a path until one has the method, so a method the
+    literal route lacks fell through to the variable's route (PATCH /api/bookings/availability/
+    answered 404 BOOKING_NOT_FOUND with `Allow: GET,PATCH`); now it is the literal route's 405.
+    Anything else in the variable's place still reaches its handler, whose parser answers 404."""
+    parts = path.split("/")
+    for i, part in enumerate(parts):
+        if not (part.startswith("{") and ":" not in part):
+            continue
+        words = sorted(
+            other[i]
+            for other in (p.split("/") for p in paths)
+            if len(other) == len(parts)
+            and other[i]
+            and not other[i].startswith("{")
+            and all(o == q for j, (o, q) in enumerate(zip(other, parts, strict=True)) if j != i)
+        )
+        if words:
+            refused = "|".join(re.escape(w) for w in words)
+            parts[i] = f"{part[:-1]}:(?!(?:{refused})(?:/|$))[^/]+}}"
+    return "/".join(parts)
+
+
 def setup_routes(app: web.Application) -> None:
-    r = app.router
+    r = RouteTable()
     add(r, "GET", "/api/health/", health.health)
     # Accounts (issue 3)
     add(r, "POST", "/api/auth/register/", auth.register)
@@ -109,3 +159,4 @@ def setup_routes(app: web.Application) -> None:
     add(r, "GET", "/api/schema/", docs.schema)
     add(r, "GET", "/api/docs/", docs.docs_page)
     add(r, "GET", "/api/docs/{asset}/", docs.docs_asset)
+    r.register(app.router)

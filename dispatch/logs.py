@@ -23,13 +23,18 @@ def redact(text: str) -> str:
 
 class RedactSecrets(logging.Filter):
     """Strips tokens from every record a handler writes, aiohttp's own included: when it refuses
-    a malformed request line, its error log quotes the raw line, `?token=eyJ…` and all."""
+    a malformed request line, its error log quotes the raw line, `?token=eyJ…` and all. The
+    structured fields a record carries (`extra={"fields": ...}`: the access log's `path`, where a
+    client may put a JWT) are cleaned the same way."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         clean = redact(message)
         if clean != message:
             record.msg, record.args = clean, None
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            record.fields = {k: redact(v) if isinstance(v, str) else v for k, v in fields.items()}
         if record.exc_info:
             # The traceback text (exception messages quote the input) is rendered and cleaned
             # here, once; formatters reuse exc_text.

@@ -10,6 +10,7 @@
 
   const state = {
     token: sessionStorage.getItem("dispatch.token"),
+    refresh: sessionStorage.getItem("dispatch.refresh"), // the session's credential, for logout
     requests: new Map(),   // id -> request {id, status, searching, exhausted_at, lat, lng, ...}
     assistants: new Map(), // id -> {id, name, state, lat, lng, service_type, ...}
     selected: null,        // id of the request picked by the first click
@@ -331,11 +332,27 @@
     connect();
   }
 
-  function logout() {
+  // Ends the session on the server first (its access tokens and sockets are revoked at once, in
+  // every process), then here. Plain fetch, not api(): a 401 must not call logout() again.
+  async function logout() {
+    const socket = state.socket, refresh = state.refresh;
+    state.socket = null; // no reconnect once the server closes it (4401)
+    if (socket) socket.close();
+    if (refresh) {
+      try {
+        await fetch("/api/auth/logout/", {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ refresh }),
+        });
+      } catch (err) {
+        $("login-error").textContent = "Logged out here; the server could not be told (" + err.message + ").";
+      }
+    }
     state.token = null;
+    state.refresh = null;
     sessionStorage.removeItem("dispatch.token");
-    if (state.socket) state.socket.close();
-    state.socket = null;
+    sessionStorage.removeItem("dispatch.refresh");
     $("app").hidden = true;
     $("login").hidden = false;
   }
@@ -347,7 +364,9 @@
       const data = await api("POST", "/api/auth/login/email/", { email: $("email").value, password: $("password").value });
       if (data.user.role !== "dispatcher") throw new Error("This console is for dispatchers.");
       state.token = data.tokens.access;
+      state.refresh = data.tokens.refresh;
       sessionStorage.setItem("dispatch.token", state.token);
+      sessionStorage.setItem("dispatch.refresh", state.refresh);
       start();
     } catch (err) {
       $("login-error").textContent = err.message;

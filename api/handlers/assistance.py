@@ -7,6 +7,7 @@ from aiohttp import web
 from api.auth import require
 from api.describe import ANY_ROLE, Header, describe
 from api.keys import POOL
+from api.paths import path_id
 from api.responses import json_response, read_json
 from api.schemas.assistance import (
     MAX_IDEMPOTENCY_KEY,
@@ -21,14 +22,11 @@ from api.schemas.validation import parse
 from dispatch import assistance, fleet, offers
 from dispatch.db import connection
 from dispatch.errors import NotFound, ValidationError
-from dispatch.ids import parse_id
 
 
-def _assistance_id(request: web.Request) -> int:
-    value = parse_id(request.match_info["id"])
-    if value is None:
-        raise NotFound("Assistance request not found.", code="ASSISTANCE_NOT_FOUND")
-    return value
+def assistance_not_found() -> NotFound:
+    """The 404 of a request id that is unknown, malformed or not the caller's to see."""
+    return NotFound("Assistance request not found.", code="ASSISTANCE_NOT_FOUND")
 
 
 IDEMPOTENCY = Header(
@@ -119,11 +117,11 @@ async def view_list(request: web.Request) -> web.Response:
 )
 async def view_one(request: web.Request) -> web.Response:
     user = require(request)
-    assistance_id = _assistance_id(request)
+    assistance_id = path_id(request, assistance_not_found)
     async with connection(request.app[POOL]) as conn:
         item = await assistance.get_for(conn, assistance_id=assistance_id, user_id=user.id)
     if item is None:
-        raise NotFound("Assistance request not found.", code="ASSISTANCE_NOT_FOUND")
+        raise assistance_not_found()
     return json_response({"message": "success", "Assistance": item})
 
 
@@ -140,7 +138,7 @@ async def view_one(request: web.Request) -> web.Response:
 )
 async def accept(request: web.Request) -> web.Response:
     user = require(request, "assistant")
-    assistance_id = _assistance_id(request)
+    assistance_id = path_id(request, assistance_not_found)
     async with connection(request.app[POOL]) as conn:  # one SQL call: atomic on its own
         item = await assistance.accept(conn, assistance_id=assistance_id, assistant_id=user.id)
     return json_response(item)
@@ -155,7 +153,7 @@ async def accept(request: web.Request) -> web.Response:
 )
 async def decline(request: web.Request) -> web.Response:
     user = require(request, "assistant")
-    assistance_id = _assistance_id(request)
+    assistance_id = path_id(request, assistance_not_found)
     async with connection(request.app[POOL]) as conn:  # one SQL call: atomic on its own
         result = await offers.decline(conn, assistance_id=assistance_id, assistant_id=user.id)
     return json_response(result)
@@ -176,7 +174,7 @@ async def decline(request: web.Request) -> web.Response:
 )
 async def update_status(request: web.Request) -> web.Response:
     user = require(request, "client", "assistant")
-    assistance_id = _assistance_id(request)
+    assistance_id = path_id(request, assistance_not_found)
     body = parse(StatusBody, await read_json(request))
     async with connection(request.app[POOL]) as conn:  # one SQL call: atomic on its own
         item = await assistance.update_status(
@@ -203,7 +201,7 @@ async def update_status(request: web.Request) -> web.Response:
 )
 async def rate(request: web.Request) -> web.Response:
     user = require(request, "client")
-    assistance_id = _assistance_id(request)
+    assistance_id = path_id(request, assistance_not_found)
     body = parse(RateBody, await read_json(request))
     async with connection(request.app[POOL]) as conn:  # one SQL call: atomic on its own
         item = await assistance.rate(

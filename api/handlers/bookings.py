@@ -7,6 +7,7 @@ from aiohttp import web
 from api.auth import require
 from api.describe import ANY_ROLE, describe
 from api.keys import POOL
+from api.paths import path_id
 from api.responses import json_response, read_json
 from api.schemas.objects import Availability, Booking, Bookings
 from api.schemas.time import AvailabilityQuery, BookingBody, BookingListQuery, BookingUpdateBody
@@ -17,11 +18,8 @@ from dispatch.db import connection
 from dispatch.errors import NotFound
 
 
-def _booking_id(request: web.Request) -> int:
-    raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 18:
-        raise NotFound("Booking not found.", code="BOOKING_NOT_FOUND")
-    return int(raw)
+def _not_found() -> NotFound:
+    return NotFound("Booking not found.", code="BOOKING_NOT_FOUND")
 
 
 @describe(
@@ -82,7 +80,7 @@ async def list_bookings(request: web.Request) -> web.Response:
 )
 async def update_booking(request: web.Request) -> web.Response:
     user = require(request, "client")
-    booking_id = _booking_id(request)
+    booking_id = path_id(request, _not_found)
     parse(BookingUpdateBody, await read_json(request))
     async with connection(request.app[POOL]) as conn:  # one SQL call: atomic on its own
         booking = await bookings.cancel(conn, booking_id=booking_id, client_id=user.id)

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from api.describe import PUBLIC, describe
 from api.keys import SETTINGS
+from api.security import content_security_policy
 from dispatch.errors import NotFound
 
 _TYPES = {".js": "text/javascript", ".css": "text/css"}
@@ -21,14 +22,11 @@ def _read(name: str) -> str:
 
 
 def _headers(tile_url: str) -> dict[str, str]:
-    # Everything comes from this server; tiles only from the configured tile server, if any.
+    # Everything comes from this server, its socket included; tiles only from the configured tile
+    # server, if any. The other security headers are every page's (api/security.py).
     img = "'self' data:" + (" https: http:" if tile_url else "")
     return {
-        "Content-Security-Policy": (
-            f"default-src 'self'; img-src {img}; connect-src 'self' ws: wss:; "
-            "frame-ancestors 'none'"
-        ),
-        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": content_security_policy(img_src=img),
         "Cache-Control": "no-cache",
     }
 

@@ -6,7 +6,9 @@ from aiohttp import web
 
 from api.auth import require
 from api.describe import describe
+from api.handlers.assistance import assistance_not_found
 from api.keys import POOL
+from api.paths import path_id
 from api.responses import json_response, read_json
 from api.schemas.dispatcher import (
     AssignBody,
@@ -20,14 +22,6 @@ from api.schemas.responses import Assistance
 from api.schemas.validation import parse
 from dispatch import operations
 from dispatch.db import connection
-from dispatch.errors import NotFound
-
-
-def _assistance_id(request: web.Request) -> int:
-    raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 18:
-        raise NotFound("Assistance request not found.", code="ASSISTANCE_NOT_FOUND")
-    return int(raw)
 
 
 @describe(
@@ -63,13 +57,13 @@ async def requests(request: web.Request) -> web.Response:
 )
 async def request_detail(request: web.Request) -> web.Response:
     user = require(request, "dispatcher")
-    assistance_id = _assistance_id(request)
+    assistance_id = path_id(request, assistance_not_found)
     async with connection(request.app[POOL]) as conn:
         item = await operations.request_detail(
             conn, assistance_id=assistance_id, dispatcher_id=user.id
         )
     if item is None:
-        raise NotFound("Assistance request not found.", code="ASSISTANCE_NOT_FOUND")
+        raise assistance_not_found()
     return json_response(item)
 
 
@@ -87,7 +81,7 @@ async def request_detail(request: web.Request) -> web.Response:
 )
 async def assign(request: web.Request) -> web.Response:
     user = require(request, "dispatcher")
-    assistance_id = _assistance_id(request)
+    assistance_id = path_id(request, assistance_not_found)
     body = parse(AssignBody, await read_json(request))
     async with connection(request.app[POOL]) as conn:  # one SQL call: atomic on its own
         item = await operations.assign(
@@ -114,7 +108,7 @@ async def assign(request: web.Request) -> web.Response:
 )
 async def reassign(request: web.Request) -> web.Response:
     user = require(request, "dispatcher")
-    assistance_id = _assistance_id(request)
+    assistance_id = path_id(request, assistance_not_found)
     body = parse(ReassignBody, await read_json(request))
     async with connection(request.app[POOL]) as conn:
         item = await operations.reassign(
@@ -137,7 +131,7 @@ async def reassign(request: web.Request) -> web.Response:
 )
 async def cancel(request: web.Request) -> web.Response:
     user = require(request, "dispatcher")
-    assistance_id = _assistance_id(request)
+    assistance_id = path_id(request, assistance_not_found)
     body = parse(CancelBody, await read_json(request))
     async with connection(request.app[POOL]) as conn:
         item = await operations.cancel(

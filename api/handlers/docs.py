@@ -13,6 +13,7 @@ from pydantic import RootModel
 
 from api.describe import PUBLIC, describe
 from api.openapi import build
+from api.security import content_security_policy
 from dispatch.errors import NotFound
 
 log = logging.getLogger(__name__)
@@ -29,13 +30,17 @@ ASSETS = {
     "favicon-16x16.png": "image/png",
 }
 # validatorUrl null: Swagger UI would otherwise send the document to an online validator.
+# persistAuthorization false: the bearer token lives in the page only, never in localStorage, where
+# any script of this origin could read it after the tab is closed; one that an older page stored
+# there is removed.
 INIT_JS = b"""window.onload = function () {
+  window.localStorage.removeItem("authorized");
   window.ui = SwaggerUIBundle({
     url: "/api/schema/",
     dom_id: "#swagger-ui",
     deepLinking: true,
     validatorUrl: null,
-    persistAuthorization: true,
+    persistAuthorization: false,
     presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
     layout: "StandaloneLayout",
   });
@@ -93,6 +98,12 @@ async def schema(request: web.Request) -> web.Response:
     return web.Response(body=request.app[DOCUMENT], content_type="application/json")
 
 
+# The one inline style Swagger UI writes (the <style> of its top bar's SVG logo, from the standalone
+# preset), admitted by its hash; a later Swagger UI with another logo loses the logo's colours only.
+LOGO_STYLE = "'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='"
+PAGE_CSP = content_security_policy(style_src=f"'self' {LOGO_STYLE}")
+
+
 @describe(
     "Swagger UI over the document (served by the engine, works offline)",
     roles=PUBLIC,
@@ -100,7 +111,10 @@ async def schema(request: web.Request) -> web.Response:
     content_type="text/html",
 )
 async def docs_page(request: web.Request) -> web.Response:
-    return web.Response(text=PAGE, content_type="text/html")
+    # The other security headers (nosniff, no framing) are every page's: api/security.py.
+    return web.Response(
+        text=PAGE, content_type="text/html", headers={"Content-Security-Policy": PAGE_CSP}
+    )
 
 
 @describe(

@@ -7,6 +7,7 @@ from aiohttp import web
 from api.auth import require
 from api.describe import describe
 from api.keys import POOL
+from api.paths import path_id
 from api.responses import json_response, read_json
 from api.schemas.fleet import VehicleBody, VehiclePatch
 from api.schemas.objects import Vehicle, Vehicles
@@ -18,13 +19,6 @@ from dispatch.errors import NotFound
 
 def _not_found() -> NotFound:
     return NotFound("Vehicle not found.", code="VEHICLE_NOT_FOUND")
-
-
-def _vehicle_id(request: web.Request) -> int:
-    raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 18:
-        raise _not_found()
-    return int(raw)
 
 
 @describe(
@@ -63,7 +57,7 @@ async def create_vehicle(request: web.Request) -> web.Response:
 )
 async def get_vehicle(request: web.Request) -> web.Response:
     user = require(request, "client")
-    vehicle_id = _vehicle_id(request)
+    vehicle_id = path_id(request, _not_found)
     async with connection(request.app[POOL]) as conn:
         item = await fleet.get_vehicle(conn, owner_id=user.id, vehicle_id=vehicle_id)
     if item is None:
@@ -81,7 +75,7 @@ async def get_vehicle(request: web.Request) -> web.Response:
 )
 async def replace_vehicle(request: web.Request) -> web.Response:
     user = require(request, "client")
-    vehicle_id = _vehicle_id(request)
+    vehicle_id = path_id(request, _not_found)
     body = parse(VehicleBody, await read_json(request))
     async with connection(request.app[POOL]) as conn:
         item = await fleet.update_vehicle(
@@ -102,7 +96,7 @@ async def replace_vehicle(request: web.Request) -> web.Response:
 )
 async def patch_vehicle(request: web.Request) -> web.Response:
     user = require(request, "client")
-    vehicle_id = _vehicle_id(request)
+    vehicle_id = path_id(request, _not_found)
     body = parse(VehiclePatch, await read_json(request))
     async with connection(request.app[POOL]) as conn:
         item = await fleet.update_vehicle(
@@ -122,7 +116,7 @@ async def patch_vehicle(request: web.Request) -> web.Response:
 )
 async def delete_vehicle(request: web.Request) -> web.Response:
     user = require(request, "client")
-    vehicle_id = _vehicle_id(request)
+    vehicle_id = path_id(request, _not_found)
     async with connection(request.app[POOL]) as conn:
         deleted = await fleet.delete_vehicle(conn, owner_id=user.id, vehicle_id=vehicle_id)
     if not deleted:

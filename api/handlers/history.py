@@ -8,15 +8,16 @@ from aiohttp import web
 
 from api.auth import require
 from api.describe import ANY_ROLE, describe
-from api.handlers.assistance import _assistance_id
+from api.handlers.assistance import assistance_not_found
 from api.keys import POOL, SETTINGS
+from api.paths import path_id
 from api.responses import json_response, read_json
 from api.schemas.objects import Accepted, ChatPage, Shifts, Track
 from api.schemas.time import MessagesQuery, ShiftsQuery, TelematicsBody
 from api.schemas.validation import parse
 from dispatch import history
 from dispatch.db import connection, transaction
-from dispatch.errors import NotFound, ValidationError
+from dispatch.errors import ValidationError
 
 
 @describe(
@@ -46,7 +47,7 @@ async def shifts(request: web.Request) -> web.Response:
 )
 async def messages(request: web.Request) -> web.Response:
     user = require(request)
-    assistance_id = _assistance_id(request)
+    assistance_id = path_id(request, assistance_not_found)
     query = parse(MessagesQuery, dict(request.query))
     async with connection(request.app[POOL]) as conn:
         page = await history.chat_page(
@@ -57,7 +58,7 @@ async def messages(request: web.Request) -> web.Response:
             limit=query.limit,
         )
     if page is None:
-        raise NotFound("Assistance request not found.", code="ASSISTANCE_NOT_FOUND")
+        raise assistance_not_found()
     return json_response(page)
 
 
@@ -70,11 +71,11 @@ async def messages(request: web.Request) -> web.Response:
 )
 async def track(request: web.Request) -> web.Response:
     user = require(request)
-    assistance_id = _assistance_id(request)
+    assistance_id = path_id(request, assistance_not_found)
     async with connection(request.app[POOL]) as conn:
         line = await history.track(conn, assistance_id=assistance_id, user_id=user.id)
     if line is None:
-        raise NotFound("Assistance request not found.", code="ASSISTANCE_NOT_FOUND")
+        raise assistance_not_found()
     return json_response(line)
 
 

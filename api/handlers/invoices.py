@@ -6,7 +6,9 @@ from aiohttp import web
 
 from api.auth import require
 from api.describe import ANY_ROLE, describe
+from api.handlers.assistance import assistance_not_found
 from api.keys import POOL
+from api.paths import path_id
 from api.responses import json_response, read_json
 from api.schemas.fleet import CostLineBody
 from api.schemas.objects import CostLine, CostLines, Invoice
@@ -14,13 +16,6 @@ from api.schemas.validation import parse
 from dispatch import invoices
 from dispatch.db import connection
 from dispatch.errors import NotFound
-
-
-def _assistance_id(request: web.Request) -> int:
-    raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 18:
-        raise NotFound("Assistance request not found.", code="ASSISTANCE_NOT_FOUND")
-    return int(raw)
 
 
 @describe(
@@ -34,7 +29,7 @@ def _assistance_id(request: web.Request) -> int:
 )
 async def add_cost_line(request: web.Request) -> web.Response:
     user = require(request, "assistant")
-    assistance_id = _assistance_id(request)
+    assistance_id = path_id(request, assistance_not_found)
     body = parse(CostLineBody, await read_json(request))
     quantity, unit_price = body.exact()
     async with connection(request.app[POOL]) as conn:  # one SQL call: atomic on its own
@@ -58,11 +53,11 @@ async def add_cost_line(request: web.Request) -> web.Response:
 )
 async def list_cost_lines(request: web.Request) -> web.Response:
     user = require(request)
-    assistance_id = _assistance_id(request)
+    assistance_id = path_id(request, assistance_not_found)
     async with connection(request.app[POOL]) as conn:
         lines = await invoices.list_cost_lines(conn, assistance_id=assistance_id, user_id=user.id)
     if lines is None:
-        raise NotFound("Assistance request not found.", code="ASSISTANCE_NOT_FOUND")
+        raise assistance_not_found()
     return json_response({"count": len(lines), "results": lines})
 
 
@@ -75,7 +70,7 @@ async def list_cost_lines(request: web.Request) -> web.Response:
 )
 async def get_invoice(request: web.Request) -> web.Response:
     user = require(request)
-    assistance_id = _assistance_id(request)
+    assistance_id = path_id(request, assistance_not_found)
     async with connection(request.app[POOL]) as conn:
         invoice = await invoices.get_invoice(conn, assistance_id=assistance_id, user_id=user.id)
     if invoice is None:

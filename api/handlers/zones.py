@@ -7,6 +7,7 @@ from aiohttp import web
 from api.auth import require
 from api.describe import ANY_ROLE, describe
 from api.keys import POOL
+from api.paths import path_id
 from api.responses import json_response, read_json
 from api.schemas.fleet import CatalogueQuery, ZoneBody, ZoneUpdate
 from api.schemas.objects import Services, Zone, Zones
@@ -16,11 +17,8 @@ from dispatch.db import connection
 from dispatch.errors import NotFound
 
 
-def _zone_id(request: web.Request) -> int:
-    raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 18:
-        raise NotFound("Service zone not found.", code="ZONE_NOT_FOUND")
-    return int(raw)
+def _not_found() -> NotFound:
+    return NotFound("Service zone not found.", code="ZONE_NOT_FOUND")
 
 
 @describe("Every service zone", roles=("dispatcher",), tag="zones", response=Zones)
@@ -63,11 +61,11 @@ async def create_zone(request: web.Request) -> web.Response:
 )
 async def get_zone(request: web.Request) -> web.Response:
     require(request, "dispatcher")
-    zone_id = _zone_id(request)
+    zone_id = path_id(request, _not_found)
     async with connection(request.app[POOL]) as conn:
         item = await zones.get_zone(conn, zone_id=zone_id)
     if item is None:
-        raise NotFound("Service zone not found.", code="ZONE_NOT_FOUND")
+        raise _not_found()
     return json_response(item)
 
 
@@ -85,7 +83,7 @@ async def get_zone(request: web.Request) -> web.Response:
 )
 async def update_zone(request: web.Request) -> web.Response:
     require(request, "dispatcher")
-    zone_id = _zone_id(request)
+    zone_id = path_id(request, _not_found)
     body = parse(ZoneUpdate, await read_json(request))
     async with connection(request.app[POOL]) as conn:  # one SQL call: atomic on its own
         item = await zones.update_zone(
@@ -108,7 +106,7 @@ async def update_zone(request: web.Request) -> web.Response:
 )
 async def delete_zone(request: web.Request) -> web.Response:
     require(request, "dispatcher")
-    zone_id = _zone_id(request)
+    zone_id = path_id(request, _not_found)
     async with connection(request.app[POOL]) as conn:
         await zones.delete_zone(conn, zone_id=zone_id)
     return web.Response(status=204)

@@ -14,6 +14,7 @@ from aiohttp import WSMsgType, web
 from api.auth import CLAIMS, current_user, token_revoked
 from api.describe import ANY_ROLE, describe
 from api.keys import BATCHER, HUB, POOL, PUBLISHER, SETTINGS
+from api.paths import path_id
 from api.ws import frames, limits
 from api.ws.catalogue import ASSISTANCE_CHANNEL, ASSISTANT_CHANNEL, DISPATCH_CHANNEL, WS_ERRORS
 from api.ws.hub import AreaPeer, Peer
@@ -24,11 +25,9 @@ from dispatch.auth.tokens import CurrentUser, decode_token, user_from_claims
 from dispatch.errors import (
     AuthenticationError,
     DispatchError,
-    NotFound,
     PermissionDenied,
     ValidationError,
 )
-from dispatch.ids import parse_id
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +47,6 @@ async def ws_user(request: web.Request) -> CurrentUser:
         request[CLAIMS] = claims  # as a header token's would be: the socket's session is read here
         return user
     return current_user(request)
-
-
-def _path_id(request: web.Request) -> int:
-    value = parse_id(request.match_info["id"])
-    if value is None:
-        raise NotFound()
-    return value
 
 
 def _message(**fields: object) -> str:
@@ -179,7 +171,7 @@ async def _replay(
 )
 async def assistant_channel(request: web.Request) -> web.StreamResponse:
     user = await ws_user(request)
-    channel_id = _path_id(request)
+    channel_id = path_id(request)
     if user.role != "assistant" or user.id != channel_id:
         raise PermissionDenied("This channel belongs to another assistant.")
     return await _serve(
@@ -206,7 +198,7 @@ async def assistant_channel(request: web.Request) -> web.StreamResponse:
 )
 async def assistance_channel(request: web.Request) -> web.StreamResponse:
     user = await ws_user(request)
-    assistance_id = _path_id(request)
+    assistance_id = path_id(request)
     since = _since(request)
     async with db.connection(request.app[POOL]) as conn:
         first = await realtime.channel_status(conn, assistance_id=assistance_id, user_id=user.id)

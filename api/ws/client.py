@@ -6,8 +6,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from api.describe import describe
+from api.paths import path_id
 from api.ws.catalogue import CLIENT_CHANNEL, WS_ERRORS
-from api.ws.channels import _path_id, _serve, _since, ws_user
+from api.ws.channels import _serve, _since, ws_user
 from dispatch.errors import PermissionDenied
 
 CLIENT_FRAMES = frozenset({"ping"})
@@ -25,7 +26,7 @@ CLIENT_FRAMES = frozenset({"ping"})
 )
 async def client_channel(request: web.Request) -> web.StreamResponse:
     user = await ws_user(request)
-    channel_id = _path_id(request)
+    channel_id = path_id(request)
     if user.role != "client" or user.id != channel_id:
         raise PermissionDenied("This channel belongs to another client.")
     return await _serve(

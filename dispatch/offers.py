@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from collections.abc import Callable
 from typing import Any
 
 import asyncpg
 
-log = logging.getLogger(__name__)
+from dispatch.periodic import Periodic
 
 
 async def decline(
@@ -33,10 +30,12 @@ async def advance(conn: asyncpg.Connection | asyncpg.Pool, *, max_requests: int)
     return changed
 
 
-class OfferDriver:
+class OfferDriver(Periodic):
     """Calls dispatch.advance_offer_rounds every `interval` seconds. Every server process runs one:
     the function takes due requests with SKIP LOCKED, so drivers share the work and each offer is
-    sent once. A pass that found a full batch runs again at once (a backlog drains quickly)."""
+    sent once. A pass that found a full batch runs again at once (a backlog drains quickly); a
+    failed pass is resumed by the next one, here or in another process (the state is in the
+    database)."""
 
     def __init__(
         self,
@@ -46,37 +45,14 @@ class OfferDriver:
         batch: int,
         on_change: Callable[[], None] | None = None,
     ) -> None:
+        super().__init__("offer-driver", self.advance, interval=interval)
         self._pool = pool
-        self._interval = interval
         self._batch = batch
         self._on_change = on_change
-        self._task: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
-        if self._interval > 0:
-            self._task = asyncio.create_task(self._run(), name="offer-driver")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        while True:
-            changed = 0
-            try:
-                changed = await advance(self._pool, max_requests=self._batch)
-            # InternalClientError: a connection caught mid-operation by a database restart.
-            except (
-                OSError,
-                asyncpg.PostgresError,
-                asyncpg.InterfaceError,
-                asyncpg.InternalClientError,
-            ) as exc:
-                # The state is in the database: the next pass (here or in another process) resumes.
-                log.warning("offer rounds not advanced: %s", type(exc).__name__)
-            if changed and self._on_change is not None:
-                self._on_change()
-            if changed < self._batch:
-                await asyncio.sleep(self._interval)
+    async def advance(self) -> bool:
+        """One pass; True when it found a full batch (more may be due)."""
+        changed = await advance(self._pool, max_requests=self._batch)
+        if changed and self._on_change is not None:
+            self._on_change()
+        return changed >= self._batch

@@ -14,16 +14,13 @@ events committed elsewhere (psql, a process that died between its commit and its
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import asyncpg
 
-log = logging.getLogger(__name__)
+from dispatch.periodic import Periodic
 
 Published = Callable[[Sequence[Any]], None]
 
@@ -31,7 +28,7 @@ _PUBLISH = "SELECT seq, topics, messages, skip_user FROM dispatch.publish_events
 _PRUNE = "SELECT dispatch.prune_events(make_interval(secs => $1), $2)"
 
 
-class Publisher:
+class Publisher(Periodic):
     """Kick it and committed events get their seq and reach every process's listener."""
 
     def __init__(
@@ -44,52 +41,24 @@ class Publisher:
         prune_every: float = 300.0,
         batch: int = 1000,
     ) -> None:
+        # Never dies (a dead publisher would silence every socket): a failed pass leaves the rows
+        # in the table for the next kick or tick.
+        super().__init__("event-publisher", self._pass, interval=interval, kicked_only=True)
         self._pool = pool
-        self._interval = interval
         self._on_published = on_published
         self._retention_h = retention_h
         self._prune_every = prune_every
         self._batch = batch
-        self._kicked = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self._next_prune = time.monotonic() + prune_every
         self.passes = 0  # publish passes that numbered at least one event
         self.published = 0  # frames (seqs) this process numbered
         self.last_seq = 0  # the highest seq this process numbered
 
-    def kick(self) -> None:
-        """Ask for a publish pass soon. Cheap and coalescing: any number of kicks during a pass
-        make exactly one more pass. Safe to call from any coroutine or callback of the loop."""
-        self._kicked.set()
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="event-publisher")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._interval or None):  # no Task per wait
-                    await self._kicked.wait()
-            self._kicked.clear()
-            try:
-                await self.publish_pending()
-                if self._prune_every and time.monotonic() >= self._next_prune:
-                    self._next_prune = time.monotonic() + self._prune_every
-                    await self.prune()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # never die: a dead publisher would silence every socket
-                # The rows wait in the table; the next kick or tick publishes them. (A connection
-                # broken by a database restart can raise asyncpg's InternalClientError, too.)
-                log.warning("event publisher: %s", type(exc).__name__)
-                await asyncio.sleep(min(self._interval or 0.2, 0.2))
+    async def _pass(self) -> None:
+        await self.publish_pending()
+        if self._prune_every and time.monotonic() >= self._next_prune:
+            self._next_prune = time.monotonic() + self._prune_every
+            await self.prune()
 
     async def publish_pending(self) -> int:
         """Number every committed, unpublished batch now; returns how many frames (seqs) this call

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import time
 
@@ -32,7 +33,7 @@ async def test_runs_every_interval_and_stops():
     done = len(runs)
     await asyncio.sleep(0.15)
     assert len(runs) == done  # stopped means stopped
-    gaps = [b - a for a, b in zip(runs, runs[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(runs)]
     assert min(gaps) >= 0.04
 
 
@@ -105,7 +106,7 @@ async def test_failures_are_logged_backed_off_and_survived(error, caplog):
         await wait_for(lambda: len(calls) >= 5)
     await loop.stop()
     assert loop.failures == 0  # recovered
-    gaps = [b - a for a, b in zip(calls, calls[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(calls)]
     assert gaps[1] >= 0.035 and gaps[2] >= 0.075  # doubling after each failure
     assert sum("flaky" in r.getMessage() for r in caplog.records) == 3
     traced = [r for r in caplog.records if r.exc_info]

@@ -157,6 +157,46 @@ async def test_track_is_the_assistants_path_during_the_job(client, settings, con
     Track.model_validate(line)
 
 
+@pytest.mark.parametrize("state", ["requested", "accepted", "completed"])
+async def test_every_reader_of_a_request_follows_the_view_rule(client, settings, conn, state):
+    """Issue 23 D3: a request without an assistant was readable by anyone on its track (a NULL
+    assistant made the party test NULL, and NULL let the reader through). View, track, chat
+    history, cost lines and invoice answer alike: parties and dispatchers read, nobody else."""
+    job = await job_in_state(client, settings, conn, state)
+    readers = {
+        "view/{id}/": "ASSISTANCE_NOT_FOUND",
+        "{id}/track/": "ASSISTANCE_NOT_FOUND",
+        "{id}/messages/": "ASSISTANCE_NOT_FOUND",
+        "{id}/cost-lines/": "ASSISTANCE_NOT_FOUND",
+    }
+    if state == "completed":
+        readers["{id}/invoice/"] = "INVOICE_NOT_FOUND"
+    stranger = await create_user(conn, role="client")
+    other_assistant = await active_assistant(conn, dlat=0.3)
+    dispatcher = await create_user(conn, role="dispatcher")
+    parties = [job.client] + ([job.assistant] if job.assistant else [])
+    for reader, code in readers.items():
+        path = "/api/assistance/" + reader.format(id=job.id)
+        for user in (*parties, dispatcher):
+            status, body = await call(client, settings, user, "GET", path)
+            assert status == 200, (path, user.role, body)
+        for user in (stranger, other_assistant):
+            status, body = await call(client, settings, user, "GET", path)
+            assert (status, body["code"]) == (404, code), (path, user.role)
+    # The rule itself, from SQL: true or false, never NULL, unknown users and requests included.
+    for user, expected in ((job.client, True), (dispatcher, True), (stranger, False)):
+        allowed = await conn.fetchval(
+            "SELECT dispatch.can_read_assistance(assistance_id => $1, user_id => $2)",
+            job.id,
+            user.id,
+        )
+        assert allowed is expected
+    assert (
+        await conn.fetchval("SELECT dispatch.can_read_assistance(-1, $1)", job.client.id) is False
+    )
+    assert await conn.fetchval("SELECT dispatch.can_read_assistance($1, -1)", job.id) is False
+
+
 async def test_telematics_batch(client, settings, conn):
     assistant = await create_user(conn, role="assistant")
     now = datetime.now(UTC).replace(microsecond=0)

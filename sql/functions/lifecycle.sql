@@ -530,6 +530,26 @@ COMMENT ON FUNCTION dispatch.list_assistance(bigint, text, integer, integer) IS
     'The requests a user may see, newest first, as a JSON array of assistance objects: a client''s '
     'own, an assistant''s accepted ones, every one for a dispatcher; optional status filter.';
 
+CREATE OR REPLACE FUNCTION dispatch.can_read_assistance(assistance_id bigint, user_id bigint)
+RETURNS boolean
+LANGUAGE sql
+STABLE
+AS $$
+    -- EXISTS is true or false, never NULL: `user_id IN (client_id, assistant_id)` alone is NULL
+    -- for a stranger while the request has no assistant, and a plpgsql `IF NOT (...)` lets a
+    -- NULL through.
+    SELECT EXISTS (
+        SELECT 1
+          FROM dispatch.assistance_requests r
+          JOIN dispatch.users u ON u.id = can_read_assistance.user_id
+         WHERE r.id = can_read_assistance.assistance_id
+           AND (u.id = r.client_id OR u.id = r.assistant_id OR u.role = 'dispatcher'))
+$$;
+COMMENT ON FUNCTION dispatch.can_read_assistance(bigint, bigint) IS
+    'The one read rule of a request: true when the user is its client, its assigned assistant or '
+    'a dispatcher; false otherwise (an unknown request or user included, never NULL). Every '
+    'reader of one request (view, track, chat history, cost lines, invoice) asks it.';
+
 CREATE OR REPLACE FUNCTION dispatch.get_assistance(assistance_id bigint, user_id bigint)
 RETURNS jsonb
 LANGUAGE sql
@@ -537,9 +557,8 @@ STABLE
 AS $$
     SELECT dispatch.assistance_json(r)
     FROM dispatch.assistance_requests r
-    JOIN dispatch.users u ON u.id = get_assistance.user_id
     WHERE r.id = get_assistance.assistance_id
-      AND (u.id IN (r.client_id, r.assistant_id) OR u.role = 'dispatcher')
+      AND dispatch.can_read_assistance(r.id, get_assistance.user_id)
 $$;
 COMMENT ON FUNCTION dispatch.get_assistance(bigint, bigint) IS
     'One assistance object if the user is its client, its assistant or a dispatcher; else NULL.';

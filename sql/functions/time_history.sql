@@ -171,17 +171,14 @@ STABLE
 AS $$
 DECLARE
     req    dispatch.assistance_requests;
-    role   text;
     till   timestamptz;
     coords jsonb;
     times  jsonb;
 BEGIN
-    SELECT * INTO req FROM dispatch.assistance_requests r WHERE r.id = assistance_track.assistance_id;
-    SELECT u.role INTO role FROM dispatch.users u WHERE u.id = assistance_track.user_id;
-    IF req.id IS NULL OR NOT (assistance_track.user_id IN (req.client_id, req.assistant_id)
-                              OR role = 'dispatcher') THEN
+    IF NOT dispatch.can_read_assistance(assistance_track.assistance_id, assistance_track.user_id) THEN
         RETURN NULL;
     END IF;
+    SELECT * INTO req FROM dispatch.assistance_requests r WHERE r.id = assistance_track.assistance_id;
     till := coalesce(req.completed_at, req.canceled_at, 'infinity');
     -- The assistant's path from the accept to the end of the job: a finished job's path is not
     -- extended by the assistant's later movements.

@@ -31,7 +31,6 @@ from api.limits import setup_limits
 from api.middleware import error_middleware
 from api.routes import setup_routes
 from api.ws.hub import Hub
-from api.ws.limits import setup_ws_limits
 from api.ws.sessions import SESSIONS, SessionSockets
 from dispatch import db
 from dispatch.auth import revocation
@@ -168,7 +167,6 @@ def create_app(
     # their events and closes the sockets; then the cleanup contexts above stop the background tasks.
     app.on_shutdown.append(drain)
     setup_limits(app)  # robustness limits (issue 14)
-    setup_ws_limits(app, chat_per_minute=settings.realtime.chat_per_minute)
     setup_accounts(app, background=pool is None)
     setup_routes(app)
     if settings.metrics.enabled:

@@ -211,7 +211,8 @@ class RealtimeSettings:
     chat_per_minute: int = setting(
         "DISPATCH_WS_CHAT_PER_MINUTE",
         30,
-        "Chat frames one user may send per minute (bursts up to this many); beyond, an error "
+        "Chat frames one user may send per minute (bursts up to this many), counted in one "
+        "bucket in the database for all the user's sockets in every process; beyond, an error "
         "frame and the message is dropped (0: no limit).",
     )
     location_history_s: float = setting(

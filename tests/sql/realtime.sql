@@ -1,6 +1,6 @@
 -- Real time: the emit seam, channel membership and chat; the read rule of a request.
 BEGIN;
-SELECT plan(14);
+SELECT plan(18);
 
 SELECT has_table('dispatch', 'chat_messages', 'chat messages table');
 SELECT has_function('dispatch', 'emit', ARRAY['text', 'jsonb'], 'dispatch.emit(topic, message)');
@@ -26,6 +26,13 @@ SELECT is((SELECT count(*) FROM dispatch.chat_messages WHERE assistance_id = 501
           'chat is stored');
 SELECT throws_ok($$SELECT dispatch.post_chat(501, 103, 'let me in')$$, 'DP001', NULL,
                  'an outsider cannot post');
+
+-- The chat limit: one bucket per sender in dispatch.token_buckets (every process shares it).
+SELECT lives_ok($$SELECT dispatch.post_chat(501, 102, 'one', per_minute => 2)$$, 'a first chat');
+SELECT lives_ok($$SELECT dispatch.post_chat(501, 102, 'two', per_minute => 2)$$, 'a burst of two');
+SELECT throws_ok($$SELECT dispatch.post_chat(501, 102, 'three', per_minute => 2)$$, 'DPC01',
+                 'too many chat messages; slow down', 'the third within the minute is refused');
+SELECT is(dispatch.take_token('nolimit', 0, 0), true, 'a capacity of 0 is no limit');
 
 -- Without an assistant, `user_id IN (client_id, assistant_id)` is NULL for a stranger; the rule
 -- answers false, and the readers built on it answer nothing.

@@ -36,9 +36,11 @@ migrate: db-up
 
 setup: migrate
 
+# The local demo logs verification codes (no SMS gateway or SMTP here); DISPATCH_DEV_LOG_CODES=0
+# turns that off. Servers started any other way never log a code unless asked to.
 run: setup
 	@if [ "$(SEED)" != "0" ]; then $(BIN)/dispatch seed; fi
-	@$(BIN)/dispatch serve --workers $(WORKERS)
+	@DISPATCH_DEV_LOG_CODES="$${DISPATCH_DEV_LOG_CODES:-1}" $(BIN)/dispatch serve --workers $(WORKERS)
 
 test: setup
 	$(BIN)/ruff check dispatch api tests bench

@@ -32,7 +32,6 @@ from api.middleware import error_middleware
 from api.routes import setup_routes
 from api.security import setup_security
 from api.ws.hub import Hub
-from api.ws.limits import setup_ws_limits
 from api.ws.sessions import SESSIONS, SessionSockets
 from dispatch import db
 from dispatch.auth import revocation
@@ -172,7 +171,6 @@ def create_app(
     app.on_shutdown.append(drain)
     setup_limits(app)  # robustness limits (issue 14)
     setup_security(app)  # CSP, nosniff, no framing on pages and their files (issue 23)
-    setup_ws_limits(app, chat_per_minute=settings.realtime.chat_per_minute)
     setup_accounts(app, background=pool is None)
     setup_routes(app)
     if settings.metrics.enabled:

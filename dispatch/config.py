@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import secrets
+import shlex
 import typing
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -24,6 +25,13 @@ def _bool(raw: str) -> bool:
     if value in {"0", "false", "no", "off", ""}:
         return False
     raise ValueError(f"expected a boolean, got {raw!r}")
+
+
+def _command(raw: str) -> str:
+    """A command line to run without a shell: it must split into words as a shell would."""
+    if not shlex.split(raw):
+        raise ValueError("expected a command")
+    return raw.strip()
 
 
 def setting(env: str, default: Any, doc: str, parse: Callable[[str], Any] | None = None) -> Any:
@@ -153,7 +161,9 @@ class AccountsSettings:
         "DISPATCH_OUTBOX_INTERVAL", 1.0, "Seconds between two drains of the message outbox."
     )
     smtp_host: str = setting(
-        "DISPATCH_SMTP_HOST", "", "SMTP server for email. Unset: messages are written to the log."
+        "DISPATCH_SMTP_HOST",
+        "",
+        "SMTP server for email. Unset: email is not sent (see DISPATCH_DEV_LOG_CODES).",
     )
     smtp_port: int = setting("DISPATCH_SMTP_PORT", 587, "SMTP server port.")
     smtp_user: str = setting("DISPATCH_SMTP_USER", "", "SMTP login (unset: no authentication).")
@@ -163,6 +173,33 @@ class AccountsSettings:
     )
     smtp_starttls: bool = setting(
         "DISPATCH_SMTP_STARTTLS", True, "Upgrade the SMTP connection with STARTTLS.", _bool
+    )
+    sms_command: str = setting(
+        "DISPATCH_SMS_COMMAND",
+        "",
+        "SMS gateway command, run without a shell: its words (split as a shell would) plus the "
+        "phone number as the last argument, the message on stdin; exit status 0 is delivered, "
+        "anything else is retried. Wins over the webhook.",
+        _command,
+    )
+    sms_webhook_url: str = setting(
+        "DISPATCH_SMS_WEBHOOK_URL",
+        "",
+        "SMS gateway URL: each SMS is POSTed as JSON {to, body, id} with `Idempotency-Key: "
+        "outbox-<id>`; a 2xx answer is delivered, anything else is retried.",
+    )
+    sms_webhook_token: str = setting(
+        "DISPATCH_SMS_WEBHOOK_TOKEN",
+        "",
+        "Sent as `Authorization: Bearer <token>` to the SMS webhook (unset: no header).",
+    )
+    dev_log_codes: bool = setting(
+        "DISPATCH_DEV_LOG_CODES",
+        False,
+        "Development only: messages with no gateway (SMS without DISPATCH_SMS_COMMAND or "
+        "DISPATCH_SMS_WEBHOOK_URL, email without SMTP) are logged with their text, codes "
+        "included. Off: the log gets a warning naming the masked recipient, never the text.",
+        _bool,
     )
 
 
@@ -211,7 +248,8 @@ class RealtimeSettings:
     chat_per_minute: int = setting(
         "DISPATCH_WS_CHAT_PER_MINUTE",
         30,
-        "Chat frames one user may send per minute (bursts up to this many); beyond, an error "
+        "Chat frames one user may send per minute (bursts up to this many), counted in one "
+        "bucket in the database for all the user's sockets in every process; beyond, an error "
         "frame and the message is dropped (0: no limit).",
     )
     location_history_s: float = setting(

@@ -154,6 +154,8 @@ register_sqlstate("DP031", NotFound, "VEHICLE_NOT_FOUND")
 register_sqlstate("DP032", NotFound, "BOOKING_NOT_FOUND")
 register_sqlstate("DP033", Conflict, "BOOKING_FINAL")
 register_sqlstate("DP034", ValidationError, "POINTS_TOO_OLD")
+# Real time (sql/functions/realtime.sql): a chat beyond the sender's bucket, shared by every process.
+register_sqlstate("DPC01", RateLimited, "CHAT_RATE_LIMITED")
 # The same rules as constraints, for writers that bypass the functions or race past their checks.
 register_constraint(
     "assistance_one_open_per_client",

@@ -64,12 +64,10 @@ class TrackPoint:
 
 
 async def store_batch(conn: asyncpg.Connection, *, user_id: int, points: list[TrackPoint]) -> int:
-    """Store a telematics batch in the caller's transaction: the newest point through the position
-    path (current position if newer than the stored one, matchable flag, relay to an open job,
-    history), then every other point into the history in one statement."""
-    newest = max(range(len(points)), key=lambda i: (points[i].recorded_at, i))  # as the SQL picks
-    top = points[newest]
-    await store_position(conn, user_id=user_id, lat=top.lat, lng=top.lng, at=top.recorded_at)
+    """Store a telematics batch in the caller's transaction: every point into the history in one
+    statement (one row per instant, a retried batch adds nothing), then the newest point through
+    the position path (current position if newer than the stored one, matchable flag, relay to
+    an open job; its history row is already there)."""
     stored: int = await conn.fetchval(
         """
         SELECT dispatch.store_telematics(
@@ -84,4 +82,8 @@ async def store_batch(conn: asyncpg.Connection, *, user_id: int, points: list[Tr
         [p.speed for p in points],
         [p.heading for p in points],
     )
+    # The last of the newest instant's points, as the history keeps it.
+    newest = max(range(len(points)), key=lambda i: (points[i].recorded_at, i))
+    top = points[newest]
+    await store_position(conn, user_id=user_id, lat=top.lat, lng=top.lng, at=top.recorded_at)
     return stored

@@ -45,15 +45,19 @@ WITH frames AS (
 ), latest AS (
     SELECT DISTINCT ON (user_id) * FROM frames ORDER BY user_id, at DESC
 ), current AS (
+    -- A fix dated ahead of the clock (a device's skew) counts as taken now: dated as sent, it
+    -- would hide every newer fix until the clock caught up. Strictly newer wins: a retried write
+    -- changes nothing, and of two fixes of one instant the first stays (as in the history).
     INSERT INTO dispatch.positions AS p (user_id, geog, h3_r7, h3_r8, h3_r9, updated_at)
-    SELECT user_id, geog, r7, r8, r9, at FROM latest
+    SELECT user_id, geog, r7, r8, r9, least(at, statement_timestamp()) FROM latest
     ON CONFLICT (user_id) DO UPDATE
        SET geog = EXCLUDED.geog, h3_r7 = EXCLUDED.h3_r7, h3_r8 = EXCLUDED.h3_r8,
            h3_r9 = EXCLUDED.h3_r9, updated_at = EXCLUDED.updated_at
-     WHERE p.updated_at <= EXCLUDED.updated_at
+     WHERE p.updated_at < EXCLUDED.updated_at
 ), history AS (
     INSERT INTO dispatch.position_history (user_id, geog, h3_r9, recorded_at)
     SELECT user_id, geog, r9, at FROM frames WHERE keep
+    ON CONFLICT ON CONSTRAINT position_history_user_recorded_key DO NOTHING
 ), relays AS (
     -- A position is relayed to the other party of the sender's job while it is accepted or
     -- ongoing (dispatch.channel_party), whichever channel it came from: read here, at the moment
@@ -125,7 +129,9 @@ async def store_position(
 ) -> None:
     """Upsert the user's current position, append it to the history and relay it to the other
     party of the user's accepted or ongoing job, if any: the batch statement with one frame.
-    `at` (default now) is when the position was recorded; an older one is history only."""
+    `at` (default now) is when the position was recorded; an older one is history only, a later
+    one than the database's clock becomes the position as of now, and a history row of the same
+    user and instant is kept as it is."""
     when = at or datetime.now(UTC)
     await conn.execute(_STORE_SQL, *_columns([(user_id, lat, lng, when, True)]))
 

@@ -1,4 +1,4 @@
-"""Rate limiting in Postgres: fixed-window counters that every server process shares."""
+"""Rate limits in Postgres: fixed-window counters and token buckets every server process shares."""
 
 from __future__ import annotations
 
@@ -25,8 +25,13 @@ async def hit(conn: asyncpg.Connection, *, buckets: list[tuple[str, int]], windo
 
 
 async def purge(conn: asyncpg.Connection, *, older_than_seconds: int = 86400) -> None:
-    """Forget buckets whose window ended long ago."""
+    """Forget buckets whose window ended long ago, and token buckets (dispatch.take_token, the
+    chat limit) untouched as long: refilled, they are the same as none."""
     await conn.execute(
         "DELETE FROM dispatch.rate_limits WHERE window_start < now() - make_interval(secs => $1)",
+        older_than_seconds,
+    )
+    await conn.execute(
+        "DELETE FROM dispatch.token_buckets WHERE refilled_at < now() - make_interval(secs => $1)",
         older_than_seconds,
     )

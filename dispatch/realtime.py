@@ -35,14 +35,23 @@ async def channel_status_at(
 
 
 async def post_chat(
-    conn: asyncpg.Connection, *, assistance_id: int, sender_id: int, message: str
+    conn: asyncpg.Connection,
+    *,
+    assistance_id: int,
+    sender_id: int,
+    message: str,
+    per_minute: int = 0,
 ) -> dict[str, Any]:
-    """Store a chat message and relay it to the job's channel, in the caller's transaction."""
+    """Store a chat message and relay it to the job's channel, in the caller's transaction.
+    `per_minute` > 0 takes a token from the sender's bucket, shared by every server process
+    (RateLimited, code CHAT_RATE_LIMITED, when it is empty)."""
     frame: dict[str, Any] = await conn.fetchval(
-        "SELECT dispatch.post_chat(assistance_id => $1, sender_id => $2, message => $3)",
+        "SELECT dispatch.post_chat(assistance_id => $1, sender_id => $2, message => $3, "
+        "per_minute => $4)",
         assistance_id,
         sender_id,
         message,
+        per_minute,
     )
     return frame
 

@@ -6,9 +6,15 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import re
+import shlex
+import sys
 
+import aiohttp
 import asyncpg
+import orjson
 import pytest
+from aiohttp import web
 
 from api.app import create_app
 from dispatch import outbox
@@ -16,6 +22,7 @@ from dispatch.cli import create_dispatcher_url
 from dispatch.errors import Conflict
 from tests.accounts_support import CLIENT_000, PASSWORD, assert_error, register, with_accounts
 from tests.conftest import TxPool, serve
+from tests.served import node
 
 
 @pytest.fixture
@@ -122,31 +129,134 @@ async def test_failed_delivery_is_retried_later(client, conn):
     assert await outbox.drain(TxPool(conn), Capture()) == 2
 
 
-async def test_log_sender_is_the_dev_channel(caplog):
+async def test_log_sender_logs_the_text_only_when_development_asks(caplog):
     caplog.set_level(logging.INFO, logger="dispatch.outbox")
-    message = outbox.Message(1, "email", "a@b.co", "Your code", "Your code is 123456.")
+    message = outbox.Message(1, "sms", "+213555102030", "Your code", "Your code is 123456.")
     await outbox.LogSender().send(message)
     record = caplog.records[-1]
+    assert record.levelno == logging.WARNING
+    assert record.fields == {  # type: ignore[attr-defined]
+        "outbox_id": 1,
+        "channel": "sms",
+        "recipient": "+**********30",
+    }
+    assert "123456" not in caplog.text and "555102030" not in caplog.text
+    # DISPATCH_DEV_LOG_CODES=1: the development channel, code included (the recipient masked).
+    await outbox.LogSender(include_text=True).send(message)
+    record = caplog.records[-1]
+    assert record.levelno == logging.INFO
     assert record.fields["body"] == "Your code is 123456."  # type: ignore[attr-defined]
+    assert record.fields["recipient"] == "+**********30"  # type: ignore[attr-defined]
 
 
-async def test_running_app_drains_the_outbox(throwaway_db, settings):
-    fast = with_accounts(settings, outbox_interval=0.05)
-    async with serve(create_app(fast, db_url=throwaway_db)) as c:
-        await register(c, CLIENT_000)
-        conn = await asyncpg.connect(throwaway_db)
-        try:
-            for _ in range(100):
-                pending = await conn.fetchval(
-                    "SELECT count(*) FROM dispatch.outbox WHERE sent_at IS NULL"
-                )
-                if pending == 0:
+@pytest.mark.parametrize(
+    ("recipient", "shown"),
+    [
+        ("+213555102030", "+**********30"),
+        ("123456", "****56"),
+        ("amel@example.com", "a***@example.com"),
+    ],
+)
+def test_recipients_are_masked_in_logs(recipient, shown):
+    assert outbox.mask(recipient) == shown
+
+
+GATEWAY = """\
+import json, sys
+with open(sys.argv[1], "a") as out:
+    out.write(json.dumps({"argv": sys.argv[2:], "stdin": sys.stdin.read()}) + "\\n")
+"""
+
+
+async def test_codes_go_to_the_sms_gateway_and_never_to_the_log(throwaway_db, tmp_path):
+    """Issue 23 D7: every SMS (phone number and code) was written to the log at INFO, SMTP or
+    not. Against a real server: the SMS goes to DISPATCH_SMS_COMMAND (phone in argv, text on
+    stdin, no shell), its code verifies the phone, and the server's log holds neither the code
+    nor the phone number; email without SMTP is a warning with the masked address."""
+    script, sent, log = tmp_path / "gateway.py", tmp_path / "sent.jsonl", tmp_path / "server.log"
+    script.write_text(GATEWAY)
+    command = shlex.join([sys.executable, str(script), str(sent)])
+    env = {"DISPATCH_SMS_COMMAND": command, "DISPATCH_OUTBOX_INTERVAL": "0.05"}
+    with node(throwaway_db, env=env, log=log) as base:
+        async with aiohttp.ClientSession(base_url=base) as session:
+            await register(session, CLIENT_000)
+            for _ in range(200):
+                if sent.exists() and sent.read_text():
                     break
                 await asyncio.sleep(0.05)
-            assert pending == 0
-            assert await conn.fetchval("SELECT count(*) FROM dispatch.outbox") == 2
-        finally:
-            await conn.close()
+            (sms,) = [orjson.loads(line) for line in sent.read_text().splitlines()]
+            assert sms["argv"] == ["+213555102030"]
+            code = re.search(r"\b(\d{6})\b", sms["stdin"]).group(1)  # type: ignore[union-attr]
+            async with session.post(
+                "/api/auth/verify-phone/", json={"phone": "+213555102030", "code": code}
+            ) as resp:
+                assert resp.status == 200, await resp.text()
+            # The email (no SMTP here) was handled too: wait for the drain's warning.
+            for _ in range(200):
+                if "a***@example.com" in log.read_text():
+                    break
+                await asyncio.sleep(0.05)
+    text = log.read_text()
+    assert "a***@example.com" in text and "no email gateway" in text
+    for secret in (code, "555102030", "amel@example.com", "code is"):
+        assert secret not in text, secret
+
+
+async def test_sms_webhook_gateway(throwaway_db, settings):
+    """DISPATCH_SMS_WEBHOOK_URL: the SMS is POSTed as JSON {to, body, id} with an Idempotency-Key
+    and the bearer token; an answer other than 2xx is a failed delivery (retried by the drain)."""
+    received: list[tuple[dict, dict]] = []
+
+    async def gateway(request: web.Request) -> web.Response:
+        received.append((dict(request.headers), await request.json()))
+        return web.json_response({}, status=202)
+
+    async def refusing(request: web.Request) -> web.Response:
+        return web.json_response({}, status=503)
+
+    hook = web.Application()
+    hook.router.add_post("/sms", gateway)
+    hook.router.add_post("/down", refusing)
+    async with serve(hook) as gw:
+        fast = with_accounts(
+            settings,
+            outbox_interval=0.05,
+            sms_webhook_url=str(gw.make_url("/sms")),
+            sms_webhook_token="gw-secret",
+        )
+        async with serve(create_app(fast, db_url=throwaway_db)) as c:
+            await register(c, CLIENT_000)
+            conn = await asyncpg.connect(throwaway_db)
+            try:
+                for _ in range(200):
+                    sms = await conn.fetchrow(
+                        "SELECT id, sent_at FROM dispatch.outbox WHERE channel = 'sms'"
+                    )
+                    if sms["sent_at"] is not None:
+                        break
+                    await asyncio.sleep(0.05)
+            finally:
+                await conn.close()
+        message = outbox.Message(7, "sms", "+1234567890", "", "Your code is 123456.")
+        with pytest.raises(outbox.DeliveryFailed, match="503"):
+            await outbox.WebhookSmsSender(str(gw.make_url("/down"))).send(message)
+    assert sms["sent_at"] is not None and len(received) == 1
+    headers, body = received[0]
+    assert body["to"] == "+213555102030" and body["id"] == sms["id"]
+    assert re.fullmatch(r".* is \d{6}\. It expires in \d+ minutes\.", body["body"])
+    assert headers["Idempotency-Key"] == f"outbox-{sms['id']}"
+    assert headers["Authorization"] == "Bearer gw-secret"
+
+
+async def test_a_failing_sms_command_is_a_failed_delivery(tmp_path):
+    message = outbox.Message(7, "sms", "+1234567890", "", "Your code is 123456.")
+    with pytest.raises(outbox.DeliveryFailed, match="status 3"):
+        await outbox.CommandSmsSender(shlex.join([sys.executable, "-c", "exit(3)"])).send(message)
+    slow = outbox.CommandSmsSender(
+        shlex.join([sys.executable, "-c", "import time; time.sleep(30)"]), timeout=0.5
+    )
+    with pytest.raises(outbox.DeliveryFailed, match="timed out"):
+        await slow.send(message)
 
 
 # --- create-dispatcher --------------------------------------------------------------------

@@ -24,6 +24,7 @@ from tests.offers_support import (
     token_of,
     withdrawn,
 )
+from tests.served import node
 
 # The deadline-to-next-round lag allowed; the driver polls every 250 ms, but this machine is shared.
 LAG_S = 2.0
@@ -298,3 +299,57 @@ async def test_an_assistant_going_active_joins_the_running_round(city, db, setti
             "WHERE key = 'offer_timeout_s'",
             SETTINGS["offer_timeout_s"],
         )
+
+
+async def test_an_offer_past_its_expiry_is_refused_before_the_driver_closes_it(
+    settings, throwaway_db
+):
+    """Issue 23 D11: an accept just after `expires_at` went through until the round driver's next
+    pass closed the offer. The accept compares `expires_at` with the clock itself: with no driver
+    running at all (two workers, DISPATCH_OFFER_DRIVER_INTERVAL_MS=0), the open offer is refused
+    as OFFER_EXPIRED once its time is up, and accepted while it is not."""
+    await configure(throwaway_db)
+    conn = await asyncpg.connect(throwaway_db)
+    await init_connection(conn)
+    await conn.execute("UPDATE dispatch.settings SET value = '1' WHERE key = 'offer_timeout_s'")
+    late_owner, (late,) = await _layout(conn, 0, [1])
+    timely_owner, (timely,) = await _layout(conn, 1, [1])
+    try:
+        with node(throwaway_db, workers=2, env={"DISPATCH_OFFER_DRIVER_INTERVAL_MS": "0"}) as base:
+            async with aiohttp.ClientSession() as session:
+                late_job = await _request(session, base, settings, late_owner, 0)
+                expires_at = await conn.fetchval(
+                    "SELECT expires_at FROM dispatch.offers WHERE assistance_id = $1 "
+                    "AND assistant_id = $2",
+                    late_job,
+                    late.id,
+                )
+                # Just past the deadline by the database's clock (the one the accept reads).
+                left = await conn.fetchval(
+                    "SELECT extract(epoch FROM $1::timestamptz - clock_timestamp())", expires_at
+                )
+                await asyncio.sleep(float(left) + 0.02)
+                async with session.patch(
+                    f"{base}/api/assistance/accept/{late_job}/",
+                    headers=auth_header(settings, late),
+                ) as resp:
+                    body = await resp.json()
+                    assert (resp.status, body.get("code")) == (409, "OFFER_EXPIRED"), body
+                    assert set(body) == {"error", "code"}
+                # Nobody closed the offer: the answer came from the clock, not from the driver.
+                state = await conn.fetchval(
+                    "SELECT state FROM dispatch.offers WHERE assistance_id = $1", late_job
+                )
+                assert state == "open"
+
+                await conn.execute(
+                    "UPDATE dispatch.settings SET value = '30' WHERE key = 'offer_timeout_s'"
+                )
+                timely_job = await _request(session, base, settings, timely_owner, 1)
+                async with session.patch(
+                    f"{base}/api/assistance/accept/{timely_job}/",
+                    headers=auth_header(settings, timely),
+                ) as resp:
+                    assert resp.status == 200, await resp.text()
+    finally:
+        await conn.close()

@@ -24,6 +24,7 @@ from tests.accounts_support import CLIENT_000, register
 from tests.assist import PICKUP, job_in_state
 from tests.conftest import HANDSHAKE, serve
 from tests.factories import auth_header, create_user
+from tests.served import node
 
 
 def token_of(settings, user) -> str:
@@ -142,6 +143,47 @@ async def test_chat_is_rate_limited_per_user(settings, db, app_on):
         "SELECT count(*) FROM dispatch.chat_messages WHERE assistance_id = $1", job.id
     )
     assert stored == 5
+
+
+async def test_one_chat_bucket_per_user_across_server_processes(settings, db, throwaway_db):
+    """Issue 23 D10: the bucket lived in each process, so one user with 8 sockets spread over 2
+    workers got twice the allowance. It lives in the database now: 8 sockets of one user on
+    `dispatch serve --workers 2` share 5 chats (plus what refills meanwhile, one per 12 s)."""
+    per_minute, sockets, each = 5, 8, 3
+    env = {"DISPATCH_WS_CHAT_PER_MINUTE": str(per_minute)}
+    with node(throwaway_db, workers=2, env=env) as base:
+        async with aiohttp.ClientSession(base_url=base) as session:
+            job = await job_in_state(session, settings, db, "accepted")
+            url = f"/ws/assistance/{job.id}/?token={token_of(settings, job.client)}"
+            conns = [await session.ws_connect(url) for _ in range(sockets)]
+            try:
+                for ws in conns:
+                    await next_of_type(ws, "status")
+                started = time.monotonic()
+                for k, ws in enumerate(conns):
+                    for i in range(each):
+                        await ws.send_str(f'{{"type": "chat", "message": "socket {k} #{i}"}}')
+                    await ws.send_str('{"type": "ping"}')
+
+                # A socket's frames are handled in order: its refusals come before its pong.
+                async def refusals(ws) -> int:
+                    errors = 0
+                    while (frame := await next_json(ws, 30.0))["type"] != "pong":
+                        if frame["type"] == "error":
+                            assert frame["message"] == CHAT_LIMITED
+                            errors += 1
+                    return errors
+
+                refused = sum(await asyncio.gather(*(refusals(ws) for ws in conns)))
+                elapsed = time.monotonic() - started
+            finally:
+                for ws in conns:
+                    await ws.close()
+    stored = await db.fetchval(
+        "SELECT count(*) FROM dispatch.chat_messages WHERE assistance_id = $1", job.id
+    )
+    assert stored + refused == sockets * each
+    assert per_minute <= stored <= per_minute + int(elapsed * per_minute / 60), (stored, elapsed)
 
 
 async def test_location_floods_are_coalesced(settings, db, app_on):

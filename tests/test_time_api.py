@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from api.schemas.objects import ChatPage, Shifts, Track
 from tests.assist import PICKUP, active_assistant, call, job_in_state
-from tests.factories import create_user
+from tests.factories import auth_header, create_user
 
 TELEMATICS = "/api/telematics/"
 
@@ -157,6 +158,46 @@ async def test_track_is_the_assistants_path_during_the_job(client, settings, con
     Track.model_validate(line)
 
 
+@pytest.mark.parametrize("state", ["requested", "accepted", "completed"])
+async def test_every_reader_of_a_request_follows_the_view_rule(client, settings, conn, state):
+    """Issue 23 D3: a request without an assistant was readable by anyone on its track (a NULL
+    assistant made the party test NULL, and NULL let the reader through). View, track, chat
+    history, cost lines and invoice answer alike: parties and dispatchers read, nobody else."""
+    job = await job_in_state(client, settings, conn, state)
+    readers = {
+        "view/{id}/": "ASSISTANCE_NOT_FOUND",
+        "{id}/track/": "ASSISTANCE_NOT_FOUND",
+        "{id}/messages/": "ASSISTANCE_NOT_FOUND",
+        "{id}/cost-lines/": "ASSISTANCE_NOT_FOUND",
+    }
+    if state == "completed":
+        readers["{id}/invoice/"] = "INVOICE_NOT_FOUND"
+    stranger = await create_user(conn, role="client")
+    other_assistant = await active_assistant(conn, dlat=0.3)
+    dispatcher = await create_user(conn, role="dispatcher")
+    parties = [job.client] + ([job.assistant] if job.assistant else [])
+    for reader, code in readers.items():
+        path = "/api/assistance/" + reader.format(id=job.id)
+        for user in (*parties, dispatcher):
+            status, body = await call(client, settings, user, "GET", path)
+            assert status == 200, (path, user.role, body)
+        for user in (stranger, other_assistant):
+            status, body = await call(client, settings, user, "GET", path)
+            assert (status, body["code"]) == (404, code), (path, user.role)
+    # The rule itself, from SQL: true or false, never NULL, unknown users and requests included.
+    for user, expected in ((job.client, True), (dispatcher, True), (stranger, False)):
+        allowed = await conn.fetchval(
+            "SELECT dispatch.can_read_assistance(assistance_id => $1, user_id => $2)",
+            job.id,
+            user.id,
+        )
+        assert allowed is expected
+    assert (
+        await conn.fetchval("SELECT dispatch.can_read_assistance(-1, $1)", job.client.id) is False
+    )
+    assert await conn.fetchval("SELECT dispatch.can_read_assistance($1, -1)", job.id) is False
+
+
 async def test_telematics_batch(client, settings, conn):
     assistant = await create_user(conn, role="assistant")
     now = datetime.now(UTC).replace(microsecond=0)
@@ -201,6 +242,114 @@ async def test_telematics_batch(client, settings, conn):
         "SELECT ST_Y(geog::geometry) FROM dispatch.positions WHERE user_id = $1", assistant.id
     )
     assert lat == pytest.approx(PICKUP["lat"] + 0.003)
+
+
+async def _history(conn, user_id: int) -> list[tuple]:
+    rows = await conn.fetch(
+        "SELECT recorded_at, ST_Y(geog::geometry) AS lat, speed_kmh, "
+        "heading_deg FROM dispatch.position_history WHERE user_id = $1 ORDER BY recorded_at",
+        user_id,
+    )
+    return [tuple(r) for r in rows]
+
+
+async def _position(conn, user_id: int) -> tuple[float, datetime]:
+    row = await conn.fetchrow(
+        "SELECT ST_Y(geog::geometry) AS lat, updated_at FROM dispatch.positions WHERE user_id = $1",
+        user_id,
+    )
+    return row["lat"], row["updated_at"]
+
+
+async def test_telematics_points_of_one_instant_are_never_mixed(client, settings, conn):
+    """Issue 23 D13a: of two points with the newest recorded_at, the position took one and the
+    history got the other's speed copied onto both. Now the batch's last point of an instant is
+    kept whole, in the history and as the position, whichever of them carries a speed."""
+    assistant = await create_user(conn, role="assistant")
+    now = datetime.now(UTC).replace(microsecond=0)
+    first, second = now - timedelta(seconds=20), now - timedelta(seconds=10)
+    batches = [
+        [point(first, 0.001), point(first, 0.002, speed=50.0, heading=90.0)],
+        [point(second, 0.003, speed=60.0, heading=45.0), point(second, 0.004)],
+    ]
+    for points in batches:
+        status, body = await call(
+            client, settings, assistant, "POST", TELEMATICS, {"points": points}
+        )
+        assert status == 202 and body == {"accepted": 2}
+        # The position is the last point of the batch's newest instant, as the history keeps it.
+        lat, _ = await _position(conn, assistant.id)
+        assert lat == pytest.approx(points[1]["lat"])
+    assert await _history(conn, assistant.id) == [
+        (first, pytest.approx(PICKUP["lat"] + 0.002), 50.0, 90.0),
+        (second, pytest.approx(PICKUP["lat"] + 0.004), None, None),
+    ]
+
+
+async def test_a_retried_telematics_batch_stores_nothing_again(client, settings, conn):
+    """Issue 23 D13b: exact duplicates (a batch sent twice after a lost answer) were stored twice.
+    One row per user and instant: the retry answers the same 202 and adds nothing."""
+    assistant = await create_user(conn, role="assistant")
+    now = datetime.now(UTC).replace(microsecond=0)
+    points = [
+        point(now - timedelta(seconds=s), s * 1e-4, speed=float(s), heading=float(s))
+        for s in (30, 20, 10)
+    ]
+    for _ in range(2):
+        status, body = await call(
+            client, settings, assistant, "POST", TELEMATICS, {"points": points}
+        )
+        assert status == 202 and body == {"accepted": 3}
+    history = await _history(conn, assistant.id)
+    assert [(r[2], r[3]) for r in history] == [(30.0, 30.0), (20.0, 20.0), (10.0, 10.0)]
+    # A point already stored, inside a new batch: only the new point is added.
+    newer = point(now - timedelta(seconds=5), 0.01)
+    status, _ = await call(
+        client, settings, assistant, "POST", TELEMATICS, {"points": [points[2], newer]}
+    )
+    assert status == 202
+    assert len(await _history(conn, assistant.id)) == 4
+
+
+async def test_a_point_ahead_of_the_clock_does_not_hide_later_fixes(client, settings, conn):
+    """Issue 23 D13c: a point up to the allowed skew (120 s) ahead became the position dated in
+    the future, and every later REST or WebSocket fix was dropped as older while update-location
+    answered 200 with the old position. A future point now counts as taken when it arrives: it is
+    the position until the next fix, and the history keeps the device's own time."""
+    user = await create_user(conn, role="assistant")
+    ahead = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=100)
+    status, _ = await call(
+        client, settings, user, "POST", TELEMATICS, {"points": [point(ahead, 0.05)]}
+    )
+    assert status == 202
+    lat, updated_at = await _position(conn, user.id)
+    assert lat == pytest.approx(PICKUP["lat"] + 0.05)
+    assert updated_at < ahead - timedelta(seconds=90)  # dated on arrival, not 100 s ahead
+    assert [r[0] for r in await _history(conn, user.id)] == [ahead]
+
+    fix = {"lat": PICKUP["lat"] + 0.06, "lng": PICKUP["lng"]}
+    status, body = await call(client, settings, user, "POST", "/api/profile/update-location/", fix)
+    assert status == 200 and body["lat"] == pytest.approx(fix["lat"]), body
+    assert (await _position(conn, user.id))[0] == pytest.approx(fix["lat"])
+    # A device point of the present (behind the future one by the device's clock) moves it too.
+    present = point(datetime.now(UTC), 0.07)
+    status, _ = await call(client, settings, user, "POST", TELEMATICS, {"points": [present]})
+    assert status == 202
+    assert (await _position(conn, user.id))[0] == pytest.approx(PICKUP["lat"] + 0.07)
+    # And a WebSocket frame (the batched path) after another point from the future.
+    ahead = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=100)
+    status, _ = await call(client, settings, user, "POST", TELEMATICS, {"points": [point(ahead)]})
+    assert status == 202
+    token = auth_header(settings, user)["Authorization"].split(" ", 1)[1]
+    async with client.ws_connect(f"/ws/assistant/{user.id}/?token={token}") as ws:
+        await ws.receive_json()
+        await ws.send_json({"type": "location", "lat": PICKUP["lat"] + 0.08, "lng": PICKUP["lng"]})
+        for _ in range(100):
+            if (await _position(conn, user.id))[0] == pytest.approx(PICKUP["lat"] + 0.08):
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the WebSocket fix never became the position")
 
 
 async def test_telematics_thousand_points_in_one_go(client, settings, conn):

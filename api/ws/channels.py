@@ -15,7 +15,7 @@ from api.auth import CLAIMS, current_user, token_revoked
 from api.describe import ANY_ROLE, describe
 from api.keys import BATCHER, HUB, POOL, PUBLISHER, SETTINGS
 from api.paths import path_id
-from api.ws import frames, limits
+from api.ws import frames
 from api.ws.catalogue import ASSISTANCE_CHANNEL, ASSISTANT_CHANNEL, DISPATCH_CHANNEL, WS_ERRORS
 from api.ws.hub import AreaPeer, Peer
 from api.ws.job import NOT_A_PARTY, JobPeer
@@ -290,13 +290,16 @@ async def _read(
             peer.area = frame.bbox
             peer.send(_message(type="subscribed", bbox=frame.bbox))
         elif isinstance(frame, frames.Chat) and assistance_id is not None:
-            if not limits.allow_chat(request.app, user.id):
-                peer.send(frames.error_frame(limits.CHAT_LIMITED))
-                continue
             try:
                 async with db.transaction(request.app[POOL]) as conn:
+                    # The per-user chat limit is taken in the same transaction, from a bucket in
+                    # the database that every process shares (its refusal: an error frame).
                     await realtime.post_chat(
-                        conn, assistance_id=assistance_id, sender_id=user.id, message=frame.message
+                        conn,
+                        assistance_id=assistance_id,
+                        sender_id=user.id,
+                        message=frame.message,
+                        per_minute=request.app[SETTINGS].realtime.chat_per_minute,
                     )
             except DispatchError as exc:
                 peer.send(frames.error_frame(exc.message))

@@ -1,4 +1,4 @@
-"""Per-user limits on WebSocket writes (a chat token bucket) and the measure of a socket's unsent bytes."""
+"""WebSocket limits: the chat refusal's text (its bucket is in the database), unsent bytes."""
 
 from __future__ import annotations
 
@@ -7,53 +7,11 @@ import contextlib
 import fcntl
 import struct
 import termios
-import time
 
-from aiohttp import web
-
+# The `error` frame's message for a chat beyond the sender's allowance: the text of SQLSTATE DPC01,
+# raised by dispatch.post_chat when the sender's bucket (one per user in the database, shared by
+# every socket in every server process: DISPATCH_WS_CHAT_PER_MINUTE) is empty.
 CHAT_LIMITED = "too many chat messages; slow down"
-_MAX_USERS = 50_000  # buckets kept before idle (full) ones are forgotten
-
-
-class ChatLimiter:
-    """A token bucket per user (per process): up to `per_minute` messages in a burst, refilled
-    at `per_minute` a minute. A user's sockets share one bucket, so more sockets buy nothing."""
-
-    def __init__(self, per_minute: int) -> None:
-        self._capacity = float(per_minute)
-        self._rate = per_minute / 60.0
-        self._buckets: dict[int, tuple[float, float]] = {}  # user -> (tokens, as of)
-
-    def allow(self, user_id: int) -> bool:
-        if self._capacity <= 0:
-            return True  # no limit configured
-        now = time.monotonic()
-        tokens, then = self._buckets.get(user_id, (self._capacity, now))
-        tokens = min(self._capacity, tokens + (now - then) * self._rate)
-        if tokens < 1.0:
-            self._buckets[user_id] = (tokens, now)
-            return False
-        if len(self._buckets) >= _MAX_USERS and user_id not in self._buckets:
-            self._forget_idle(now)
-        self._buckets[user_id] = (tokens - 1.0, now)
-        return True
-
-    def _forget_idle(self, now: float) -> None:
-        """Drop the buckets that have refilled: forgetting them changes nothing."""
-        for user_id, (tokens, then) in list(self._buckets.items()):
-            if tokens + (now - then) * self._rate >= self._capacity:
-                del self._buckets[user_id]
-
-
-CHAT_LIMITER = web.AppKey("chat_limiter", ChatLimiter)
-
-
-def setup_ws_limits(app: web.Application, *, chat_per_minute: int) -> None:
-    app[CHAT_LIMITER] = ChatLimiter(chat_per_minute)
-
-
-def allow_chat(app: web.Application, user_id: int) -> bool:
-    return app[CHAT_LIMITER].allow(user_id)
 
 
 def unsent_bytes(transport: asyncio.Transport | None) -> int:

@@ -1,4 +1,5 @@
--- Accounts: rate-limit counters, refresh-token rotation and one-time code checks.
+-- Accounts: rate-limit counters and token buckets, refresh-token rotation and one-time code
+-- checks.
 
 CREATE OR REPLACE FUNCTION dispatch.rate_limit_hit(
     bucket_key text, max_hits integer, window_seconds integer
@@ -24,6 +25,44 @@ AS $$
 $$;
 COMMENT ON FUNCTION dispatch.rate_limit_hit(text, integer, integer) IS
     'Count one request in a fixed-window bucket; 0 when allowed, else seconds until the window ends.';
+
+CREATE OR REPLACE FUNCTION dispatch.take_token(
+    bucket_key text, capacity double precision, per_second double precision
+)
+RETURNS boolean
+LANGUAGE plpgsql
+VOLATILE
+AS $$
+DECLARE
+    have  double precision;
+    since timestamptz;
+    at    timestamptz;
+BEGIN
+    IF capacity <= 0 THEN
+        RETURN true;  -- no limit
+    END IF;
+    INSERT INTO dispatch.token_buckets (bucket, tokens, refilled_at)
+    VALUES (bucket_key, capacity, clock_timestamp())
+    ON CONFLICT (bucket) DO NOTHING;
+    -- The row lock queues one bucket's takers from every process; the clock is read once it is
+    -- held, so each taker sees the refill up to its own turn.
+    SELECT b.tokens, b.refilled_at INTO have, since
+      FROM dispatch.token_buckets b WHERE b.bucket = bucket_key
+       FOR UPDATE;
+    at := clock_timestamp();
+    have := least(capacity, have + greatest(0, extract(epoch FROM at - since)) * per_second);
+    IF have < 1 THEN
+        RETURN false;  -- nothing taken: the stored state still refills correctly
+    END IF;
+    UPDATE dispatch.token_buckets b SET tokens = have - 1, refilled_at = greatest(since, at)
+     WHERE b.bucket = bucket_key;
+    RETURN true;
+END;
+$$;
+COMMENT ON FUNCTION dispatch.take_token(text, double precision, double precision) IS
+    'Take one token from a bucket shared by every server process: up to `capacity` at once, '
+    'refilled at `per_second`; true when taken, false when empty (nothing changes). A capacity '
+    'of 0 or less is no limit. The caller''s transaction holds the bucket until it ends.';
 
 CREATE OR REPLACE FUNCTION dispatch.rotate_refresh_token(
     old_hash bytea, new_hash bytea, new_expires_at timestamptz

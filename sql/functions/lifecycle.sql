@@ -333,6 +333,7 @@ AS $$
 DECLARE
     profile     dispatch.assistants;
     offer_state text;
+    offer_ends  timestamptz;
     req         dispatch.assistance_requests;
 BEGIN
     profile := dispatch.lock_job_taker(accept_assistance.assistant_id, NULL, false);
@@ -342,12 +343,16 @@ BEGIN
     -- an offer the answer is the same for an unknown request as for a known one.
     PERFORM 1 FROM dispatch.assistance_requests r WHERE r.id = accept_assistance.assistance_id
     FOR UPDATE;
-    SELECT o.state INTO offer_state FROM dispatch.offers o
+    SELECT o.state, o.expires_at INTO offer_state, offer_ends FROM dispatch.offers o
     WHERE o.assistance_id = accept_assistance.assistance_id
       AND o.assistant_id = profile.user_id;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'You were not offered this request.' USING ERRCODE = 'DP014';
-    ELSIF offer_state = 'expired' THEN
+    ELSIF offer_state = 'expired'
+          -- An open offer past its expires_at has expired even though the round driver has not
+          -- closed it yet: the clock decides, not the driver's next pass. clock_timestamp(), not
+          -- now(): the transaction may have started before the lock above was granted.
+          OR (offer_state = 'open' AND offer_ends <= clock_timestamp()) THEN
         RAISE EXCEPTION 'Your offer for this request has expired.' USING ERRCODE = 'DP015';
     ELSIF offer_state = 'declined' THEN
         RAISE EXCEPTION 'You declined this request.' USING ERRCODE = 'DP016';
@@ -368,7 +373,8 @@ $$;
 COMMENT ON FUNCTION dispatch.accept_assistance(bigint, bigint) IS
     'An assistant holding an open offer takes the request (dispatch.take_request): exactly one of '
     'any number of concurrent accepts wins (DP003 for the others). DP014 never offered (or unknown '
-    'request), DP015 offer expired, DP016 offer declined, DP005 inactive / licence expired, DP004 '
+    'request), DP015 offer expired (closed by the driver, or open past its expires_at by the '
+    'clock), DP016 offer declined, DP005 inactive / licence expired, DP004 '
     'the assistant has an open job, DP006 request canceled or completed.';
 
 CREATE OR REPLACE FUNCTION dispatch.update_assistance_status(
@@ -530,6 +536,26 @@ COMMENT ON FUNCTION dispatch.list_assistance(bigint, text, integer, integer) IS
     'The requests a user may see, newest first, as a JSON array of assistance objects: a client''s '
     'own, an assistant''s accepted ones, every one for a dispatcher; optional status filter.';
 
+CREATE OR REPLACE FUNCTION dispatch.can_read_assistance(assistance_id bigint, user_id bigint)
+RETURNS boolean
+LANGUAGE sql
+STABLE
+AS $$
+    -- EXISTS is true or false, never NULL: `user_id IN (client_id, assistant_id)` alone is NULL
+    -- for a stranger while the request has no assistant, and a plpgsql `IF NOT (...)` lets a
+    -- NULL through.
+    SELECT EXISTS (
+        SELECT 1
+          FROM dispatch.assistance_requests r
+          JOIN dispatch.users u ON u.id = can_read_assistance.user_id
+         WHERE r.id = can_read_assistance.assistance_id
+           AND (u.id = r.client_id OR u.id = r.assistant_id OR u.role = 'dispatcher'))
+$$;
+COMMENT ON FUNCTION dispatch.can_read_assistance(bigint, bigint) IS
+    'The one read rule of a request: true when the user is its client, its assigned assistant or '
+    'a dispatcher; false otherwise (an unknown request or user included, never NULL). Every '
+    'reader of one request (view, track, chat history, cost lines, invoice) asks it.';
+
 CREATE OR REPLACE FUNCTION dispatch.get_assistance(assistance_id bigint, user_id bigint)
 RETURNS jsonb
 LANGUAGE sql
@@ -537,9 +563,8 @@ STABLE
 AS $$
     SELECT dispatch.assistance_json(r)
     FROM dispatch.assistance_requests r
-    JOIN dispatch.users u ON u.id = get_assistance.user_id
     WHERE r.id = get_assistance.assistance_id
-      AND (u.id IN (r.client_id, r.assistant_id) OR u.role = 'dispatcher')
+      AND dispatch.can_read_assistance(r.id, get_assistance.user_id)
 $$;
 COMMENT ON FUNCTION dispatch.get_assistance(bigint, bigint) IS
     'One assistance object if the user is its client, its assistant or a dispatcher; else NULL.';

@@ -80,9 +80,8 @@ AS $$
     SELECT (SELECT coalesce(jsonb_agg(dispatch.cost_line_json(c, r.currency) ORDER BY c.id), '[]')
               FROM dispatch.cost_lines c WHERE c.assistance_id = r.id)
     FROM dispatch.assistance_requests r
-    JOIN dispatch.users u ON u.id = list_cost_lines.user_id
     WHERE r.id = list_cost_lines.assistance_id
-      AND (u.id IN (r.client_id, r.assistant_id) OR u.role = 'dispatcher')
+      AND dispatch.can_read_assistance(r.id, list_cost_lines.user_id)
 $$;
 COMMENT ON FUNCTION dispatch.list_cost_lines(bigint, bigint) IS
     'The cost lines of a request so far, in the order added, for its client, its assistant or a '
@@ -171,10 +170,8 @@ STABLE
 AS $$
     SELECT dispatch.invoice_json(i.number)
     FROM dispatch.invoices i
-    JOIN dispatch.assistance_requests r ON r.id = i.assistance_id
-    JOIN dispatch.users u ON u.id = get_invoice.user_id
     WHERE i.assistance_id = get_invoice.assistance_id
-      AND (u.id IN (r.client_id, r.assistant_id) OR u.role = 'dispatcher')
+      AND dispatch.can_read_assistance(i.assistance_id, get_invoice.user_id)
 $$;
 COMMENT ON FUNCTION dispatch.get_invoice(bigint, bigint) IS
     'The invoice of a request for its client, its assistant or a dispatcher; NULL before '

@@ -37,7 +37,12 @@ COMMENT ON FUNCTION dispatch.channel_status(bigint, bigint) IS
     'The current "status" frame of a request for a party of its channel (dispatch.channel_party); '
     'NULL for anyone else or an unknown request.';
 
-CREATE OR REPLACE FUNCTION dispatch.post_chat(assistance_id bigint, sender_id bigint, message text)
+CREATE OR REPLACE FUNCTION dispatch.post_chat(
+    assistance_id bigint,
+    sender_id bigint,
+    message text,
+    per_minute integer DEFAULT 0
+)
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
@@ -45,6 +50,12 @@ AS $$
 DECLARE
     frame jsonb;
 BEGIN
+    -- One bucket per user for every socket in every process (DISPATCH_WS_CHAT_PER_MINUTE):
+    -- bursts of per_minute, refilled at per_minute a minute.
+    IF per_minute > 0
+       AND NOT dispatch.take_token('chat:' || post_chat.sender_id, per_minute, per_minute / 60.0) THEN
+        RAISE EXCEPTION 'too many chat messages; slow down' USING ERRCODE = 'DPC01';
+    END IF;
     INSERT INTO dispatch.chat_messages (assistance_id, sender_id, message)
     SELECT r.id, post_chat.sender_id, post_chat.message
     FROM dispatch.assistance_requests r
@@ -64,7 +75,8 @@ BEGIN
     RETURN frame;
 END;
 $$;
-COMMENT ON FUNCTION dispatch.post_chat(bigint, bigint, text) IS
+COMMENT ON FUNCTION dispatch.post_chat(bigint, bigint, text, integer) IS
     'Store a chat message from a party of a request''s channel (dispatch.channel_party; DP001 '
-    'otherwise) and relay it on the request''s channel '
-    '(frame {type: chat, message, sender, sender_name, sender_role, sent_at}).';
+    'otherwise) and relay it on the request''s channel (frame {type: chat, message, sender, '
+    'sender_name, sender_role, sent_at}). With per_minute > 0, the sender''s chat bucket '
+    '(dispatch.take_token, key chat:<user id>) must hold a token, else DPC01.';

@@ -125,7 +125,6 @@ DECLARE
                                 30);
     oldest  timestamptz := now() - make_interval(days => keep);
     stale   jsonb;
-    newest  integer;
     n       integer := cardinality(lats);
 BEGIN
     -- Points the retention would drop at once are refused, each named by its index.
@@ -139,30 +138,27 @@ BEGIN
         RAISE EXCEPTION 'Some points are too old.'
             USING ERRCODE = 'DP034', DETAIL = jsonb_build_object('fields', stale)::text;
     END IF;
-    -- The newest point was written by the position path (current position, relay, history):
-    -- here every other point goes to the history, and the newest gets its speed and heading.
-    SELECT i INTO newest FROM generate_subscripts(recorded, 1) i ORDER BY recorded[i] DESC, i DESC
-     LIMIT 1;
+    -- Every point goes to the history in one statement, speed and heading with it. One row per
+    -- user and instant: of the batch's points sharing a recorded_at the last one is kept whole
+    -- (the one the position path takes as the newest), and a point already stored (a retried
+    -- batch) is left as it is.
     INSERT INTO dispatch.position_history (user_id, geog, h3_r9, recorded_at, speed_kmh, heading_deg)
-    SELECT store_telematics.user_id,
+    SELECT DISTINCT ON (recorded[i])
+           store_telematics.user_id,
            ST_SetSRID(ST_MakePoint(lngs[i], lats[i]), 4326)::geography,
            cells_r9[i], recorded[i], speeds[i], headings[i]
       FROM generate_subscripts(recorded, 1) i
-     WHERE i <> newest;
-    IF speeds[newest] IS NOT NULL OR headings[newest] IS NOT NULL THEN
-        UPDATE dispatch.position_history h
-           SET speed_kmh = speeds[newest], heading_deg = headings[newest]
-         WHERE h.user_id = store_telematics.user_id AND h.recorded_at = recorded[newest]
-           AND h.speed_kmh IS NULL AND h.heading_deg IS NULL;
-    END IF;
+     ORDER BY recorded[i], i DESC
+    ON CONFLICT ON CONSTRAINT position_history_user_recorded_key DO NOTHING;
     RETURN n;
 END;
 $$;
 COMMENT ON FUNCTION dispatch.store_telematics(bigint, double precision[], double precision[],
     bigint[], timestamptz[], real[], real[]) IS
-    'Internal (POST /api/telematics/): append a batch''s points but the newest to the position '
-    'history in one statement (the newest goes through the position path first). DP034 names '
-    'points older than the retention.';
+    'Internal (POST /api/telematics/): append a batch''s points to the position history in one '
+    'statement, one row per user and recorded_at (the batch''s last point of an instant wins; an '
+    'instant already stored is kept: a retried batch adds nothing). The caller then sends the '
+    'newest point through the position path. DP034 names points older than the retention.';
 
 CREATE OR REPLACE FUNCTION dispatch.assistance_track(assistance_id bigint, user_id bigint)
 RETURNS jsonb
@@ -171,17 +167,14 @@ STABLE
 AS $$
 DECLARE
     req    dispatch.assistance_requests;
-    role   text;
     till   timestamptz;
     coords jsonb;
     times  jsonb;
 BEGIN
-    SELECT * INTO req FROM dispatch.assistance_requests r WHERE r.id = assistance_track.assistance_id;
-    SELECT u.role INTO role FROM dispatch.users u WHERE u.id = assistance_track.user_id;
-    IF req.id IS NULL OR NOT (assistance_track.user_id IN (req.client_id, req.assistant_id)
-                              OR role = 'dispatcher') THEN
+    IF NOT dispatch.can_read_assistance(assistance_track.assistance_id, assistance_track.user_id) THEN
         RETURN NULL;
     END IF;
+    SELECT * INTO req FROM dispatch.assistance_requests r WHERE r.id = assistance_track.assistance_id;
     till := coalesce(req.completed_at, req.canceled_at, 'infinity');
     -- The assistant's path from the accept to the end of the job: a finished job's path is not
     -- extended by the assistant's later movements.

@@ -154,10 +154,7 @@ DECLARE
     last_id bigint;
     more boolean;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM dispatch.assistance_requests r
-                     JOIN dispatch.users u ON u.id = chat_history.user_id
-                    WHERE r.id = chat_history.assistance_id
-                      AND (u.id IN (r.client_id, r.assistant_id) OR u.role = 'dispatcher')) THEN
+    IF NOT dispatch.can_read_assistance(chat_history.assistance_id, chat_history.user_id) THEN
         RETURN NULL;
     END IF;
     SELECT coalesce(jsonb_agg(jsonb_build_object(

@@ -1,6 +1,6 @@
--- Real time: the emit seam, channel membership and chat.
+-- Real time: the emit seam, channel membership and chat; the read rule of a request.
 BEGIN;
-SELECT plan(13);
+SELECT plan(22);
 
 SELECT has_table('dispatch', 'chat_messages', 'chat messages table');
 SELECT has_function('dispatch', 'emit', ARRAY['text', 'jsonb'], 'dispatch.emit(topic, message)');
@@ -11,6 +11,8 @@ VALUES (101, 'client', 'Amel', '+1991'), (102, 'assistant', 'Karim', '+1992'),
 INSERT INTO dispatch.assistance_requests (id, client_id, assistant_id, status, service_type,
     vehicle_type, pickup, pickup_h3_r7, price, total_price, currency) OVERRIDING SYSTEM VALUE
 VALUES (501, 101, 102, 'accepted', 'towing', 'light', ST_MakePoint(3.05, 36.75)::geography, 7,
+        '{}', 1500, 'DZD'),
+       (502, 103, NULL, 'requested', 'towing', 'light', ST_MakePoint(3.05, 36.75)::geography, 7,
         '{}', 1500, 'DZD');
 
 SELECT is(dispatch.channel_status(501, 101) ->> 'status', 'accepted', 'the client may join');
@@ -24,6 +26,22 @@ SELECT is((SELECT count(*) FROM dispatch.chat_messages WHERE assistance_id = 501
           'chat is stored');
 SELECT throws_ok($$SELECT dispatch.post_chat(501, 103, 'let me in')$$, 'DP001', NULL,
                  'an outsider cannot post');
+
+-- The chat limit: one bucket per sender in dispatch.token_buckets (every process shares it).
+SELECT lives_ok($$SELECT dispatch.post_chat(501, 102, 'one', per_minute => 2)$$, 'a first chat');
+SELECT lives_ok($$SELECT dispatch.post_chat(501, 102, 'two', per_minute => 2)$$, 'a burst of two');
+SELECT throws_ok($$SELECT dispatch.post_chat(501, 102, 'three', per_minute => 2)$$, 'DPC01',
+                 'too many chat messages; slow down', 'the third within the minute is refused');
+SELECT is(dispatch.take_token('nolimit', 0, 0), true, 'a capacity of 0 is no limit');
+
+-- Without an assistant, `user_id IN (client_id, assistant_id)` is NULL for a stranger; the rule
+-- answers false, and the readers built on it answer nothing.
+SELECT is(dispatch.can_read_assistance(502, 103), true, 'its client reads a request');
+SELECT is(dispatch.can_read_assistance(502, 101), false,
+          'a stranger does not read a request without an assistant (false, not NULL)');
+SELECT is(dispatch.can_read_assistance(502, 102), false, 'neither does an assistant');
+SELECT is(dispatch.assistance_track(502, 101), NULL, 'so the track is not shown to a stranger');
+SELECT is(dispatch.can_read_assistance(999, 101), false, 'an unknown request is not readable');
 
 -- The channel follows the job: once it is over, its assistant is no longer a party.
 SELECT ok(dispatch.channel_party(r, 101) AND dispatch.channel_party(r, 102)

@@ -1,7 +1,7 @@
 -- Position history partitions: daily, created ahead, default partition emptied into them, whole
 -- partitions dropped after the retention.
 BEGIN;
-SELECT plan(12);
+SELECT plan(15);
 
 CREATE FUNCTION pg_temp.part(day date) RETURNS regclass LANGUAGE sql AS
     $$ SELECT to_regclass('dispatch.position_history_p' || to_char(day, 'YYYYMMDD')) $$;
@@ -46,6 +46,18 @@ SELECT ok(pg_temp.part(pg_temp.utc_today()) IS NULL AND pg_temp.part(pg_temp.utc
           'exactly the days before today - retention are gone');
 SELECT throws_ok($$ SELECT dispatch.maintain_position_history(retention_days => 0) $$, 'DP009',
                  NULL, 'a retention below one day is refused');
+
+-- Telematics: one row per user and instant; a tie keeps the batch's last point whole.
+SELECT col_is_unique('dispatch', 'position_history', ARRAY['user_id', 'recorded_at'],
+                     'one history row per user and recorded_at');
+SELECT is(dispatch.store_telematics(951, ARRAY[36.1, 36.2], ARRAY[3.1, 3.2], ARRAY[1, 2]::bigint[],
+                                    ARRAY[now(), now()], ARRAY[NULL, 40]::real[],
+                                    ARRAY[NULL, 90]::real[]), 2, 'a batch of two points of one instant');
+SELECT results_eq(
+    $$SELECT count(*), max(h3_r9), max(speed_kmh), max(heading_deg)
+        FROM dispatch.position_history WHERE user_id = 951 AND recorded_at = now()$$,
+    $$VALUES (1::bigint, 2::bigint, 40::real, 90::real)$$,
+    'the last point of the instant is kept whole, and only it');
 
 SELECT * FROM finish();
 ROLLBACK;

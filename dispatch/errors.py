@@ -181,6 +181,10 @@ register_sqlstate("DP021", NotFound, "VEHICLE_NOT_FOUND")
 register_sqlstate("DP022", ValidationError, "INVALID_GEOMETRY")
 register_sqlstate("DP023", NotFound, "ZONE_NOT_FOUND")
 register_sqlstate("DP024", Conflict, "NOT_ONGOING")
+# Bounds that keep a job's invoice within its columns (issue 23 D4).
+register_sqlstate("DP026", Conflict, "TOO_MANY_COST_LINES")
+register_sqlstate("DP027", Conflict, "INVOICE_LIMIT_EXCEEDED")
+register_sqlstate("DP028", NotFound, "COST_LINE_NOT_FOUND")
 register_constraint(
     "vehicles_owner_plate_key",
     Conflict,

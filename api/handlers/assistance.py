@@ -171,7 +171,8 @@ async def decline(request: web.Request) -> web.Response:
         400: "VALIDATION_ERROR, INVALID_VALUE (misplaced total_price).",
         403: "PERMISSION_DENIED, TRANSITION_FORBIDDEN.",
         404: "ASSISTANCE_NOT_FOUND.",
-        409: "ASSISTANCE_FINAL, INVALID_TRANSITION.",
+        409: "ASSISTANCE_FINAL, INVALID_TRANSITION, INVOICE_LIMIT_EXCEEDED or "
+        "TOO_MANY_COST_LINES (completing: the invoice would not fit; remove cost lines).",
     },
 )
 async def update_status(request: web.Request) -> web.Response:

@@ -1,12 +1,16 @@
-"""Field types shared by every request schema: coordinates, date-times and dates."""
+"""Field types shared by every request schema: coordinates, date-times and dates, and the numbers
+stored in `numeric` columns (each bound checked against its column)."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import ROUND_FLOOR, Decimal
 from typing import Annotated, Any
 
-from pydantic import Field, PlainValidator, WithJsonSchema
+from pydantic import Field, GetCoreSchemaHandler, PlainValidator, WithJsonSchema
+from pydantic_core import core_schema
 
 # Coordinates are JSON numbers (never strings or booleans), in range and finite.
 Lat = Annotated[float, Field(strict=True, ge=-90, le=90, allow_inf_nan=False)]
@@ -113,3 +117,78 @@ DATE_SCHEMA: dict[str, Any] = {
 IsoDateTime = Annotated[datetime, PlainValidator(parse_date_time), WithJsonSchema(DATE_TIME_SCHEMA)]
 # The one date type (a UTC calendar day).
 IsoDate = Annotated[date, PlainValidator(parse_date), WithJsonSchema(DATE_SCHEMA)]
+
+
+# --- Numbers stored in numeric columns ------------------------------------------------------
+# A bound that the column cannot hold turns a 201 into a 500 later (issue 23 D4: a cost line of
+# 1e6 x 1e7 overflowed the invoice's numeric(14, 4) at every completion). Each request number is
+# declared with the column it is stored in; tests/test_numeric_bounds.py compares the columns
+# with information_schema and each field's bounds with its column.
+@dataclass(frozen=True)
+class NumericColumn:
+    """A `numeric(precision, scale)` column of schema `dispatch` (tests compare each declared
+    column with information_schema, so a migration changing one fails until this follows)."""
+
+    table: str
+    column: str
+    precision: int
+    scale: int
+
+    @property
+    def largest(self) -> Decimal:
+        """The largest value the column holds (numeric(14, 4): 9999999999.9999)."""
+        return Decimal(10) ** (self.precision - self.scale) - Decimal(10) ** -self.scale
+
+    @property
+    def largest_whole(self) -> Decimal:
+        """The largest integer the column holds: an amount up to it, rounded to any currency's
+        minor unit, still fits."""
+        return self.largest.to_integral_value(rounding=ROUND_FLOOR)
+
+
+COST_LINE_QUANTITY = NumericColumn("cost_lines", "quantity", 12, 3)
+COST_LINE_UNIT_PRICE = NumericColumn("cost_lines", "unit_price", 14, 4)
+INVOICE_LINE_AMOUNT = NumericColumn("invoice_lines", "amount", 14, 4)
+INVOICE_TOTAL = NumericColumn("invoices", "total", 14, 4)
+ZONE_BASE_FARE = NumericColumn("zone_tariffs", "base_fare", 12, 2)
+ZONE_PER_KM = NumericColumn("zone_tariffs", "per_km", 12, 2)
+REQUEST_TOTAL_PRICE = NumericColumn("assistance_requests", "total_price", 12, 2)
+NUMERIC_COLUMNS = (
+    COST_LINE_QUANTITY,
+    COST_LINE_UNIT_PRICE,
+    INVOICE_LINE_AMOUNT,
+    INVOICE_TOTAL,
+    ZONE_BASE_FARE,
+    ZONE_PER_KM,
+    REQUEST_TOTAL_PRICE,
+)
+
+
+def exact(value: float) -> Decimal:
+    """A JSON number as the exact decimal it was written as (money never passes a float sum)."""
+    return Decimal(str(value))
+
+
+@dataclass(frozen=True)
+class StoredIn:
+    """Field metadata: the number is stored in `column`. With `places`, more decimal places than
+    that are refused (None: the database rounds to the column's scale). The field's own bounds
+    (`Field(le=...)`) must fit the column, which tests/test_numeric_bounds.py checks for every
+    request schema."""
+
+    column: NumericColumn
+    places: int | None = None
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        schema = handler(source)
+        if self.places is None:
+            return schema
+        return core_schema.no_info_after_validator_function(self._places, schema)
+
+    def _places(self, value: float) -> float:
+        exponent = exact(value).as_tuple().exponent
+        if isinstance(exponent, int) and exponent < -(self.places or 0):
+            raise ValueError(f"At most {self.places} decimal places.")
+        return value

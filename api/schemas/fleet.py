@@ -3,25 +3,28 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
+from api.schemas.common import (
+    COST_LINE_QUANTITY,
+    COST_LINE_UNIT_PRICE,
+    INVOICE_LINE_AMOUNT,
+    ZONE_BASE_FARE,
+    ZONE_PER_KM,
+    StoredIn,
+    exact,
+)
 from dispatch.fleet import FIRST_YEAR, last_model_year, normalise_plate, normalise_vin
 
 FuelType = Literal["gasoline", "diesel", "electric", "hybrid", "lpg", "cng", "other"]
 VehicleClass = Literal["light", "heavy"]
 ServiceType = Literal["towing", "repair"]
 MAX_MONEY = 10_000_000
-
-
-def _decimal(value: float, places: int) -> Decimal:
-    """The JSON number as an exact decimal, refused when it has more decimal places than stored."""
-    exact = Decimal(str(value))
-    exponent = exact.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -places:
-        raise ValueError(f"At most {places} decimal places.")
-    return exact
+MAX_QUANTITY = 1_000_000
+# quantity x unit_price is an invoice line's amount: it must fit invoice_lines.amount once rounded.
+MAX_LINE_AMOUNT = INVOICE_LINE_AMOUNT.largest_whole
 
 
 class _VehicleFields(BaseModel):
@@ -92,14 +95,16 @@ class ZoneTariff(BaseModel):
 
     service_type: ServiceType
     vehicle_type: VehicleClass
-    base_fare: float = Field(ge=0, le=MAX_MONEY, allow_inf_nan=False)
-    per_km: float = Field(ge=0, le=MAX_MONEY, allow_inf_nan=False)
-
-    @field_validator("base_fare", "per_km")
-    @classmethod
-    def _cents(cls, value: float) -> float:
-        _decimal(value, 2)
-        return value
+    base_fare: Annotated[
+        float,
+        Field(ge=0, le=MAX_MONEY, allow_inf_nan=False),
+        StoredIn(ZONE_BASE_FARE, places=2),
+    ]
+    per_km: Annotated[
+        float,
+        Field(ge=0, le=MAX_MONEY, allow_inf_nan=False),
+        StoredIn(ZONE_PER_KM, places=2),
+    ]
 
 
 def _tariff_problems(tariffs: list[ZoneTariff] | None) -> dict[str, list[str]]:
@@ -141,24 +146,26 @@ class CostLineBody(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore")
 
     label: str = Field(min_length=1, max_length=200)
-    quantity: float = Field(1.0, gt=0, le=1_000_000, allow_inf_nan=False)
-    unit_price: float = Field(ge=0, le=MAX_MONEY, allow_inf_nan=False)
+    quantity: Annotated[
+        float,
+        Field(gt=0, le=MAX_QUANTITY, allow_inf_nan=False),
+        StoredIn(COST_LINE_QUANTITY, places=3),
+    ] = 1.0
+    unit_price: Annotated[
+        float,
+        Field(ge=0, le=MAX_MONEY, allow_inf_nan=False),
+        StoredIn(COST_LINE_UNIT_PRICE, places=4),
+    ]
 
-    @field_validator("quantity")
-    @classmethod
-    def _quantity(cls, value: float) -> float:
-        _decimal(value, 3)
-        return value
-
-    @field_validator("unit_price")
-    @classmethod
-    def _unit_price(cls, value: float) -> float:
-        _decimal(value, 4)
-        return value
+    def problems(self) -> dict[str, list[str]]:
+        quantity, unit_price = self.exact()
+        if quantity * unit_price > MAX_LINE_AMOUNT:
+            return {"unit_price": [f"quantity times unit_price must be at most {MAX_LINE_AMOUNT}."]}
+        return {}
 
     def exact(self) -> tuple[Decimal, Decimal]:
         """(quantity, unit_price) as exact decimals: money never passes through a float sum."""
-        return Decimal(str(self.quantity)), Decimal(str(self.unit_price))
+        return exact(self.quantity), exact(self.unit_price)
 
 
 class CatalogueQuery(BaseModel):

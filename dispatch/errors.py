@@ -185,6 +185,7 @@ register_sqlstate("DP024", Conflict, "NOT_ONGOING")
 register_sqlstate("DP026", Conflict, "TOO_MANY_COST_LINES")
 register_sqlstate("DP027", Conflict, "INVOICE_LIMIT_EXCEEDED")
 register_sqlstate("DP028", NotFound, "COST_LINE_NOT_FOUND")
+register_sqlstate("DP029", Conflict, "QUOTE_LIMIT_EXCEEDED")
 register_constraint(
     "vehicles_owner_plate_key",
     Conflict,

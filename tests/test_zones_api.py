@@ -228,3 +228,29 @@ async def test_catalogue_needs_authentication(client):
     resp = await client.get(f"{SERVICES}?lat=36.7&lng=3.0")
     assert resp.status == 401
     assert (await resp.json())["code"] == "NOT_AUTHENTICATED"
+
+
+async def test_a_quote_its_column_cannot_hold_is_409(client, settings, conn):
+    """A zone's per-km price within its bound times a long trip overflowed the request's
+    total_price (numeric(12, 2)) with a 500; the quote is refused with a code instead."""
+    ops = await dispatcher(conn)
+    dear = {
+        **CENTRE,
+        "tariffs": [
+            {
+                "service_type": "towing",
+                "vehicle_type": "light",
+                "base_fare": 0,
+                "per_km": 10_000_000,
+            }
+        ],
+    }
+    assert (await call(client, settings, ops, "POST", ZONES, dear))[0] == 201
+    owner = await create_user(conn, role="client")
+    far = {"pickup": PICKUP, "dropoff": {"lat": 46.75, "lng": 3.04}}  # 1,111 km north
+    status, body = await call(client, settings, owner, "POST", "/api/assistance/request/", far)
+    assert status == 409, body
+    assert body["code"] == "QUOTE_LIMIT_EXCEEDED" and body["quote_limit"] == 9999999999.99
+    near = {"pickup": PICKUP, "dropoff": {"lat": PICKUP["lat"] + 0.01, "lng": PICKUP["lng"]}}
+    status, body = await call(client, settings, owner, "POST", "/api/assistance/request/", near)
+    assert status == 201, body

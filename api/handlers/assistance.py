@@ -63,7 +63,7 @@ def _idempotency_key(request: web.Request) -> str | None:
     errors={
         404: "VEHICLE_NOT_FOUND (`vehicle_id` is not one of the client's vehicles).",
         409: "OPEN_REQUEST_EXISTS (with `assistance_id`), IDEMPOTENCY_KEY_REUSED, "
-        "OUT_OF_SERVICE_AREA.",
+        "OUT_OF_SERVICE_AREA, QUOTE_LIMIT_EXCEEDED (with `quote_limit`).",
     },
 )
 async def request_assistance(request: web.Request) -> web.Response:

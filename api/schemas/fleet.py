@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from api.schemas.common import (
     COST_LINE_QUANTITY,
@@ -114,13 +125,103 @@ def _tariff_problems(tariffs: list[ZoneTariff] | None) -> dict[str, list[str]]:
     return {}
 
 
+_GEOMETRY_TYPE = "Must be a GeoJSON Polygon or MultiPolygon."
+_WELL_FORMED = (
+    "Not a well-formed GeoJSON Polygon or MultiPolygon (rings need 4 or more positions, the last "
+    "equal to the first)."
+)
+_POSITION = "Positions are [longitude, latitude]: two numbers, no altitude."
+_RANGE = "Coordinates must be [longitude, latitude] within -180..180 and -90..90."
+_RING = "Every ring needs 4 or more positions, the last equal to the first."
+
+
+def _geometry_problem(value: Any) -> str | None:
+    """Why a zone's GeoJSON is not a Polygon or MultiPolygon of 2-D JSON-number positions in
+    range with closed rings; None when it is. Topology (self-intersections) and the edge spans
+    that geodesic area needs are SQL's (dispatch.zone_geometry), which hand-written SQL calls too."""
+    if not isinstance(value, dict) or value.get("type") not in ("Polygon", "MultiPolygon"):
+        return _GEOMETRY_TYPE
+    coordinates = value.get("coordinates")
+    polygons = [coordinates] if value["type"] == "Polygon" else coordinates
+    if not isinstance(polygons, list) or not polygons:
+        return _WELL_FORMED
+    for polygon in polygons:
+        if not isinstance(polygon, list) or not polygon:
+            return _WELL_FORMED
+        for ring in polygon:
+            if not isinstance(ring, list) or not all(isinstance(p, list) for p in ring):
+                return _WELL_FORMED
+            for position in ring:
+                # JSON numbers only: bool is an int to Python, and PostGIS would read "3.0".
+                if len(position) != 2 or not all(
+                    type(c) in (int, float) and math.isfinite(c) for c in position
+                ):
+                    return _POSITION
+                if not (-180 <= position[0] <= 180 and -90 <= position[1] <= 90):
+                    return _RANGE
+            if len(ring) < 4 or ring[0] != ring[-1]:
+                return _RING
+    return None
+
+
+def _zone_geometry(value: Any) -> dict[str, Any]:
+    problem = _geometry_problem(value)
+    if problem is not None:
+        raise PydanticCustomError("invalid_geometry", problem)
+    # Only the geometry goes on: foreign members (a "crs", a "bbox") play no part.
+    return {"type": value["type"], "coordinates": value["coordinates"]}
+
+
+_POSITION_SCHEMA = {
+    "type": "array",
+    "prefixItems": [
+        {"type": "number", "minimum": -180, "maximum": 180},
+        {"type": "number", "minimum": -90, "maximum": 90},
+    ],
+    "minItems": 2,
+    "maxItems": 2,
+}
+_POLYGON_SCHEMA = {
+    "type": "array",
+    "minItems": 1,
+    "items": {"type": "array", "minItems": 4, "items": _POSITION_SCHEMA},
+}
+ZONE_GEOMETRY_SCHEMA: dict[str, Any] = {
+    "oneOf": [
+        {
+            "type": "object",
+            "required": ["type", "coordinates"],
+            "properties": {"type": {"const": "Polygon"}, "coordinates": _POLYGON_SCHEMA},
+        },
+        {
+            "type": "object",
+            "required": ["type", "coordinates"],
+            "properties": {
+                "type": {"const": "MultiPolygon"},
+                "coordinates": {"type": "array", "minItems": 1, "items": _POLYGON_SCHEMA},
+            },
+        },
+    ],
+    "description": "A GeoJSON Polygon or MultiPolygon of [longitude, latitude] positions, valid "
+    "(no self-intersection), every edge spanning less than 180 degrees of longitude and latitude "
+    "(a zone across the antimeridian is a MultiPolygon split at 180 / -180). Otherwise 400 "
+    "INVALID_GEOMETRY with the reason in `fields.geometry`.",
+}
+# A zone's shape; every problem is a 400 INVALID_GEOMETRY with the reason in fields.geometry.
+ZoneGeometry = Annotated[
+    dict[str, Any], PlainValidator(_zone_geometry), WithJsonSchema(ZONE_GEOMETRY_SCHEMA)
+]
+# Stored stripped: "   " is no name (and two zones differing by spaces are one).
+ZoneName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+
+
 class ZoneBody(BaseModel):
-    """POST: a new zone. The geometry's own checks (GeoJSON type, validity) happen in SQL."""
+    """POST: a new zone. The geometry's JSON is checked here, its topology in SQL."""
 
     model_config = ConfigDict(strict=True, extra="ignore")
 
-    name: str = Field(min_length=1, max_length=120)
-    geometry: dict[str, Any]
+    name: ZoneName
+    geometry: ZoneGeometry
     serviceable: bool = True
     tariffs: list[ZoneTariff] = []
 
@@ -133,8 +234,8 @@ class ZoneUpdate(BaseModel):
 
     model_config = ConfigDict(strict=True, extra="ignore")
 
-    name: str | None = Field(None, min_length=1, max_length=120)
-    geometry: dict[str, Any] | None = None
+    name: ZoneName | None = None
+    geometry: ZoneGeometry | None = None
     serviceable: bool | None = None
     tariffs: list[ZoneTariff] | None = None
 

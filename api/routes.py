@@ -144,6 +144,7 @@ def setup_routes(app: web.Application) -> None:
     add(r, "GET", "/api/services/", zones.catalogue)
     add(r, "GET", "/api/assistance/{id}/cost-lines/", invoices.list_cost_lines)
     add(r, "POST", "/api/assistance/{id}/cost-lines/", invoices.add_cost_line)
+    add(r, "DELETE", "/api/assistance/{id}/cost-lines/{line_id}/", invoices.remove_cost_line)
     add(r, "GET", "/api/assistance/{id}/invoice/", invoices.get_invoice)
     # Time: bookings, shifts, chat history, telematics, tracks (issue 13)
     add(r, "POST", "/api/bookings/", bookings.create_booking)

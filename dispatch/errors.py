@@ -183,6 +183,12 @@ register_sqlstate("DP021", NotFound, "VEHICLE_NOT_FOUND")
 register_sqlstate("DP022", ValidationError, "INVALID_GEOMETRY")
 register_sqlstate("DP023", NotFound, "ZONE_NOT_FOUND")
 register_sqlstate("DP024", Conflict, "NOT_ONGOING")
+register_sqlstate("DP025", Conflict, "VEHICLE_IN_USE")  # issue 23 D18
+# Bounds that keep a job's invoice within its columns (issue 23 D4).
+register_sqlstate("DP026", Conflict, "TOO_MANY_COST_LINES")
+register_sqlstate("DP027", Conflict, "INVOICE_LIMIT_EXCEEDED")
+register_sqlstate("DP028", NotFound, "COST_LINE_NOT_FOUND")
+register_sqlstate("DP029", Conflict, "QUOTE_LIMIT_EXCEEDED")
 register_constraint(
     "vehicles_owner_plate_key",
     Conflict,
@@ -192,3 +198,5 @@ register_constraint(
 register_constraint(
     "service_zones_name_key", Conflict, "ZONE_NAME_TAKEN", "A service zone has this name already."
 )
+# A booking made with a vehicle deleted meanwhile (dispatch.delete_vehicle won the race).
+register_constraint("bookings_vehicle_fkey", NotFound, "VEHICLE_NOT_FOUND", "Vehicle not found.")

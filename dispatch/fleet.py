@@ -140,13 +140,12 @@ async def update_vehicle(
 
 
 async def delete_vehicle(conn: asyncpg.Connection, *, owner_id: int, vehicle_id: int) -> bool:
-    """Remove the client's vehicle; False when there is no such vehicle of theirs."""
-    deleted = await conn.fetchval(
-        "DELETE FROM dispatch.vehicles v WHERE v.id = $1 AND v.owner_id = $2 RETURNING v.id",
-        vehicle_id,
-        owner_id,
+    """Remove the client's vehicle; False when there is no such vehicle of theirs, 409
+    VEHICLE_IN_USE while an open booking or job uses it."""
+    deleted: bool = await conn.fetchval(
+        "SELECT dispatch.delete_vehicle(owner_id => $1, vehicle_id => $2)", owner_id, vehicle_id
     )
-    return deleted is not None
+    return deleted
 
 
 async def vehicle_class(conn: asyncpg.Connection, *, client_id: int, vehicle_id: int) -> str:

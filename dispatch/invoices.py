@@ -33,6 +33,19 @@ async def add_cost_line(
     return result
 
 
+async def remove_cost_line(
+    conn: asyncpg.Connection, *, assistance_id: int, assistant_id: int, line_id: int
+) -> None:
+    """The assigned assistant removes a cost line of an ongoing job (404 for anyone else or an
+    unknown line, 409 when the job is not ongoing)."""
+    await conn.execute(
+        "SELECT dispatch.remove_cost_line(assistance_id => $1, assistant_id => $2, line_id => $3)",
+        assistance_id,
+        assistant_id,
+        line_id,
+    )
+
+
 async def list_cost_lines(
     conn: asyncpg.Connection, *, assistance_id: int, user_id: int
 ) -> list[dict[str, Any]] | None:

@@ -88,6 +88,8 @@ async def test_register_assistant_with_aliases(client):
         ({"user_type": "dispatcher"}, {"user_type"}),
         ({"driving_license_expiry": "01:01:20"}, {"driving_license_expiry"}),
         ({"driving_license_expiry": "2039/12/31"}, {"driving_license_expiry"}),
+        # Out of the API's date range (asyncpg sent it as PostgreSQL's 'infinity').
+        ({"driving_license_expiry": "9999-12-31"}, {"driving_license_expiry"}),
         ({"driving_license_cat": "z"}, {"driving_license_cat"}),
         ({"service_type": "flying"}, {"service_type"}),
         ({"vehicle_registration_num": "12a"}, {"vehicle_registration_num"}),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 
+import asyncpg
 import pytest
 
 from api.schemas.objects import Vehicle, Vehicles
@@ -200,3 +201,94 @@ def test_plate_and_vin_rules():
     assert vin_check_digit("VF1RJA00961234567") == "9"
     with pytest.raises(ValueError, match="check digit"):
         normalise_vin("1M8GDM9A1KP042788")
+
+
+# --- a vehicle in use is not deleted; nothing keeps a dangling id (issue 23 D18) -----------
+
+
+def _in_hours(hours: float) -> str:
+    at = datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=hours)
+    return at.isoformat().replace("+00:00", "Z")
+
+
+async def _booking(client, settings, owner, vehicle_id: int) -> dict:
+    body = {
+        "pickup": PICKUP,
+        "service_type": "towing",
+        "vehicle_id": vehicle_id,
+        "scheduled_for": _in_hours(2),
+    }
+    status, made = await call(client, settings, owner, "POST", "/api/bookings/", body)
+    assert status == 201, made
+    return made
+
+
+async def _delete(client, settings, owner, vehicle_id: int) -> tuple[int, object]:
+    resp = await client.delete(f"{VEHICLES}{vehicle_id}/", headers=auth_header(settings, owner))
+    return resp.status, (await resp.json() if resp.status != 204 else None)
+
+
+async def test_a_vehicle_with_a_scheduled_booking_is_not_deleted(client, settings, conn):
+    owner = await create_user(conn, role="client")
+    _, vehicle = await call(client, settings, owner, "POST", VEHICLES, CIVIC)
+    booking = await _booking(client, settings, owner, vehicle["id"])
+    status, body = await _delete(client, settings, owner, vehicle["id"])
+    assert status == 409, body
+    assert body["code"] == "VEHICLE_IN_USE" and body["booking_id"] == booking["id"]
+    assert (await call(client, settings, owner, "GET", f"{VEHICLES}{vehicle['id']}/"))[0] == 200
+
+    status, _ = await call(
+        client, settings, owner, "PATCH", f"/api/bookings/{booking['id']}/", {"status": "canceled"}
+    )
+    assert status == 200
+    assert (await _delete(client, settings, owner, vehicle["id"]))[0] == 204
+    # The canceled booking forgets the vehicle instead of pointing at nothing.
+    status, listed = await call(client, settings, owner, "GET", "/api/bookings/")
+    assert [(b["id"], b["vehicle_id"]) for b in listed["results"]] == [(booking["id"], None)]
+    assert listed["results"][0]["vehicle_type"] == "light"
+
+
+async def test_a_vehicle_whose_booking_became_an_open_job_is_not_deleted(client, settings, conn):
+    owner = await create_user(conn, role="client")
+    _, vehicle = await call(client, settings, owner, "POST", VEHICLES, CIVIC)
+    booking = await _booking(client, settings, owner, vehicle["id"])
+    # The booking falls due and converts (as the activator does, now rather than in 2 hours).
+    await conn.execute(
+        "UPDATE dispatch.bookings SET scheduled_for = now() + interval '5 minutes' WHERE id = $1",
+        booking["id"],
+    )
+    assert await conn.fetchval("SELECT dispatch.activate_due_bookings()") >= 1
+    job = await conn.fetchval(
+        "SELECT assistance_id FROM dispatch.bookings WHERE id = $1", booking["id"]
+    )
+    assert job is not None
+
+    status, body = await _delete(client, settings, owner, vehicle["id"])
+    assert status == 409 and body["code"] == "VEHICLE_IN_USE", body
+    assert (body["booking_id"], body["assistance_id"]) == (booking["id"], job)
+
+    status, _ = await call(
+        client, settings, owner, "PATCH", f"/api/assistance/update/{job}/", {"status": "canceled"}
+    )
+    assert status == 200
+    assert (await _delete(client, settings, owner, vehicle["id"]))[0] == 204
+    row = await conn.fetchrow(
+        "SELECT status, vehicle_id, assistance_id FROM dispatch.bookings WHERE id = $1",
+        booking["id"],
+    )
+    assert (row["status"], row["vehicle_id"], row["assistance_id"]) == ("converted", None, job)
+
+
+async def test_no_booking_points_at_a_missing_vehicle(conn):
+    """The database itself keeps the rule: a booking naming no vehicle row cannot be stored."""
+    owner = await create_user(conn, role="client")
+    dangling = await conn.fetchval("SELECT coalesce(max(id), 0) + 1000 FROM dispatch.vehicles")
+    with pytest.raises(asyncpg.ForeignKeyViolationError) as caught:
+        await conn.execute(
+            "INSERT INTO dispatch.bookings (client_id, service_type, vehicle_type, vehicle_id,"
+            " pickup, pickup_h3_r7, neighbour_cells_r7, scheduled_for)"
+            " VALUES ($1, 'towing', 'light', $2, ST_MakePoint(3, 36)::geography, 0, '{}', now())",
+            owner.id,
+            dangling,
+        )
+    assert caught.value.constraint_name == "bookings_vehicle_fkey"

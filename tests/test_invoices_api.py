@@ -13,7 +13,7 @@ from api.schemas.objects import CostLine, CostLines, Invoice
 from dispatch import db
 from tests.assist import DROPOFF, PICKUP, active_assistant, call, job_in_state
 from tests.conftest import serve
-from tests.factories import User, create_user
+from tests.factories import User, auth_header, create_user
 
 
 def cost_lines(job_id: int) -> str:
@@ -302,3 +302,121 @@ async def test_many_completions_over_http_leave_no_gap(settings, throwaway_db):
         assert numbers == list(range(first, first + len(jobs)))
     finally:
         await setup.close()
+
+
+# --- bounds that keep every invoice within its columns (issue 23 D4) --------------------------
+
+
+def status_url(job_id: int) -> str:
+    return f"/api/assistance/update/{job_id}/"
+
+
+async def test_a_line_whose_amount_no_invoice_holds_is_400(client, settings, conn):
+    # 1e6 x 1e7 (each within its documented bound) was 201 with amount 1e13, and every
+    # completion then overflowed the invoice's numeric(14, 4) with a 500, for ever.
+    job = await job_in_state(client, settings, conn, "ongoing")
+    body = {"label": "Gold", "quantity": 1_000_000, "unit_price": 10_000_000}
+    status, answer = await call(client, settings, job.assistant, "POST", cost_lines(job.id), body)
+    assert status == 400, answer
+    assert answer["fields"] == {
+        "unit_price": ["quantity times unit_price must be at most 9999999999."]
+    }
+    count = await conn.fetchval(
+        "SELECT count(*) FROM dispatch.cost_lines WHERE assistance_id = $1", job.id
+    )
+    assert count == 0
+
+
+async def test_the_invoice_total_stays_within_its_column(client, settings, conn):
+    job = await job_in_state(client, settings, conn, "ongoing")
+    big = {"label": "Crane", "quantity": 1000, "unit_price": 9_999_000}
+    status, line = await call(client, settings, job.assistant, "POST", cost_lines(job.id), big)
+    assert status == 201 and line["amount"] == 9_999_000_000, line
+    more = {"label": "Toll", "unit_price": 1_000_000}
+    status, answer = await call(client, settings, job.assistant, "POST", cost_lines(job.id), more)
+    assert status == 409 and answer["code"] == "INVOICE_LIMIT_EXCEEDED", answer
+    assert answer["invoice_total_limit"] == 9999999999.9999
+    status, done = await call(
+        client, settings, job.assistant, "PATCH", status_url(job.id), {"status": "completed"}
+    )
+    assert status == 200, done
+    status, bill = await call(client, settings, job.client, "GET", invoice(job.id))
+    assert status == 200 and bill["total"] == pytest.approx(9_999_000_000 + done["total_price"])
+
+
+async def test_a_job_has_at_most_100_cost_lines(client, settings, conn):
+    job = await job_in_state(client, settings, conn, "ongoing")
+    await conn.executemany(
+        "INSERT INTO dispatch.cost_lines (assistance_id, added_by, label, quantity, unit_price)"
+        " VALUES ($1, $2, $3, 1, 1)",
+        [(job.id, job.assistant.id, f"Line {n}") for n in range(99)],
+    )
+    body = {"label": "Last", "unit_price": 1}
+    status, _ = await call(client, settings, job.assistant, "POST", cost_lines(job.id), body)
+    assert status == 201
+    status, answer = await call(client, settings, job.assistant, "POST", cost_lines(job.id), body)
+    assert status == 409 and answer["code"] == "TOO_MANY_COST_LINES", answer
+    assert answer["max_cost_lines"] == 100
+
+
+async def test_a_job_stuck_by_a_stored_line_can_be_completed(client, settings, conn):
+    """A line stored under the old bounds makes completion a 409 with a code (the job stays
+    ongoing, nothing is issued); its assistant removes the line, and the job completes."""
+    job = await job_in_state(client, settings, conn, "ongoing")
+    stuck = await conn.fetchval(
+        "INSERT INTO dispatch.cost_lines (assistance_id, added_by, label, quantity, unit_price)"
+        " VALUES ($1, $2, 'Old bounds', 1000000, 10000000) RETURNING id",
+        job.id,
+        job.assistant.id,
+    )
+    status, answer = await call(
+        client, settings, job.assistant, "PATCH", status_url(job.id), {"status": "completed"}
+    )
+    assert status == 409 and answer["code"] == "INVOICE_LIMIT_EXCEEDED", answer
+    state = await conn.fetchval(
+        "SELECT status FROM dispatch.assistance_requests WHERE id = $1", job.id
+    )
+    assert state == "ongoing"
+    assert (
+        await conn.fetchval(
+            "SELECT count(*) FROM dispatch.invoices WHERE assistance_id = $1", job.id
+        )
+        == 0
+    )
+
+    line = f"{cost_lines(job.id)}{stuck}/"
+    status, answer = await call(client, settings, job.client, "DELETE", line)
+    assert status == 403 and answer["code"] == "PERMISSION_DENIED"
+    other = await active_assistant(conn, dlat=0.01)
+    status, answer = await call(client, settings, other, "DELETE", line)
+    assert status == 404 and answer["code"] == "ASSISTANCE_NOT_FOUND"
+    for missing in (f"{cost_lines(job.id)}999999999/", f"{cost_lines(job.id)}%D9%A1/"):
+        status, answer = await call(client, settings, job.assistant, "DELETE", missing)
+        assert status == 404 and answer["code"] == "COST_LINE_NOT_FOUND", (missing, answer)
+    status, answer = await call(client, settings, None, "DELETE", line)
+    assert status == 401
+
+    resp = await client.delete(line, headers=auth_header(settings, job.assistant))
+    assert resp.status == 204 and await resp.read() == b""
+    status, done = await call(
+        client, settings, job.assistant, "PATCH", status_url(job.id), {"status": "completed"}
+    )
+    assert status == 200 and done["status"] == "completed", done
+    status, _ = await call(client, settings, job.client, "GET", invoice(job.id))
+    assert status == 200
+    status, answer = await call(client, settings, job.assistant, "DELETE", line)
+    assert status == 409 and answer["code"] == "NOT_ONGOING"
+
+
+async def test_a_repair_price_that_overflows_the_invoice_is_409(client, settings, conn):
+    job = await job_in_state(client, settings, conn, "ongoing", service_type="repair")
+    big = {"label": "Engine", "quantity": 1000, "unit_price": 9_999_000}
+    status, _ = await call(client, settings, job.assistant, "POST", cost_lines(job.id), big)
+    assert status == 201
+    final = {"status": "completed", "total_price": 10_000_000}
+    status, answer = await call(client, settings, job.assistant, "PATCH", status_url(job.id), final)
+    assert status == 409 and answer["code"] == "INVOICE_LIMIT_EXCEEDED", answer
+    status, done = await call(
+        client, settings, job.assistant, "PATCH", status_url(job.id), {"status": "completed"}
+    )
+    assert status == 200, done

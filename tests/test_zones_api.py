@@ -228,3 +228,161 @@ async def test_catalogue_needs_authentication(client):
     resp = await client.get(f"{SERVICES}?lat=36.7&lng=3.0")
     assert resp.status == 401
     assert (await resp.json())["code"] == "NOT_AUTHENTICATED"
+
+
+async def test_a_quote_its_column_cannot_hold_is_409(client, settings, conn):
+    """A zone's per-km price within its bound times a long trip overflowed the request's
+    total_price (numeric(12, 2)) with a 500; the quote is refused with a code instead."""
+    ops = await dispatcher(conn)
+    dear = {
+        **CENTRE,
+        "tariffs": [
+            {
+                "service_type": "towing",
+                "vehicle_type": "light",
+                "base_fare": 0,
+                "per_km": 10_000_000,
+            }
+        ],
+    }
+    assert (await call(client, settings, ops, "POST", ZONES, dear))[0] == 201
+    owner = await create_user(conn, role="client")
+    far = {"pickup": PICKUP, "dropoff": {"lat": 46.75, "lng": 3.04}}  # 1,111 km north
+    status, body = await call(client, settings, owner, "POST", "/api/assistance/request/", far)
+    assert status == 409, body
+    assert body["code"] == "QUOTE_LIMIT_EXCEEDED" and body["quote_limit"] == 9999999999.99
+    near = {"pickup": PICKUP, "dropoff": {"lat": PICKUP["lat"] + 0.01, "lng": PICKUP["lng"]}}
+    status, body = await call(client, settings, owner, "POST", "/api/assistance/request/", near)
+    assert status == 201, body
+
+
+# --- zone geometry and names (issue 23 D5, D9) ----------------------------------------------
+
+ALGIERS = {"lat": 36.7538, "lng": 3.0588}
+WORLD = {
+    "type": "Polygon",
+    "coordinates": [[[-180, -90], [180, -90], [180, 90], [-180, 90], [-180, -90]]],
+}
+STRIP = {  # 1 degree wide, centred on the antimeridian, drawn across it
+    "type": "Polygon",
+    "coordinates": [[[179.5, 0], [-179.5, 0], [-179.5, 1], [179.5, 1], [179.5, 0]]],
+}
+SPLIT_STRIP = {  # the same strip as two polygons that meet at 180 / -180
+    "type": "MultiPolygon",
+    "coordinates": [
+        [[[179.5, 0], [180, 0], [180, 1], [179.5, 1], [179.5, 0]]],
+        [[[-180, 0], [-179.5, 0], [-179.5, 1], [-180, 1], [-180, 0]]],
+    ],
+}
+
+
+async def services_at(client, settings, user, point) -> tuple[int, object]:
+    return await call(
+        client, settings, user, "GET", f"{SERVICES}?lat={point['lat']}&lng={point['lng']}"
+    )
+
+
+async def test_a_zone_across_the_antimeridian_is_refused_and_its_split_covers_only_itself(
+    client, settings, conn
+):
+    """Drawn across the antimeridian, a strip was stored as the other 358 degrees of the globe
+    (planar coverage) with a 1-degree geodesic area: a closed strip on 180 made Algiers
+    OUT_OF_SERVICE_AREA."""
+    ops = await dispatcher(conn)
+    closed = {"name": "Dateline strip", "geometry": STRIP, "serviceable": False}
+    status, body = await call(client, settings, ops, "POST", ZONES, closed)
+    assert status == 400 and body["code"] == "INVALID_GEOMETRY", body
+    assert "antimeridian" in body["fields"]["geometry"][0]
+    assert body["fields"]["geometry"][0].startswith("Every edge must span less than 180 degrees")
+    assert (await services_at(client, settings, ops, ALGIERS))[0] == 200
+
+    status, zone = await call(
+        client, settings, ops, "POST", ZONES, {**closed, "geometry": SPLIT_STRIP}
+    )
+    assert status == 201, zone
+    # Coverage and area agree: half a degree either side of 180 at the equator, 1 degree high.
+    assert 12_000 < zone["area_km2"] < 12_500
+    assert (await services_at(client, settings, ops, ALGIERS))[0] == 200
+    for inside in ({"lat": 0.5, "lng": 179.9}, {"lat": 0.5, "lng": -179.9}):
+        status, body = await services_at(client, settings, ops, inside)
+        assert status == 409 and body["code"] == "OUT_OF_SERVICE_AREA", (inside, body)
+    assert (await services_at(client, settings, ops, {"lat": 0.5, "lng": 179.4}))[0] == 200
+
+    # A PUT is held to the same rule, and leaves the stored shape as it was.
+    status, body = await call(
+        client, settings, ops, "PUT", f"{ZONES}{zone['id']}/", {"geometry": STRIP}
+    )
+    assert status == 400 and body["code"] == "INVALID_GEOMETRY", body
+    status, same = await call(client, settings, ops, "GET", f"{ZONES}{zone['id']}/")
+    assert same["geometry"] == zone["geometry"]
+
+
+def _polygon(ring: list) -> dict:
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+UNIT = [[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]
+
+
+@pytest.mark.parametrize(
+    ("geometry", "reason"),
+    [
+        # PostGIS geography refuses "antipodal" edges (-180 to 180, pole to pole): was a 500.
+        (WORLD, "Every edge must span less than 180 degrees"),
+        (_polygon([[0, -90], [10, -90], [10, 90], [0, 90], [0, -90]]), "Every edge must span"),
+        (_polygon([[0, 0], [180, 0], [180, 1], [0, 1], [0, 0]]), "Every edge must span"),
+        # 3-D positions: the column is 2-D (was a 500).
+        (_polygon([[*p, 10] for p in UNIT]), "Positions are [longitude, latitude]"),
+        # Strings and booleans are not coordinates (PostGIS read "0" as 0: was a 201).
+        (_polygon([[str(x), str(y)] for x, y in UNIT]), "Positions are [longitude, latitude]"),
+        (
+            _polygon([[0, 0], [True, 0], [1, 1], [0, 1], [0, 0]]),
+            "Positions are [longitude, latitude]",
+        ),
+        (_polygon([[0], [1, 0], [1, 1], [0, 1], [0]]), "Positions are [longitude, latitude]"),
+        (_polygon([[0, 0], "x", [1, 1], [0, 0]]), "Not a well-formed"),
+        ({"type": "MultiPolygon", "coordinates": []}, "Not a well-formed"),
+        ({"type": "Polygon", "coordinates": []}, "Not a well-formed"),
+        ("Polygon", "Must be a GeoJSON Polygon or MultiPolygon."),
+        ([UNIT], "Must be a GeoJSON Polygon or MultiPolygon."),
+    ],
+)
+async def test_zone_geometry_is_validated_before_the_database(
+    client, settings, conn, geometry, reason
+):
+    ops = await dispatcher(conn)
+    status, body = await call(
+        client, settings, ops, "POST", ZONES, {**CENTRE, "geometry": geometry}
+    )
+    assert status == 400, body
+    assert body["code"] == "INVALID_GEOMETRY"
+    assert list(body["fields"]) == ["geometry"] and body["fields"]["geometry"][0].startswith(reason)
+    stored = await conn.fetchval(
+        "SELECT count(*) FROM dispatch.service_zones WHERE name = $1", CENTRE["name"]
+    )
+    assert stored == 0
+
+
+@pytest.mark.parametrize("name", ["   ", "", "\t\n", "x" * 121, 7])
+async def test_a_zone_needs_a_name(client, settings, conn, name):
+    ops = await dispatcher(conn)
+    status, body = await call(client, settings, ops, "POST", ZONES, {**CENTRE, "name": name})
+    assert status == 400 and body["code"] == "VALIDATION_ERROR" and list(body["fields"]) == ["name"]
+    status, zone = await call(client, settings, ops, "POST", ZONES, CENTRE)
+    assert status == 201
+    status, body = await call(client, settings, ops, "PUT", f"{ZONES}{zone['id']}/", {"name": name})
+    assert status == 400 and list(body["fields"]) == ["name"], body
+
+
+async def test_zone_names_are_stored_stripped(client, settings, conn):
+    ops = await dispatcher(conn)
+    status, zone = await call(client, settings, ops, "POST", ZONES, {**CENTRE, "name": "  Port  "})
+    assert status == 201 and zone["name"] == "Port"
+    status, body = await call(client, settings, ops, "POST", ZONES, {**CENTRE, "name": "Port "})
+    assert status == 409 and body["code"] == "ZONE_NAME_TAKEN"
+    # A bad geometry and a bad name together: both named, the generic code.
+    status, body = await call(
+        client, settings, ops, "POST", ZONES, {"name": " ", "geometry": _polygon([[0, 0, 1]] * 4)}
+    )
+    assert status == 400 and body["code"] == "VALIDATION_ERROR"
+    assert set(body["fields"]) == {"name", "geometry"}

@@ -61,7 +61,7 @@ def _idempotency_key(request: web.Request) -> str | None:
     errors={
         404: "VEHICLE_NOT_FOUND (`vehicle_id` is not one of the client's vehicles).",
         409: "OPEN_REQUEST_EXISTS (with `assistance_id`), IDEMPOTENCY_KEY_REUSED, "
-        "OUT_OF_SERVICE_AREA.",
+        "OUT_OF_SERVICE_AREA, QUOTE_LIMIT_EXCEEDED (with `quote_limit`).",
     },
 )
 async def request_assistance(request: web.Request) -> web.Response:
@@ -169,7 +169,8 @@ async def decline(request: web.Request) -> web.Response:
         400: "VALIDATION_ERROR, INVALID_VALUE (misplaced total_price).",
         403: "PERMISSION_DENIED, TRANSITION_FORBIDDEN.",
         404: "ASSISTANCE_NOT_FOUND.",
-        409: "ASSISTANCE_FINAL, INVALID_TRANSITION.",
+        409: "ASSISTANCE_FINAL, INVALID_TRANSITION, INVOICE_LIMIT_EXCEEDED or "
+        "TOO_MANY_COST_LINES (completing: the invoice would not fit; remove cost lines).",
     },
 )
 async def update_status(request: web.Request) -> web.Response:

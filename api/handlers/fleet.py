@@ -112,7 +112,10 @@ async def patch_vehicle(request: web.Request) -> web.Response:
     roles=("client",),
     tag="fleet",
     status=204,
-    errors={404: "VEHICLE_NOT_FOUND."},
+    errors={
+        404: "VEHICLE_NOT_FOUND.",
+        409: "VEHICLE_IN_USE: an open booking or job uses it (with `booking_id`, `assistance_id`).",
+    },
 )
 async def delete_vehicle(request: web.Request) -> web.Response:
     user = require(request, "client")

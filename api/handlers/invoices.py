@@ -16,6 +16,7 @@ from api.schemas.validation import parse
 from dispatch import invoices
 from dispatch.db import connection
 from dispatch.errors import NotFound
+from dispatch.ids import parse_id
 
 
 @describe(
@@ -25,7 +26,11 @@ from dispatch.errors import NotFound
     body=CostLineBody,
     response=CostLine,
     status=201,
-    errors={404: "ASSISTANCE_NOT_FOUND.", 409: "NOT_ONGOING."},
+    errors={
+        404: "ASSISTANCE_NOT_FOUND.",
+        409: "NOT_ONGOING, TOO_MANY_COST_LINES (100 per job), INVOICE_LIMIT_EXCEEDED (the "
+        "invoice's total would not fit; with `invoice_total_limit`).",
+    },
 )
 async def add_cost_line(request: web.Request) -> web.Response:
     user = require(request, "assistant")
@@ -42,6 +47,26 @@ async def add_cost_line(request: web.Request) -> web.Response:
             unit_price=unit_price,
         )
     return json_response(line, status=201)
+
+
+@describe(
+    "Remove a cost line from an ongoing job (its assistant; 204, no body)",
+    roles=("assistant",),
+    tag="money",
+    status=204,
+    errors={404: "ASSISTANCE_NOT_FOUND, COST_LINE_NOT_FOUND.", 409: "NOT_ONGOING."},
+)
+async def remove_cost_line(request: web.Request) -> web.Response:
+    user = require(request, "assistant")
+    assistance_id = _assistance_id(request)
+    line_id = parse_id(request.match_info["line_id"])
+    if line_id is None:
+        raise NotFound("Cost line not found.", code="COST_LINE_NOT_FOUND")
+    async with connection(request.app[POOL]) as conn:  # one SQL call: atomic on its own
+        await invoices.remove_cost_line(
+            conn, assistance_id=assistance_id, assistant_id=user.id, line_id=line_id
+        )
+    return web.Response(status=204)
 
 
 @describe(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -12,10 +13,12 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainValidator,
     StringConstraints,
+    WithJsonSchema,
 )
 
-from api.schemas.common import Lat, Lng
+from api.schemas.common import DATE_FORMAT, DATE_PATTERN, Lat, Lng, parse_date
 from dispatch.accounts import AssistantFields, normalise_email, normalise_phone
 
 
@@ -40,19 +43,26 @@ def _lower(value: Any) -> Any:
     return value.strip().lower() if isinstance(value, str) else value
 
 
-def parse_date(value: Any) -> Any:
-    """`dd:mm:yy` (seed 000) or ISO `YYYY-MM-DD`."""
+_SEED_DATE = re.compile(r"[0-9]{2}:[0-9]{2}:[0-9]{2}")
+_LICENSE_DATE = "Enter a date as dd:mm:yy or YYYY-MM-DD."
+
+
+def parse_license_date(value: Any) -> dt.date:
+    """`dd:mm:yy` (seed 000) or ISO `YYYY-MM-DD` (the API's one date parser, and its range)."""
     if isinstance(value, dt.date):
         return value
     if not isinstance(value, str):
-        raise ValueError("Enter a date as dd:mm:yy or YYYY-MM-DD.")
+        raise ValueError(_LICENSE_DATE)
     text = value.strip()
-    for fmt in ("%d:%m:%y", "%Y-%m-%d"):
+    if _SEED_DATE.fullmatch(text):
         try:
-            return dt.datetime.strptime(text, fmt).date()
+            return dt.datetime.strptime(text, "%d:%m:%y").date()
         except ValueError:
-            continue
-    raise ValueError("Enter a date as dd:mm:yy or YYYY-MM-DD.")
+            raise ValueError(_LICENSE_DATE) from None
+    try:
+        return parse_date(text)
+    except ValueError as exc:
+        raise ValueError(_LICENSE_DATE if str(exc) == DATE_FORMAT else str(exc)) from None
 
 
 def _future(value: dt.date) -> dt.date:
@@ -74,7 +84,15 @@ Token = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, ma
 ServiceType = Annotated[Literal["towing", "repair"], BeforeValidator(_lower)]
 LicenseCat = Annotated[Literal["b", "c"], BeforeValidator(_lower)]
 Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-LicenseExpiry = Annotated[dt.date, BeforeValidator(parse_date), AfterValidator(_future)]
+LicenseExpiry = Annotated[
+    dt.date,
+    PlainValidator(parse_license_date),
+    AfterValidator(_future),
+    # Not `format: date`: seed 000's dd:mm:yy is no RFC 3339 date.
+    WithJsonSchema(
+        {"type": "string", "pattern": f"^(?:[0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}|{DATE_PATTERN})$"}
+    ),
+]
 RegistrationNum = Annotated[int, BeforeValidator(_not_bool), Field(gt=0, lt=10**15)]
 
 PHONE = AliasChoices("phone_number", "phone")

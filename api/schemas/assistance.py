@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
-from api.schemas.common import Lat, Lng
+from api.schemas.common import REQUEST_TOTAL_PRICE, Lat, Lng, StoredIn
 
 Status = Literal["requested", "accepted", "ongoing", "completed", "canceled"]
 
@@ -42,7 +42,15 @@ class StatusBody(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore")
 
     status: Status
-    total_price: float | None = Field(None, ge=0, le=10_000_000, allow_inf_nan=False)
+    # Rounded to cents by the database (no decimal-places check).
+    total_price: (
+        Annotated[
+            float,
+            Field(ge=0, le=10_000_000, allow_inf_nan=False),
+            StoredIn(REQUEST_TOTAL_PRICE),
+        ]
+        | None
+    ) = None
 
 
 class RateBody(BaseModel):

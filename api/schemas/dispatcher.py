@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from api.schemas.common import IsoDateTime
 
 MAX_REASON = 500
 MAX_STATUSES = 5
@@ -47,7 +48,7 @@ class RequestsQuery(BaseModel):
 
     status: str | None = None
     searching: bool | None = None
-    since: datetime | None = None
+    since: IsoDateTime | None = None
     bbox: str | None = None
     limit: int = Field(50, ge=1, le=200)
     offset: int = Field(0, ge=0, le=1_000_000)
@@ -62,13 +63,6 @@ class RequestsQuery(BaseModel):
         if not items or len(items) > MAX_STATUSES or any(v not in allowed for v in items):
             raise ValueError(f"Must be one or more of {', '.join(allowed)}, comma-separated.")
         return ",".join(items)
-
-    @field_validator("since")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)  # a time without an offset is read as UTC
-        return value
 
     @field_validator("bbox")
     @classmethod

@@ -2,26 +2,40 @@
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
+from api.schemas.common import (
+    COST_LINE_QUANTITY,
+    COST_LINE_UNIT_PRICE,
+    INVOICE_LINE_AMOUNT,
+    ZONE_BASE_FARE,
+    ZONE_PER_KM,
+    StoredIn,
+    exact,
+)
 from dispatch.fleet import FIRST_YEAR, last_model_year, normalise_plate, normalise_vin
 
 FuelType = Literal["gasoline", "diesel", "electric", "hybrid", "lpg", "cng", "other"]
 VehicleClass = Literal["light", "heavy"]
 ServiceType = Literal["towing", "repair"]
 MAX_MONEY = 10_000_000
-
-
-def _decimal(value: float, places: int) -> Decimal:
-    """The JSON number as an exact decimal, refused when it has more decimal places than stored."""
-    exact = Decimal(str(value))
-    exponent = exact.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -places:
-        raise ValueError(f"At most {places} decimal places.")
-    return exact
+MAX_QUANTITY = 1_000_000
+# quantity x unit_price is an invoice line's amount: it must fit invoice_lines.amount once rounded.
+MAX_LINE_AMOUNT = INVOICE_LINE_AMOUNT.largest_whole
 
 
 class _VehicleFields(BaseModel):
@@ -92,14 +106,16 @@ class ZoneTariff(BaseModel):
 
     service_type: ServiceType
     vehicle_type: VehicleClass
-    base_fare: float = Field(ge=0, le=MAX_MONEY, allow_inf_nan=False)
-    per_km: float = Field(ge=0, le=MAX_MONEY, allow_inf_nan=False)
-
-    @field_validator("base_fare", "per_km")
-    @classmethod
-    def _cents(cls, value: float) -> float:
-        _decimal(value, 2)
-        return value
+    base_fare: Annotated[
+        float,
+        Field(ge=0, le=MAX_MONEY, allow_inf_nan=False),
+        StoredIn(ZONE_BASE_FARE, places=2),
+    ]
+    per_km: Annotated[
+        float,
+        Field(ge=0, le=MAX_MONEY, allow_inf_nan=False),
+        StoredIn(ZONE_PER_KM, places=2),
+    ]
 
 
 def _tariff_problems(tariffs: list[ZoneTariff] | None) -> dict[str, list[str]]:
@@ -109,13 +125,103 @@ def _tariff_problems(tariffs: list[ZoneTariff] | None) -> dict[str, list[str]]:
     return {}
 
 
+_GEOMETRY_TYPE = "Must be a GeoJSON Polygon or MultiPolygon."
+_WELL_FORMED = (
+    "Not a well-formed GeoJSON Polygon or MultiPolygon (rings need 4 or more positions, the last "
+    "equal to the first)."
+)
+_POSITION = "Positions are [longitude, latitude]: two numbers, no altitude."
+_RANGE = "Coordinates must be [longitude, latitude] within -180..180 and -90..90."
+_RING = "Every ring needs 4 or more positions, the last equal to the first."
+
+
+def _geometry_problem(value: Any) -> str | None:
+    """Why a zone's GeoJSON is not a Polygon or MultiPolygon of 2-D JSON-number positions in
+    range with closed rings; None when it is. Topology (self-intersections) and the edge spans
+    that geodesic area needs are SQL's (dispatch.zone_geometry), which hand-written SQL calls too."""
+    if not isinstance(value, dict) or value.get("type") not in ("Polygon", "MultiPolygon"):
+        return _GEOMETRY_TYPE
+    coordinates = value.get("coordinates")
+    polygons = [coordinates] if value["type"] == "Polygon" else coordinates
+    if not isinstance(polygons, list) or not polygons:
+        return _WELL_FORMED
+    for polygon in polygons:
+        if not isinstance(polygon, list) or not polygon:
+            return _WELL_FORMED
+        for ring in polygon:
+            if not isinstance(ring, list) or not all(isinstance(p, list) for p in ring):
+                return _WELL_FORMED
+            for position in ring:
+                # JSON numbers only: bool is an int to Python, and PostGIS would read "3.0".
+                if len(position) != 2 or not all(
+                    type(c) in (int, float) and math.isfinite(c) for c in position
+                ):
+                    return _POSITION
+                if not (-180 <= position[0] <= 180 and -90 <= position[1] <= 90):
+                    return _RANGE
+            if len(ring) < 4 or ring[0] != ring[-1]:
+                return _RING
+    return None
+
+
+def _zone_geometry(value: Any) -> dict[str, Any]:
+    problem = _geometry_problem(value)
+    if problem is not None:
+        raise PydanticCustomError("invalid_geometry", problem)
+    # Only the geometry goes on: foreign members (a "crs", a "bbox") play no part.
+    return {"type": value["type"], "coordinates": value["coordinates"]}
+
+
+_POSITION_SCHEMA = {
+    "type": "array",
+    "prefixItems": [
+        {"type": "number", "minimum": -180, "maximum": 180},
+        {"type": "number", "minimum": -90, "maximum": 90},
+    ],
+    "minItems": 2,
+    "maxItems": 2,
+}
+_POLYGON_SCHEMA = {
+    "type": "array",
+    "minItems": 1,
+    "items": {"type": "array", "minItems": 4, "items": _POSITION_SCHEMA},
+}
+ZONE_GEOMETRY_SCHEMA: dict[str, Any] = {
+    "oneOf": [
+        {
+            "type": "object",
+            "required": ["type", "coordinates"],
+            "properties": {"type": {"const": "Polygon"}, "coordinates": _POLYGON_SCHEMA},
+        },
+        {
+            "type": "object",
+            "required": ["type", "coordinates"],
+            "properties": {
+                "type": {"const": "MultiPolygon"},
+                "coordinates": {"type": "array", "minItems": 1, "items": _POLYGON_SCHEMA},
+            },
+        },
+    ],
+    "description": "A GeoJSON Polygon or MultiPolygon of [longitude, latitude] positions, valid "
+    "(no self-intersection), every edge spanning less than 180 degrees of longitude and latitude "
+    "(a zone across the antimeridian is a MultiPolygon split at 180 / -180). Otherwise 400 "
+    "INVALID_GEOMETRY with the reason in `fields.geometry`.",
+}
+# A zone's shape; every problem is a 400 INVALID_GEOMETRY with the reason in fields.geometry.
+ZoneGeometry = Annotated[
+    dict[str, Any], PlainValidator(_zone_geometry), WithJsonSchema(ZONE_GEOMETRY_SCHEMA)
+]
+# Stored stripped: "   " is no name (and two zones differing by spaces are one).
+ZoneName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+
+
 class ZoneBody(BaseModel):
-    """POST: a new zone. The geometry's own checks (GeoJSON type, validity) happen in SQL."""
+    """POST: a new zone. The geometry's JSON is checked here, its topology in SQL."""
 
     model_config = ConfigDict(strict=True, extra="ignore")
 
-    name: str = Field(min_length=1, max_length=120)
-    geometry: dict[str, Any]
+    name: ZoneName
+    geometry: ZoneGeometry
     serviceable: bool = True
     tariffs: list[ZoneTariff] = []
 
@@ -128,8 +234,8 @@ class ZoneUpdate(BaseModel):
 
     model_config = ConfigDict(strict=True, extra="ignore")
 
-    name: str | None = Field(None, min_length=1, max_length=120)
-    geometry: dict[str, Any] | None = None
+    name: ZoneName | None = None
+    geometry: ZoneGeometry | None = None
     serviceable: bool | None = None
     tariffs: list[ZoneTariff] | None = None
 
@@ -141,24 +247,26 @@ class CostLineBody(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore")
 
     label: str = Field(min_length=1, max_length=200)
-    quantity: float = Field(1.0, gt=0, le=1_000_000, allow_inf_nan=False)
-    unit_price: float = Field(ge=0, le=MAX_MONEY, allow_inf_nan=False)
+    quantity: Annotated[
+        float,
+        Field(gt=0, le=MAX_QUANTITY, allow_inf_nan=False),
+        StoredIn(COST_LINE_QUANTITY, places=3),
+    ] = 1.0
+    unit_price: Annotated[
+        float,
+        Field(ge=0, le=MAX_MONEY, allow_inf_nan=False),
+        StoredIn(COST_LINE_UNIT_PRICE, places=4),
+    ]
 
-    @field_validator("quantity")
-    @classmethod
-    def _quantity(cls, value: float) -> float:
-        _decimal(value, 3)
-        return value
-
-    @field_validator("unit_price")
-    @classmethod
-    def _unit_price(cls, value: float) -> float:
-        _decimal(value, 4)
-        return value
+    def problems(self) -> dict[str, list[str]]:
+        quantity, unit_price = self.exact()
+        if quantity * unit_price > MAX_LINE_AMOUNT:
+            return {"unit_price": [f"quantity times unit_price must be at most {MAX_LINE_AMOUNT}."]}
+        return {}
 
     def exact(self) -> tuple[Decimal, Decimal]:
         """(quantity, unit_price) as exact decimals: money never passes through a float sum."""
-        return Decimal(str(self.quantity)), Decimal(str(self.unit_price))
+        return exact(self.quantity), exact(self.unit_price)
 
 
 class CatalogueQuery(BaseModel):

@@ -2,34 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date as Date
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Literal
 
-from pydantic import (
-    AliasChoices,
-    AwareDatetime,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-)
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from api.schemas.assistance import LatLng
-from api.schemas.common import Lat, Lng
+from api.schemas.common import IsoDate, IsoDateTime, Lat, Lng
 
 MAX_TELEMATICS_POINTS = 1000
-
-
-def _iso_text(value: Any) -> Any:
-    # Times are ISO 8601 strings; pydantic's lax mode would also take numbers as epoch seconds.
-    if not isinstance(value, str):
-        raise ValueError("Must be an ISO 8601 date-time string with a time zone")
-    return value
-
-
-# An ISO 8601 date-time with a zone (Z or an offset); a naive one is refused.
-IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_text), Field(strict=False)]
 
 
 class BookingBody(BaseModel):
@@ -70,7 +51,7 @@ class AvailabilityQuery(BaseModel):
     lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
     lng: float = Field(ge=-180, le=180, allow_inf_nan=False)
     service_type: Literal["towing", "repair"] = "towing"
-    date: Date
+    date: IsoDate
 
 
 class ShiftsQuery(BaseModel):

@@ -25,6 +25,16 @@ _MESSAGES = {
 }
 
 
+# Error types whose problems have a code of their own (a custom error raised by a field type),
+# used when every problem of a request is of that type.
+_CODES = {"invalid_geometry": "INVALID_GEOMETRY"}
+
+
+def code_of(exc: pydantic.ValidationError) -> str | None:
+    codes = {_CODES.get(error["type"]) for error in exc.errors(include_url=False)}
+    return codes.pop() if len(codes) == 1 else None
+
+
 def fields_of(exc: pydantic.ValidationError) -> dict[str, list[str]]:
     fields: dict[str, list[str]] = {}
     for error in exc.errors(include_url=False, include_context=False, include_input=False):
@@ -47,7 +57,7 @@ def parse(model: type[M], data: Mapping[str, Any]) -> M:
     try:
         value = model.model_validate(dict(data))
     except pydantic.ValidationError as exc:
-        raise ValidationError(fields=fields_of(exc)) from None
+        raise ValidationError(fields=fields_of(exc), code=code_of(exc)) from None
     problems = getattr(value, "problems", None)
     if callable(problems):
         found: dict[str, list[str]] = problems()

@@ -123,6 +123,7 @@ DECLARE
     by_km     numeric;
     subtotal  numeric;
     total     numeric;
+    largest   numeric;
     lines     jsonb;
     zone      jsonb;
 BEGIN
@@ -156,6 +157,15 @@ BEGIN
     by_km := round(t.per_km * km, t.minor_units);
     subtotal := base + by_km;
     total := round(subtotal * surge, t.minor_units);
+    -- A zone's per-km price times a long trip can pass what the request's total_price holds:
+    -- refused with a code here rather than a numeric overflow when the request is stored.
+    largest := dispatch.numeric_max('dispatch.assistance_requests', 'total_price');
+    IF total > largest THEN
+        RAISE EXCEPTION 'This trip would cost % %, more than the % % a quote can be.',
+            trim_scale(total), t.currency, trim_scale(largest), t.currency
+            USING ERRCODE = 'DP029',
+                  DETAIL = jsonb_build_object('quote_limit', trim_scale(largest))::text;
+    END IF;
     lines := jsonb_build_array(jsonb_build_object(
         'label', CASE WHEN zone IS NULL THEN t.base_label
                       ELSE format('%s (%s)', t.base_label, t.zone_name) END,
@@ -186,4 +196,5 @@ COMMENT ON FUNCTION dispatch.quote_price(text, text, double precision, bigint, b
     'the zone): base fare (or callout fee) + per-km × distance_km, times the surge over '
     'pickup_cell_r7 and neighbour_cells_r7 (1.0 when pickup_cell_r7 is NULL), each line rounded '
     'to the currency''s minor unit; the lines add up to the total. DP020 pickup in a zone that '
-    'is not serviceable; unknown tariff or bad distance: DP009.';
+    'is not serviceable; unknown tariff or bad distance: DP009; DP029 a total that '
+    'assistance_requests.total_price cannot hold (dispatch.numeric_max).';

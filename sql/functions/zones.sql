@@ -111,6 +111,7 @@ AS $$
 DECLARE
     g      geometry;
     reason text;
+    edge   geometry;
 BEGIN
     IF geojson IS NULL OR jsonb_typeof(geojson) <> 'object'
        OR geojson ->> 'type' IS NULL OR geojson ->> 'type' NOT IN ('Polygon', 'MultiPolygon') THEN
@@ -136,6 +137,26 @@ BEGIN
         WHERE ST_NPoints(ring.geom) < 4 OR NOT ST_IsClosed(ST_ExteriorRing(ring.geom))) THEN
         reason := 'Every ring needs 4 or more positions, the last equal to the first.';
     END IF;
+    IF reason IS NULL AND ST_NDims(g) <> 2 THEN
+        reason := 'Positions are [longitude, latitude]: two numbers, no altitude.';
+    END IF;
+    -- Coverage reads an edge as a straight line in longitude and latitude (ST_Intersects on
+    -- geometry), the area as a great circle (geography): they agree only while an edge spans
+    -- less than half the globe. An edge from 179.5 to -179.5 is the 359 degrees westward to
+    -- coverage and 1 degree eastward to the area (a strip on the antimeridian covered Algiers);
+    -- -180 to 180 or pole to pole is "antipodal" to geography, which raises (the whole world).
+    IF reason IS NULL THEN
+        SELECT s.geom INTO edge FROM ST_DumpSegments(g) s
+         WHERE ST_XMax(s.geom) - ST_XMin(s.geom) >= 180 OR ST_YMax(s.geom) - ST_YMin(s.geom) >= 180
+         LIMIT 1;
+        IF FOUND THEN
+            reason := format('Every edge must span less than 180 degrees of longitude and of '
+                             'latitude ([%s, %s] to [%s, %s] does not): split a zone that crosses '
+                             'the antimeridian into a MultiPolygon at 180 and -180.',
+                             ST_X(ST_StartPoint(edge)), ST_Y(ST_StartPoint(edge)),
+                             ST_X(ST_EndPoint(edge)), ST_Y(ST_EndPoint(edge)));
+        END IF;
+    END IF;
     IF reason IS NULL AND ST_IsValidReason(g) <> 'Valid Geometry' THEN
         -- GEOS may prefix its reason with its exception class: the reason is what follows.
         reason := regexp_replace(ST_IsValidReason(g), '^[A-Za-z]+Exception: ', '');
@@ -150,8 +171,10 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION dispatch.zone_geometry(jsonb) IS
-    'A GeoJSON Polygon or MultiPolygon (lng/lat, WGS 84) as a valid MultiPolygon geometry; DP022 '
-    'with the reason (ST_IsValidReason for invalid or self-intersecting shapes) otherwise.';
+    'A GeoJSON Polygon or MultiPolygon (lng/lat, WGS 84, 2-D) as a valid MultiPolygon geometry; '
+    'DP022 with the reason otherwise: ST_IsValidReason for invalid or self-intersecting shapes, '
+    'and any edge spanning 180 degrees or more of longitude or latitude (coverage and geodesic '
+    'area would disagree: a zone crossing the antimeridian is split into a MultiPolygon).';
 
 CREATE OR REPLACE FUNCTION dispatch.zone_json(zone_id bigint)
 RETURNS jsonb

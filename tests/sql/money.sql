@@ -1,6 +1,6 @@
 -- Money: cost lines, invoices issued on completion, numbering from the counter row, rounding.
 BEGIN;
-SELECT plan(14);
+SELECT plan(22);
 
 SELECT has_table('dispatch', 'invoices', 'invoices table');
 SELECT has_table('dispatch', 'invoice_counter', 'the invoice counter row');
@@ -36,6 +36,28 @@ SELECT throws_ok(format('SELECT dispatch.add_cost_line(%s, 804, %L, 1, 10)', :to
 SELECT is((dispatch.add_cost_line(:tow, 803, 'Straps', 3, 333.3333) ->> 'amount')::numeric, 1000.00,
           'a cost line is rounded once, to the currency''s minor unit');
 SELECT dispatch.add_cost_line(:tow, 803, 'Toll', 0.5, 0.005) IS NOT NULL AS ok \gset
+
+-- Bounds read from the columns' types (issue 23 D4): the invoice must always fit them.
+SELECT is(dispatch.numeric_max('dispatch.invoices', 'total'), 9999999999.9999::numeric,
+          'numeric(14, 4) holds up to 9999999999.9999');
+SELECT ok(dispatch.numeric_max('dispatch.cost_lines', 'label') IS NULL, 'no bound for a text column');
+-- 1000 x 9999999 = 9999999000, plus the quote (1555.50) and the lines so far: over the limit.
+SELECT throws_ok(format('SELECT dispatch.add_cost_line(%s, 803, %L, 1000, 9999999)', :tow, 'Gold'),
+                 'DP027', NULL, 'a line that takes the invoice past its column is refused');
+-- A line stored before the bounds existed (1e6 x 1e7): completing refuses with a code, not a
+-- numeric overflow, and the assistant can remove the line.
+INSERT INTO dispatch.cost_lines (assistance_id, added_by, label, quantity, unit_price)
+VALUES (:tow, 803, 'Old bounds', 1000000, 10000000) RETURNING id AS old_line \gset
+SELECT throws_ok(format('SELECT dispatch.update_assistance_status(%s, 803, %L)', :tow, 'completed'),
+                 'DP027', NULL, 'completion refuses an invoice its columns cannot hold');
+SELECT throws_ok(format('SELECT dispatch.remove_cost_line(%s, 804, %s)', :tow, :old_line), 'DP001',
+                 NULL, 'another assistant cannot remove a line');
+SELECT throws_ok(format('SELECT dispatch.remove_cost_line(%s, 803, %s)', :fix, :old_line), 'DP001',
+                 NULL, 'nor can this one on a job that is not its own');
+SELECT lives_ok(format('SELECT dispatch.remove_cost_line(%s, 803, %s)', :tow, :old_line),
+                'the assigned assistant removes the line');
+SELECT throws_ok(format('SELECT dispatch.remove_cost_line(%s, 803, %s)', :tow, :old_line), 'DP028',
+                 NULL, 'a line removed is gone');
 SELECT ok(dispatch.get_invoice(:tow, 801) IS NULL, 'no invoice before completion');
 
 SELECT dispatch.update_assistance_status(:tow, 803, 'completed') IS NOT NULL AS ok \gset

@@ -1,6 +1,6 @@
 -- Pricing: seeded tariffs, the surge formula and cap, supply_demand, quote_price lines and errors.
 BEGIN;
-SELECT plan(16);
+SELECT plan(17);
 
 SELECT results_eq(
     $$SELECT service_type, vehicle_type, base_fare, per_km, currency FROM dispatch.tariffs
@@ -59,6 +59,9 @@ SELECT throws_ok($$SELECT dispatch.quote_price('towing', 'medium', 1)$$, 'DP009'
                  'an unknown tariff is refused with DP009');
 SELECT throws_ok($$SELECT dispatch.quote_price('towing', 'light', -1)$$, 'DP009', NULL,
                  'a negative distance is refused with DP009');
+-- 1500 + 50/km x 200,000,000 km: more than total_price's numeric(12, 2) holds.
+SELECT throws_ok($$SELECT dispatch.quote_price('towing', 'light', 200000000)$$, 'DP029', NULL,
+                 'a total the request''s column cannot hold is refused with DP029');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -1,7 +1,7 @@
 -- Service zones: schema, geometry validation, the pickup's zone (smallest wins), pricing by zone,
 -- the out-of-service refusal before anyone is notified, and the catalogue agreeing with the quote.
 BEGIN;
-SELECT plan(27);
+SELECT plan(30);
 
 SELECT has_table('dispatch', 'service_zones', 'service zones table');
 SELECT has_table('dispatch', 'zone_tariffs', 'zone tariffs table');
@@ -79,6 +79,16 @@ SELECT throws_ok($$SELECT dispatch.create_zone('Point', '{"type": "Point", "coor
     'DP022', NULL, 'not a polygon: DP022');
 SELECT throws_ok($$SELECT dispatch.create_zone('Open', '{"type": "Polygon", "coordinates":
     [[[0, 0], [1, 0], [1, 1]]]}')$$, 'DP022', NULL, 'a ring too short: DP022');
+-- Edges of 180 degrees or more: the whole world (antipodal to geography, which raised) and a
+-- strip drawn across the antimeridian (covering the other 358 degrees); 3-D positions.
+SELECT throws_ok($$SELECT dispatch.create_zone('World', '{"type": "Polygon", "coordinates":
+    [[[-180, -90], [180, -90], [180, 90], [-180, 90], [-180, -90]]]}')$$, 'DP022', NULL,
+    'the whole-world polygon: DP022, not a geography error');
+SELECT throws_ok($$SELECT dispatch.create_zone('Dateline', '{"type": "Polygon", "coordinates":
+    [[[179.5, 0], [-179.5, 0], [-179.5, 1], [179.5, 1], [179.5, 0]]]}')$$, 'DP022', NULL,
+    'a polygon across the antimeridian: DP022');
+SELECT throws_ok($$SELECT dispatch.create_zone('High', '{"type": "Polygon", "coordinates":
+    [[[0, 0, 5], [1, 0, 5], [1, 1, 5], [0, 0, 5]]]}')$$, 'DP022', NULL, '3-D positions: DP022');
 SELECT throws_ok($$INSERT INTO dispatch.service_zones (name, geom) VALUES ('By hand',
     ST_Multi(ST_GeomFromText('POLYGON((0 0, 1 1, 1 0, 0 1, 0 0))', 4326)))$$, '23514', NULL,
     'an invalid shape inserted by hand is refused by a CHECK');

@@ -10,10 +10,16 @@ from dispatch.errors import DispatchError, NotFound
 from dispatch.ids import parse_id
 
 
-def path_id(request: web.Request, not_found: Callable[[], DispatchError] = NotFound) -> int:
-    """The id in the path (ASCII digits naming a positive bigint: dispatch/ids.py); anything
-    else (other scripts' digits, an overflow, a word) raises `not_found()`, the resource's 404."""
-    value = parse_id(request.match_info["id"])
+def path_id(
+    request: web.Request,
+    not_found: Callable[[], DispatchError] = NotFound,
+    *,
+    name: str = "id",
+) -> int:
+    """The id in the path variable `name` (ASCII digits naming a positive bigint:
+    dispatch/ids.py); anything else (other scripts' digits, an overflow, a word) raises
+    `not_found()`, the resource's 404."""
+    value = parse_id(request.match_info[name])
     if value is None:
         raise not_found()
     return value

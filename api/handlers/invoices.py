@@ -16,7 +16,10 @@ from api.schemas.validation import parse
 from dispatch import invoices
 from dispatch.db import connection
 from dispatch.errors import NotFound
-from dispatch.ids import parse_id
+
+
+def _line_not_found() -> NotFound:
+    return NotFound("Cost line not found.", code="COST_LINE_NOT_FOUND")
 
 
 @describe(
@@ -58,10 +61,8 @@ async def add_cost_line(request: web.Request) -> web.Response:
 )
 async def remove_cost_line(request: web.Request) -> web.Response:
     user = require(request, "assistant")
-    assistance_id = _assistance_id(request)
-    line_id = parse_id(request.match_info["line_id"])
-    if line_id is None:
-        raise NotFound("Cost line not found.", code="COST_LINE_NOT_FOUND")
+    assistance_id = path_id(request, assistance_not_found)
+    line_id = path_id(request, _line_not_found, name="line_id")
     async with connection(request.app[POOL]) as conn:  # one SQL call: atomic on its own
         await invoices.remove_cost_line(
             conn, assistance_id=assistance_id, assistant_id=user.id, line_id=line_id

@@ -22,6 +22,7 @@ a target per cycle can be set against the work it leaves room for.
 from __future__ import annotations
 
 import argparse
+import math
 import random
 import statistics
 from pathlib import Path
@@ -214,7 +215,8 @@ async def ablate(url: str, sql_dir: Path, args: argparse.Namespace) -> dict[str,
     rows: list[dict[str, Any]] = []
     for name, xs in runs.items():
         # Against the engine's run of the same round: the machine's drift cancels in the ratio.
-        ratios = [x / e for x, e in zip(xs, runs["engine"], strict=True)]
+        # A run shorter than the CPU clock's tick (10 ms) can read 0: no ratio for it.
+        ratios = [x / e for x, e in zip(xs, runs["engine"], strict=True) if e > 0] or [math.nan]
         rows.append(
             {
                 "variant": name,

@@ -10,9 +10,10 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from api.keys import POOL, SETTINGS
-from dispatch import outbox, ratelimit
-from dispatch.auth.google import GoogleVerifier
-from dispatch.db import transaction
+from dispatch.accounts import outbox
+from dispatch.accounts.google import GoogleVerifier
+from dispatch.core import ratelimit
+from dispatch.core.db import transaction
 
 log = logging.getLogger("dispatch.outbox")
 

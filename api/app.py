@@ -33,16 +33,16 @@ from api.routes import setup_routes
 from api.security import setup_security
 from api.ws.hub import Hub
 from api.ws.sessions import SESSIONS, SessionSockets
-from dispatch import db
-from dispatch.auth import revocation
-from dispatch.config import Settings
-from dispatch.devdb import database_url
-from dispatch.events import EventBus
-from dispatch.fleetfeed import FleetFeed
-from dispatch.offers import OfferDriver
-from dispatch.positions import PositionBatcher
-from dispatch.publisher import Publisher
-from dispatch.timekeeper import TimeKeeper
+from dispatch.accounts import revocation
+from dispatch.assistance.offers import OfferDriver
+from dispatch.core import db
+from dispatch.core.config import Settings
+from dispatch.events.listener import EventBus
+from dispatch.events.publisher import Publisher
+from dispatch.operations.fleet_feed import FleetFeed
+from dispatch.positions.store import PositionBatcher
+from dispatch.runtime.devdb import database_url
+from dispatch.scheduling.timekeeper import TimeKeeper
 
 
 async def _pool_ctx(app: web.Application) -> AsyncIterator[None]:

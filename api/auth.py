@@ -13,10 +13,10 @@ from aiohttp.typedefs import Middleware
 from aiohttp_jwt import JWTMiddleware
 
 from api.keys import POOL, REVOCATIONS
-from dispatch import db
-from dispatch.auth.tokens import ALGORITHM, CurrentUser, user_from_claims
-from dispatch.config import AuthSettings
-from dispatch.errors import AuthenticationError, PermissionDenied
+from dispatch.accounts.tokens import ALGORITHM, CurrentUser, user_from_claims
+from dispatch.core import db
+from dispatch.core.config import AuthSettings
+from dispatch.core.errors import AuthenticationError, PermissionDenied
 
 CLAIMS = "jwt_claims"  # where aiohttp-jwt stores the verified claims on the request
 # Paths whose Bearer token is not a JWT (DISPATCH_METRICS_TOKEN): aiohttp-jwt's whitelist.
@@ -121,7 +121,7 @@ def jwt_middlewares(settings: AuthSettings) -> list[Middleware]:
 
 
 async def is_revoked(request: web.Request, claims: dict[str, Any]) -> bool:
-    """aiohttp-jwt's revocation hook (see dispatch/auth/revocation.py for the cache)."""
+    """aiohttp-jwt's revocation hook (see dispatch/accounts/revocation.py for the cache)."""
     if claims.get("typ") != "access":
         return False  # refused later by current_user(); no lookup needed
     user_from_claims(claims)  # 401 for a token without `exp` or with an out-of-range `sub`

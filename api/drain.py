@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from api.keys import BATCHER, BUS, HUB, INFLIGHT, OWN_POOL, POOL, PUBLISHER, SETTINGS
-from dispatch.supervise import DRAIN_FD_ENV
+from dispatch.runtime.drain_barrier import DRAIN_FD_ENV
 
 log = logging.getLogger(__name__)
 

@@ -7,12 +7,12 @@ from aiohttp import web
 
 from api.inflight import InFlight
 from api.ws.hub import Hub
-from dispatch.auth.revocation import RevocationCache
-from dispatch.config import Settings
-from dispatch.events import EventBus
-from dispatch.positions import PositionBatcher
-from dispatch.publisher import Publisher
-from dispatch.timekeeper import TimeKeeper
+from dispatch.accounts.revocation import RevocationCache
+from dispatch.core.config import Settings
+from dispatch.events.listener import EventBus
+from dispatch.events.publisher import Publisher
+from dispatch.positions.store import PositionBatcher
+from dispatch.scheduling.timekeeper import TimeKeeper
 
 SETTINGS = web.AppKey("settings", Settings)
 DB_URL = web.AppKey("db_url", str)

@@ -10,7 +10,7 @@ from aiohttp import web, web_response
 
 from api import protocol
 from api.keys import SETTINGS
-from dispatch.errors import DispatchError
+from dispatch.core.errors import DispatchError
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

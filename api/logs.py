@@ -1,4 +1,4 @@
-"""Structured logging: the JSON access log (the application log's format lives in dispatch.logs)."""
+"""Structured logging: the JSON access log (the application log's format lives in dispatch.core.logs)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from aiohttp.abc import AbstractAccessLogger
 
 class AccessLogger(AbstractAccessLogger):
     """One JSON line per request. The query string is left out: it may carry a WebSocket token;
-    a token in the path is redacted by the log handler's filter (dispatch.logs.RedactSecrets)."""
+    a token in the path is redacted by the log handler's filter (dispatch.core.logs.RedactSecrets)."""
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         self.logger.info(

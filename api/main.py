@@ -11,8 +11,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from dispatch import cli
-from dispatch.config import Settings
+from dispatch.core.config import Settings
+from dispatch.runtime import cli
 
 log = logging.getLogger("dispatch.serve")
 
@@ -49,8 +49,8 @@ def _serve(settings: Settings, args: argparse.Namespace, workers: int) -> None:
         return
     # Supervisor: N worker processes bind the same port with SO_REUSEPORT; the kernel
     # spreads connections. SIGINT/SIGTERM are passed on and the workers drain gracefully.
-    # A worker that dies (a crash, the OOM killer) is replaced: see dispatch/supervisor.py.
-    from dispatch.supervisor import Supervisor
+    # A worker that dies (a crash, the OOM killer) is replaced: see dispatch/runtime/supervisor.py.
+    from dispatch.runtime.supervisor import Supervisor
 
     cmd = [sys.executable, "-m", "api", "serve", "--workers", "1", "--reuse-port"]
     supervisor = Supervisor(cmd, workers)

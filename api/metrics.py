@@ -33,9 +33,9 @@ from prometheus_client.registry import Collector
 from api.describe import PUBLIC, describe
 from api.keys import BUS, HUB, OWN_POOL, POOL, PUBLISHER, SETTINGS
 from api.ws.hub import Peer
-from dispatch.errors import AuthenticationError, from_postgres
-from dispatch.events import EventBus
-from dispatch.publisher import Publisher
+from dispatch.core.errors import AuthenticationError, from_postgres
+from dispatch.events.listener import EventBus
+from dispatch.events.publisher import Publisher
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ EVENT_LAG = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 
-# The event path of each process (dispatch/events.py, dispatch/publisher.py): copied from the
+# The event path of each process (dispatch/events/listener.py, dispatch/events/publisher.py): copied from the
 # listener's and the publisher's own counts at every probe and every scrape (dispatch/ does not
 # know about Prometheus).
 LISTENERS_UP = Gauge(

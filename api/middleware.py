@@ -9,7 +9,7 @@ import asyncpg
 from aiohttp import web
 
 from api.responses import json_response
-from dispatch.errors import DispatchError, from_postgres
+from dispatch.core.errors import DispatchError, from_postgres
 
 log = logging.getLogger("dispatch.api")
 

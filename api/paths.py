@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from dispatch.errors import DispatchError, NotFound
-from dispatch.ids import parse_id
+from dispatch.core.errors import DispatchError, NotFound
+from dispatch.core.ids import parse_id
 
 
 def path_id(
@@ -17,7 +17,7 @@ def path_id(
     name: str = "id",
 ) -> int:
     """The id in the path variable `name` (ASCII digits naming a positive bigint:
-    dispatch/ids.py); anything else (other scripts' digits, an overflow, a word) raises
+    dispatch/core/ids.py); anything else (other scripts' digits, an overflow, a word) raises
     `not_found()`, the resource's 404."""
     value = parse_id(request.match_info[name])
     if value is None:

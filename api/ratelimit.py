@@ -5,9 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from api.keys import POOL, SETTINGS
-from dispatch import ratelimit
-from dispatch.db import transaction
-from dispatch.errors import RateLimited
+from dispatch.core import ratelimit
+from dispatch.core.db import transaction
+from dispatch.core.errors import RateLimited
 
 
 async def limit(request: web.Request, action: str, identifier: str | None = None) -> None:

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from api.jsonsafe import depth_exceeds
 from api.keys import SETTINGS
-from dispatch.errors import ValidationError
+from dispatch.core.errors import ValidationError
 
 
 def json_response(

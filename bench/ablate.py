@@ -41,10 +41,10 @@ from bench.common import (
     write_result,
 )
 from bench.density import SITES, around
-from dispatch.assistance import Point, request_assistance, update_status
-from dispatch.config import Settings
-from dispatch.db import init_connection
-from dispatch.migrate import migrate
+from dispatch.assistance.lifecycle import Point, request_assistance, update_status
+from dispatch.core.config import Settings
+from dispatch.core.db import init_connection
+from dispatch.runtime.migrate import migrate
 
 RADIUS_M = 5000.0
 CLIENTS = 20

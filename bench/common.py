@@ -16,11 +16,11 @@ from typing import Any
 
 import asyncpg
 
-from dispatch.config import Settings
-from dispatch.devdb import database_url
-from dispatch.migrate import migrate_url
-from dispatch.positions import cells
-from dispatch.testdb import database_name, with_database
+from dispatch.core.config import Settings
+from dispatch.positions.store import cells
+from dispatch.runtime.devdb import database_url
+from dispatch.runtime.migrate import migrate_url
+from dispatch.runtime.testdb import database_name, with_database
 
 RESULTS = Path(__file__).resolve().parent / "results"
 # The synthetic city: a ~100 km square around Algiers.
@@ -418,6 +418,6 @@ def postgres_rss_mb() -> float:
 
 
 def tokens_for(settings: Settings, ids: Sequence[int], role: str = "assistant") -> dict[int, str]:
-    from dispatch.auth.tokens import issue_access_token
+    from dispatch.accounts.tokens import issue_access_token
 
     return {i: issue_access_token(settings.auth, user_id=i, role=role) for i in ids}

@@ -25,8 +25,8 @@ import asyncpg
 import orjson
 
 from bench.common import add_extras, bench_database, populate, run, say, write_result
-from dispatch.assistance import neighbourhood_r7
-from dispatch.config import Settings
+from dispatch.assistance.lifecycle import neighbourhood_r7
+from dispatch.core.config import Settings
 
 # South of the populated 100 km square around Algiers (bench.common.CENTER, SPAN_KM) and ~75 km
 # apart: a 5 km disc around each holds only its own assistants.

@@ -49,7 +49,7 @@ from bench.common import (
     tokens_for,
     write_result,
 )
-from dispatch.config import Settings
+from dispatch.core.config import Settings
 
 HOTSPOT_RADIUS_M = 500.0  # connected assistants stand within this of a hotspot
 PICKUP_RADIUS_M = 300.0  # pickups fall within this of a hotspot

@@ -27,7 +27,7 @@ from aiohttp import web
 
 from api.ws.hub import Hub, Peer
 from bench.common import bench_database, cpu_seconds, say, write_result
-from dispatch.config import Settings
+from dispatch.core.config import Settings
 
 APP_NAME = "dispatch-floor"
 SECRET = "floor-bench-secret-of-32-bytes!!"

@@ -26,7 +26,7 @@ from bench.common import (
     tokens_for,
     write_result,
 )
-from dispatch.config import Settings
+from dispatch.core.config import Settings
 
 
 def sender_process(

@@ -18,7 +18,7 @@ import asyncpg
 import h3
 
 from bench.common import bench_database, populate, random_point, say, summary_ms, write_result
-from dispatch.config import Settings
+from dispatch.core.config import Settings
 
 RADIUS_M = 10_000.0
 TOP_N = 10

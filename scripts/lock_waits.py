@@ -15,8 +15,8 @@ import time
 import aiohttp
 import asyncpg
 
-from dispatch.config import Settings
-from dispatch.db import init_connection
+from dispatch.core.config import Settings
+from dispatch.core.db import init_connection
 from tests.assist import PICKUP
 from tests.factories import auth_header, create_user
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 
-from dispatch.config import Settings
+from dispatch.core.config import Settings
 
 PASSWORD = "correct horse battery"
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from dispatch.config import Settings
+from dispatch.core.config import Settings
 from tests.factories import User, auth_header, create_user
 
 # Central Algiers; assistants are placed a few hundred metres to a few km from here.

@@ -13,9 +13,9 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from api.app import create_app
-from dispatch import db
-from dispatch.config import Settings
-from dispatch.testdb import clone_database, drop_database, prepare_test_database
+from dispatch.core import db
+from dispatch.core.config import Settings
+from dispatch.runtime.testdb import clone_database, drop_database, prepare_test_database
 
 
 @pytest.fixture(scope="session")

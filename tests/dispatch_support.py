@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from dispatch.config import Settings
+from dispatch.core.config import Settings
 from tests.assist import DROPOFF, PICKUP, Job, active_assistant, call
 from tests.factories import User, create_user
 

@@ -20,8 +20,8 @@ from typing import Any
 import aiohttp
 import asyncpg
 
-from dispatch.config import Settings
-from dispatch.events import LISTENER_NAME
+from dispatch.core.config import Settings
+from dispatch.events.listener import LISTENER_NAME
 from tests.assist import PICKUP
 from tests.factories import User, auth_header, create_user
 

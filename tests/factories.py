@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from dispatch.auth.tokens import issue_access_token
-from dispatch.config import Settings
-from dispatch.positions import store_position
+from dispatch.accounts.tokens import issue_access_token
+from dispatch.core.config import Settings
+from dispatch.positions.store import store_position
 
 _numbers = itertools.count(1)
 

@@ -12,7 +12,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from dispatch.config import PROJECT_ROOT
+from dispatch.core.config import PROJECT_ROOT
 from tests.test_devdb import free_port
 
 

@@ -17,9 +17,9 @@ import pytest
 from aiohttp import web
 
 from api.app import create_app
-from dispatch import outbox
-from dispatch.cli import create_dispatcher_url
-from dispatch.errors import Conflict
+from dispatch.accounts import outbox
+from dispatch.core.errors import Conflict
+from dispatch.runtime.cli import create_dispatcher_url
 from tests.accounts_support import CLIENT_000, PASSWORD, assert_error, register, with_accounts
 from tests.conftest import TxPool, serve
 from tests.served import node

@@ -9,7 +9,8 @@ import asyncpg
 import pytest
 
 from api.app import create_app
-from dispatch import assistance, db
+from dispatch.assistance import lifecycle
+from dispatch.core import db
 from tests.assist import PICKUP, call
 from tests.conftest import serve
 from tests.factories import create_user
@@ -117,10 +118,10 @@ async def test_emit_fires_on_commit_and_never_on_rollback(throwaway_db, committe
         async with pool.acquire() as conn:
             tx = conn.transaction()
             await tx.start()
-            await assistance.request_assistance(
+            await lifecycle.request_assistance(
                 conn,
                 client_id=owner.id,
-                pickup=assistance.Point(**PICKUP),
+                pickup=lifecycle.Point(**PICKUP),
                 dropoff=None,
                 service_type="towing",
                 vehicle_type="light",
@@ -129,10 +130,10 @@ async def test_emit_fires_on_commit_and_never_on_rollback(throwaway_db, committe
             await tx.rollback()
         # ... a committed one reaches every matched assistant and the request's channel.
         async with db.transaction(pool) as conn:
-            made = await assistance.request_assistance(
+            made = await lifecycle.request_assistance(
                 conn,
                 client_id=owner.id,
-                pickup=assistance.Point(**PICKUP),
+                pickup=lifecycle.Point(**PICKUP),
                 dropoff=None,
                 service_type="towing",
                 vehicle_type="light",
@@ -140,7 +141,7 @@ async def test_emit_fires_on_commit_and_never_on_rollback(throwaway_db, committe
             )
         job_id = made.body["assistance"]["id"]
         async with db.transaction(pool) as conn:
-            await assistance.accept(conn, assistance_id=job_id, assistant_id=near.id)
+            await lifecycle.accept(conn, assistance_id=job_id, assistant_id=near.id)
         await committed.execute("SELECT dispatch.emit('sentinel', '{}')")
 
         got = await logged_events(committed)

@@ -12,8 +12,8 @@ import asyncpg
 import orjson
 
 from api.app import create_app
-from dispatch import db
-from dispatch.config import Settings
+from dispatch.core import db
+from dispatch.core.config import Settings
 from tests.assist import PICKUP
 from tests.conftest import serve
 from tests.factories import auth_header, create_user

@@ -9,9 +9,9 @@ import asyncpg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dispatch import zones
-from dispatch.assistance import neighbourhood_r7
-from dispatch.positions import cells
+from dispatch.assistance.lifecycle import neighbourhood_r7
+from dispatch.fleet import zones
+from dispatch.positions.store import cells
 from tests.factories import create_user
 
 # A remote spot (South Atlantic) no other test uses; zones overlap there on purpose.

@@ -21,8 +21,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from api.app import create_app
-from dispatch.auth.passwords import hash_password
-from dispatch.db import init_connection
+from dispatch.accounts.passwords import hash_password
+from dispatch.core.db import init_connection
 from tests.assist import PICKUP
 from tests.conftest import serve
 from tests.factories import auth_header, create_user

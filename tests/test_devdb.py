@@ -12,7 +12,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from dispatch.devdb import Cluster
+from dispatch.runtime.devdb import Cluster
 
 
 def free_port() -> int:

@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from api.app import create_app
-from dispatch import db
+from dispatch.core import db
 from tests.assist import PICKUP, call
 from tests.conftest import serve
 from tests.factories import create_user

@@ -3,7 +3,7 @@
 import orjson
 import pytest
 
-from dispatch.events import frame
+from dispatch.events.listener import frame
 
 
 @pytest.mark.parametrize(

@@ -15,9 +15,9 @@ import pytest
 
 from api.app import create_app
 from api.keys import BUS
-from dispatch.db import init_connection
-from dispatch.devdb import Cluster
-from dispatch.migrate import migrate_url
+from dispatch.core.db import init_connection
+from dispatch.runtime.devdb import Cluster
+from dispatch.runtime.migrate import migrate_url
 from tests.conftest import serve
 from tests.event_load import (
     Follower,

@@ -11,7 +11,7 @@ import asyncpg
 import orjson
 import pytest
 
-from dispatch.events import CHANNEL, EventBus
+from dispatch.events.listener import CHANNEL, EventBus
 
 Got = list[tuple[str, dict, int | None]]
 

@@ -10,8 +10,8 @@ import pytest
 
 from api.app import create_app
 from api.keys import BUS, PUBLISHER
-from dispatch import assistance
-from dispatch.db import init_connection
+from dispatch.assistance import lifecycle
+from dispatch.core.db import init_connection
 from tests.assist import PICKUP, call
 from tests.conftest import HANDSHAKE, serve
 from tests.factories import create_user
@@ -217,10 +217,10 @@ async def test_an_event_older_than_the_status_snapshot_is_not_sent_after_it(sett
             await asyncio.wait_for(client.app[BUS].connected.wait(), 5)
             owner = await create_user(conn, role="client")
             async with conn.transaction():  # committed, as a process that died before its kick
-                made = await assistance.request_assistance(
+                made = await lifecycle.request_assistance(
                     conn,
                     client_id=owner.id,
-                    pickup=assistance.Point(**PICKUP),
+                    pickup=lifecycle.Point(**PICKUP),
                     dropoff=None,
                     service_type="towing",
                     vehicle_type="light",

@@ -14,9 +14,9 @@ import h3
 import pytest
 from shapely.geometry import Point, shape
 
-from dispatch.db import init_connection
-from dispatch.export import cell_polygon, heatmap
-from dispatch.seed_history import seed_history
+from dispatch.core.db import init_connection
+from dispatch.demo.history import seed_history
+from dispatch.operations.export import cell_polygon, heatmap
 from tests.factories import create_user
 
 
@@ -85,7 +85,7 @@ def test_export_command_writes_geojson(history, tmp_path):
     env = {**os.environ, "DATABASE_URL": url}
     since = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
     done = subprocess.run(
-        [sys.executable, "-m", "dispatch.cli", "export", "heatmap", "--resolution", "8",
+        [sys.executable, "-m", "dispatch.runtime.cli", "export", "heatmap", "--resolution", "8",
          "--since", since, "--output", str(out)],
         env=env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
@@ -95,7 +95,7 @@ def test_export_command_writes_geojson(history, tmp_path):
     assert data["properties"] == {"resolution": 8, "since": since, "until": None}
     assert {f["geometry"]["type"] for f in data["features"]} == {"Polygon"}
     bad = subprocess.run(
-        [sys.executable, "-m", "dispatch.cli", "export", "heatmap", "--since", "tomorrow"],
+        [sys.executable, "-m", "dispatch.runtime.cli", "export", "heatmap", "--since", "tomorrow"],
         env=env, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert bad.returncode != 0 and "YYYY-MM-DD" in bad.stderr

@@ -8,7 +8,7 @@ import asyncpg
 import pytest
 
 from api.schemas.objects import Vehicle, Vehicles
-from dispatch.fleet import normalise_plate, normalise_vin, vin_check_digit
+from dispatch.fleet.vehicles import normalise_plate, normalise_vin, vin_check_digit
 from tests.assist import PICKUP, call
 from tests.factories import auth_header, create_user
 

@@ -16,7 +16,7 @@ import jwt
 import orjson
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from dispatch.db import init_connection
+from dispatch.core.db import init_connection
 from tests.assist import PICKUP
 from tests.factories import auth_header, create_user
 from tests.served import node

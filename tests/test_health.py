@@ -8,8 +8,8 @@ import dataclasses
 import asyncpg
 
 from api.app import create_app
-from dispatch.config import Settings
-from dispatch.testdb import database_name
+from dispatch.core.config import Settings
+from dispatch.runtime.testdb import database_name
 from tests.conftest import serve
 from tests.factories import auth_header, create_user
 
@@ -71,7 +71,7 @@ async def test_health_reports_the_listener_and_503_when_down_too_long(
     """The listener cut off while the database still serves the pool: reported at once, 503 once
     it has been down longer than DISPATCH_LISTENER_DOWN_503_S, 200 again when it is back."""
     from api.keys import BUS
-    from dispatch.events import LISTENER_NAME
+    from dispatch.events.listener import LISTENER_NAME
 
     name = database_name(throwaway_db)
     quick = dataclasses.replace(

@@ -10,7 +10,7 @@ import pytest
 
 from api.app import create_app
 from api.schemas.objects import CostLine, CostLines, Invoice
-from dispatch import db
+from dispatch.core import db
 from tests.assist import DROPOFF, PICKUP, active_assistant, call, job_in_state
 from tests.conftest import serve
 from tests.factories import User, auth_header, create_user

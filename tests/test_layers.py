@@ -7,7 +7,7 @@ import ast
 import subprocess
 import sys
 
-from dispatch.config import PROJECT_ROOT
+from dispatch.core.config import PROJECT_ROOT
 
 COMMANDS = {
     "db-up",
@@ -43,7 +43,7 @@ def test_dispatch_never_imports_api():
 
 def test_domain_commands_load_without_the_web_layer():
     code = (
-        "import sys, dispatch.cli, dispatch.seed, dispatch.testdb;"
+        "import sys, dispatch.runtime.cli, dispatch.demo.seed, dispatch.runtime.testdb;"
         "print(sorted(m for m in sys.modules if m == 'api' or m.startswith('api.')))"
     )
     out = subprocess.run(
@@ -64,7 +64,10 @@ def test_console_script_has_every_command():
 
 def test_domain_cli_alone_has_no_serve():
     out = subprocess.run(
-        [sys.executable, "-m", "dispatch.cli", "--help"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "dispatch.runtime.cli", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     listed = set(out.stdout.split("{", 1)[1].split("}", 1)[0].split(","))
     assert listed == COMMANDS

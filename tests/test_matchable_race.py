@@ -6,7 +6,7 @@ import asyncio
 
 import asyncpg
 
-from dispatch.db import init_connection
+from dispatch.core.db import init_connection
 from tests.factories import create_user
 
 

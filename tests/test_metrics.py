@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from api.app import create_app
 from api.openapi import document
-from dispatch.db import init_connection
+from dispatch.core.db import init_connection
 from tests.assist import PICKUP
 from tests.event_load import kill_listeners
 from tests.factories import auth_header, create_user

@@ -7,8 +7,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from dispatch.migrate import MigrationError, migrate
-from dispatch.testdb import drop_database, with_database
+from dispatch.runtime.migrate import MigrationError, migrate
+from dispatch.runtime.testdb import drop_database, with_database
 
 
 @pytest.fixture

@@ -47,7 +47,7 @@ async def test_declared_columns_are_the_databases(conn, column: NumericColumn):
 
 def _models() -> list[type[pydantic.BaseModel]]:
     """Every model that validates a request body or query string, nested ones included."""
-    from dispatch.config import Settings
+    from dispatch.core.config import Settings
 
     operations, _ = described_routes(create_app(Settings.from_env(), db_url="unused"))
     found: dict[type[pydantic.BaseModel], None] = {}

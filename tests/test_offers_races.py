@@ -6,7 +6,7 @@ import asyncio
 
 import asyncpg
 
-from dispatch import db
+from dispatch.core import db
 from tests.assist import PICKUP
 from tests.factories import create_user
 

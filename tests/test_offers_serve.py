@@ -10,8 +10,8 @@ import aiohttp
 import asyncpg
 import pytest
 
-from dispatch.db import init_connection
-from dispatch.testdb import clone_database, drop_database
+from dispatch.core.db import init_connection
+from dispatch.runtime.testdb import clone_database, drop_database
 from tests.assist import PICKUP
 from tests.factories import User, auth_header, create_user
 from tests.offers_support import (

@@ -11,7 +11,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from dispatch.auth.passwords import hash_password
+from dispatch.accounts.passwords import hash_password
 from tests.factories import create_user
 from tests.test_console_browser import PASSWORD, _browser
 

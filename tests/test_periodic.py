@@ -1,4 +1,4 @@
-"""The one background loop (dispatch/periodic.py): its timing, kicks, backlog and failures."""
+"""The one background loop (dispatch/core/periodic.py): its timing, kicks, backlog and failures."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import time
 import asyncpg
 import pytest
 
-from dispatch.periodic import Periodic
+from dispatch.core.periodic import Periodic
 
 
 async def wait_for(predicate, within: float = 3.0) -> None:
@@ -101,7 +101,7 @@ async def test_failures_are_logged_backed_off_and_survived(error, caplog):
             raise error
 
     loop = Periodic("flaky", step, interval=0.02, max_backoff=0.5)
-    with caplog.at_level(logging.WARNING, logger="dispatch.periodic"):
+    with caplog.at_level(logging.WARNING, logger="dispatch.core.periodic"):
         await loop.start()
         await wait_for(lambda: len(calls) >= 5)
     await loop.stop()

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 from api.keys import BUS, REVOCATIONS
-from dispatch.auth.tokens import start_session
-from dispatch.events import LISTENER_NAME
+from dispatch.accounts.tokens import start_session
+from dispatch.events.listener import LISTENER_NAME
 from tests.factories import create_user
 
 

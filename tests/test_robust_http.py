@@ -17,8 +17,8 @@ from yarl import URL
 
 import api.schemas
 from api.app import create_app
-from dispatch.auth.tokens import ALGORITHM
-from dispatch.ids import parse_id
+from dispatch.accounts.tokens import ALGORITHM
+from dispatch.core.ids import parse_id
 from tests.assist import PICKUP, call, job_in_state
 from tests.conftest import TxPool, serve
 from tests.factories import auth_header, create_user

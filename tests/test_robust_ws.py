@@ -19,7 +19,7 @@ import pytest
 from api.app import create_app
 from api.keys import BATCHER, BUS, HUB
 from api.ws.limits import CHAT_LIMITED
-from dispatch.db import init_connection
+from dispatch.core.db import init_connection
 from tests.accounts_support import CLIENT_000, register
 from tests.assist import PICKUP, job_in_state
 from tests.conftest import HANDSHAKE, serve

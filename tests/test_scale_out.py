@@ -12,7 +12,7 @@ import aiohttp
 import asyncpg
 import pytest
 
-from dispatch.db import init_connection
+from dispatch.core.db import init_connection
 from tests.assist import PICKUP
 from tests.factories import auth_header, create_user
 from tests.served import node, wait_healthy

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from dispatch.seed import DEMO_ASSISTANTS, DEMO_DISPATCHER, seed_demo
+from dispatch.demo.seed import DEMO_ASSISTANTS, DEMO_DISPATCHER, seed_demo
 
 
 async def test_seed_writes_history_once(throwaway_db):

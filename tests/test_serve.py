@@ -57,7 +57,7 @@ async def test_workers_share_a_port_and_stop_on_sigterm(db_url):
 async def test_workflows_across_two_worker_processes(settings, throwaway_db):
     """The seeds' two workflows against `dispatch serve --workers 2`: several connections, spread
     by the kernel over both processes, all hear every event."""
-    from dispatch.db import init_connection
+    from dispatch.core.db import init_connection
     from tests.assist import PICKUP
     from tests.factories import auth_header, create_user
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dispatch.config import PROJECT_ROOT, Settings, SettingsError, documented_settings
+from dispatch.core.config import PROJECT_ROOT, Settings, SettingsError, documented_settings
 
 
 def test_defaults():

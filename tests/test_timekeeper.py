@@ -9,7 +9,7 @@ import time
 import asyncpg
 
 from api.app import create_app
-from dispatch.config import Settings
+from dispatch.core.config import Settings
 from tests.conftest import serve
 from tests.factories import create_user
 

@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 
 from api.app import create_app
-from dispatch.db import init_connection
+from dispatch.core.db import init_connection
 from tests.assist import PICKUP, call
 from tests.conftest import HANDSHAKE, serve
 from tests.factories import auth_header, create_user

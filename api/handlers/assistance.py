@@ -19,9 +19,10 @@ from api.schemas.assistance import (
 from api.schemas.objects import Declined
 from api.schemas.responses import Assistance, AssistanceCreated, AssistanceList, AssistanceOne
 from api.schemas.validation import parse
-from dispatch import assistance, fleet, offers
-from dispatch.db import connection
-from dispatch.errors import NotFound, ValidationError
+from dispatch.assistance import lifecycle, offers
+from dispatch.core.db import connection
+from dispatch.core.errors import NotFound, ValidationError
+from dispatch.fleet import vehicles
 
 
 def assistance_not_found() -> NotFound:
@@ -72,16 +73,16 @@ async def request_assistance(request: web.Request) -> web.Response:
     async with connection(request.app[POOL]) as conn:
         vehicle_type: str = body.vehicle_type
         if body.vehicle_id is not None:
-            vehicle_type = await fleet.vehicle_class(
+            vehicle_type = await vehicles.vehicle_class(
                 conn, client_id=user.id, vehicle_id=body.vehicle_id
             )
-        result = await assistance.request_assistance(
+        result = await lifecycle.request_assistance(
             conn,
             client_id=user.id,
-            pickup=assistance.Point(body.pickup.lat, body.pickup.lng),
+            pickup=lifecycle.Point(body.pickup.lat, body.pickup.lng),
             dropoff=None
             if body.dropoff is None
-            else assistance.Point(body.dropoff.lat, body.dropoff.lng),
+            else lifecycle.Point(body.dropoff.lat, body.dropoff.lng),
             service_type=body.service_type,
             vehicle_type=vehicle_type,
             description=body.description or "",
@@ -102,7 +103,7 @@ async def view_list(request: web.Request) -> web.Response:
     user = require(request)
     query = parse(ListQuery, dict(request.query))
     async with connection(request.app[POOL]) as conn:
-        items = await assistance.list_for(
+        items = await lifecycle.list_for(
             conn, user_id=user.id, status=query.status, limit=query.limit, offset=query.offset
         )
     return json_response({"message": "success", "Assistance": items})
@@ -119,7 +120,7 @@ async def view_one(request: web.Request) -> web.Response:
     user = require(request)
     assistance_id = path_id(request, assistance_not_found)
     async with connection(request.app[POOL]) as conn:
-        item = await assistance.get_for(conn, assistance_id=assistance_id, user_id=user.id)
+        item = await lifecycle.get_for(conn, assistance_id=assistance_id, user_id=user.id)
     if item is None:
         raise assistance_not_found()
     return json_response({"message": "success", "Assistance": item})
@@ -140,7 +141,7 @@ async def accept(request: web.Request) -> web.Response:
     user = require(request, "assistant")
     assistance_id = path_id(request, assistance_not_found)
     async with connection(request.app[POOL]) as conn:  # one SQL call: atomic on its own
-        item = await assistance.accept(conn, assistance_id=assistance_id, assistant_id=user.id)
+        item = await lifecycle.accept(conn, assistance_id=assistance_id, assistant_id=user.id)
     return json_response(item)
 
 
@@ -178,7 +179,7 @@ async def update_status(request: web.Request) -> web.Response:
     assistance_id = path_id(request, assistance_not_found)
     body = parse(StatusBody, await read_json(request))
     async with connection(request.app[POOL]) as conn:  # one SQL call: atomic on its own
-        item = await assistance.update_status(
+        item = await lifecycle.update_status(
             conn,
             assistance_id=assistance_id,
             actor_id=user.id,
@@ -205,7 +206,7 @@ async def rate(request: web.Request) -> web.Response:
     assistance_id = path_id(request, assistance_not_found)
     body = parse(RateBody, await read_json(request))
     async with connection(request.app[POOL]) as conn:  # one SQL call: atomic on its own
-        item = await assistance.rate(
+        item = await lifecycle.rate(
             conn,
             assistance_id=assistance_id,
             client_id=user.id,

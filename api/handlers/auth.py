@@ -14,10 +14,9 @@ from api.responses import json_response
 from api.schemas import accounts as s
 from api.schemas.responses import Message, Refreshed, Session
 from api.schemas.validation import body
-from dispatch import accounts
-from dispatch.auth import codes, tokens
-from dispatch.auth.passwords import hash_password
-from dispatch.db import transaction
+from dispatch.accounts import codes, tokens, users
+from dispatch.accounts.passwords import hash_password
+from dispatch.core.db import transaction
 
 
 def _session(user: dict[str, Any], pair: tokens.TokenPair) -> dict[str, Any]:
@@ -39,7 +38,7 @@ async def register(request: web.Request) -> web.Response:
     await limit(request, "register")
     password_hash = await hash_password(data.password)
     async with transaction(request.app[POOL]) as conn:
-        user, pair = await accounts.register(
+        user, pair = await users.register(
             conn,
             request.app[SETTINGS],
             role=data.user_type,
@@ -66,7 +65,7 @@ async def register(request: web.Request) -> web.Response:
 async def login_email(request: web.Request) -> web.Response:
     data = await body(request, s.EmailLoginBody)
     await limit(request, "login", data.email)
-    user, pair = await accounts.login_with_password(
+    user, pair = await users.login_with_password(
         request.app[POOL], request.app[SETTINGS], email=data.email, password=data.password
     )
     return json_response(_session(user, pair))
@@ -83,7 +82,7 @@ async def login_email(request: web.Request) -> web.Response:
 async def login_phone(request: web.Request) -> web.Response:
     data = await body(request, s.PhoneLoginBody)
     await limit(request, "login", data.phone_number)
-    user, pair = await accounts.login_with_password(
+    user, pair = await users.login_with_password(
         request.app[POOL],
         request.app[SETTINGS],
         phone_number=data.phone_number,
@@ -109,7 +108,7 @@ async def login_google(request: web.Request) -> web.Response:
     await limit(request, "login")
     identity = await request.app[GOOGLE].verify(data.token)
     async with transaction(request.app[POOL]) as conn:
-        user, pair, created = await accounts.login_with_google(
+        user, pair, created = await users.login_with_google(
             conn, request.app[SETTINGS], identity=identity
         )
     return json_response(_session(user, pair) | {"created": created})
@@ -130,7 +129,7 @@ async def verify_email(request: web.Request) -> web.Response:
     data = await body(request, s.VerifyEmailBody)
     await limit(request, "code", data.email)
     async with transaction(request.app[POOL]) as conn:
-        outcome = await accounts.verify_contact(
+        outcome = await users.verify_contact(
             conn, request.app[SETTINGS], email=data.email, code=data.code
         )
     codes.raise_for_outcome(outcome)  # after the commit: a wrong try stays counted
@@ -152,7 +151,7 @@ async def verify_phone(request: web.Request) -> web.Response:
     data = await body(request, s.VerifyPhoneBody)
     await limit(request, "code", data.phone_number)
     async with transaction(request.app[POOL]) as conn:
-        outcome = await accounts.verify_contact(
+        outcome = await users.verify_contact(
             conn, request.app[SETTINGS], phone_number=data.phone_number, code=data.code
         )
     codes.raise_for_outcome(outcome)
@@ -171,7 +170,7 @@ async def resend_verification(request: web.Request) -> web.Response:
     data = await body(request, s.ResendBody)
     await limit(request, "code", data.email or data.phone_number)
     async with transaction(request.app[POOL]) as conn:
-        await accounts.resend_verification(
+        await users.resend_verification(
             conn, request.app[SETTINGS], email=data.email, phone_number=data.phone_number
         )
     return json_response(
@@ -191,7 +190,7 @@ async def password_reset(request: web.Request) -> web.Response:
     data = await body(request, s.PasswordResetBody)
     await limit(request, "code", data.email)
     async with transaction(request.app[POOL]) as conn:
-        await accounts.request_password_reset(conn, request.app[SETTINGS], email=data.email)
+        await users.request_password_reset(conn, request.app[SETTINGS], email=data.email)
     return json_response(
         {"message": "If an account uses this email, a password reset code was sent."}
     )
@@ -213,7 +212,7 @@ async def password_reset_confirm(request: web.Request) -> web.Response:
     await limit(request, "code", data.email)
     password_hash = await hash_password(data.new_password)
     async with transaction(request.app[POOL]) as conn:
-        outcome = await accounts.confirm_password_reset(
+        outcome = await users.confirm_password_reset(
             conn,
             request.app[SETTINGS],
             email=data.email,

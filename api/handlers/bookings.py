@@ -12,10 +12,10 @@ from api.responses import json_response, read_json
 from api.schemas.objects import Availability, Booking, Bookings
 from api.schemas.time import AvailabilityQuery, BookingBody, BookingListQuery, BookingUpdateBody
 from api.schemas.validation import parse
-from dispatch import bookings
-from dispatch.assistance import Point
-from dispatch.db import connection
-from dispatch.errors import NotFound
+from dispatch.assistance.lifecycle import Point
+from dispatch.core.db import connection
+from dispatch.core.errors import NotFound
+from dispatch.scheduling import bookings
 
 
 def _not_found() -> NotFound:

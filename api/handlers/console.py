@@ -11,7 +11,7 @@ from aiohttp import web
 from api.describe import PUBLIC, describe
 from api.keys import SETTINGS
 from api.security import content_security_policy
-from dispatch.errors import NotFound
+from dispatch.core.errors import NotFound
 
 _TYPES = {".js": "text/javascript", ".css": "text/css"}
 

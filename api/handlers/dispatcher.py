@@ -20,8 +20,8 @@ from api.schemas.dispatcher import (
 from api.schemas.objects import DispatchAssistance, DispatchRequests, FleetAssistants
 from api.schemas.responses import Assistance
 from api.schemas.validation import parse
-from dispatch import operations
-from dispatch.db import connection
+from dispatch.core.db import connection
+from dispatch.operations import dispatchers
 
 
 @describe(
@@ -35,7 +35,7 @@ async def requests(request: web.Request) -> web.Response:
     user = require(request, "dispatcher")
     query = parse(RequestsQuery, dict(request.query))
     async with connection(request.app[POOL]) as conn:
-        result = await operations.list_requests(
+        result = await dispatchers.list_requests(
             conn,
             dispatcher_id=user.id,
             statuses=query.statuses(),
@@ -59,7 +59,7 @@ async def request_detail(request: web.Request) -> web.Response:
     user = require(request, "dispatcher")
     assistance_id = path_id(request, assistance_not_found)
     async with connection(request.app[POOL]) as conn:
-        item = await operations.request_detail(
+        item = await dispatchers.request_detail(
             conn, assistance_id=assistance_id, dispatcher_id=user.id
         )
     if item is None:
@@ -84,7 +84,7 @@ async def assign(request: web.Request) -> web.Response:
     assistance_id = path_id(request, assistance_not_found)
     body = parse(AssignBody, await read_json(request))
     async with connection(request.app[POOL]) as conn:  # one SQL call: atomic on its own
-        item = await operations.assign(
+        item = await dispatchers.assign(
             conn,
             assistance_id=assistance_id,
             assistant_id=body.assistant_id,
@@ -111,7 +111,7 @@ async def reassign(request: web.Request) -> web.Response:
     assistance_id = path_id(request, assistance_not_found)
     body = parse(ReassignBody, await read_json(request))
     async with connection(request.app[POOL]) as conn:
-        item = await operations.reassign(
+        item = await dispatchers.reassign(
             conn,
             assistance_id=assistance_id,
             assistant_id=body.assistant_id,
@@ -134,7 +134,7 @@ async def cancel(request: web.Request) -> web.Response:
     assistance_id = path_id(request, assistance_not_found)
     body = parse(CancelBody, await read_json(request))
     async with connection(request.app[POOL]) as conn:
-        item = await operations.cancel(
+        item = await dispatchers.cancel(
             conn, assistance_id=assistance_id, dispatcher_id=user.id, reason=body.reason.strip()
         )
     return json_response(item)
@@ -151,7 +151,7 @@ async def assistants(request: web.Request) -> web.Response:
     user = require(request, "dispatcher")
     query = parse(AssistantsQuery, dict(request.query))
     async with connection(request.app[POOL]) as conn:
-        result = await operations.list_assistants(
+        result = await dispatchers.list_assistants(
             conn,
             dispatcher_id=user.id,
             state=query.state,

@@ -14,7 +14,7 @@ from pydantic import RootModel
 from api.describe import PUBLIC, describe
 from api.openapi import build
 from api.security import content_security_policy
-from dispatch.errors import NotFound
+from dispatch.core.errors import NotFound
 
 log = logging.getLogger(__name__)
 

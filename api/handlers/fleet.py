@@ -12,9 +12,9 @@ from api.responses import json_response, read_json
 from api.schemas.fleet import VehicleBody, VehiclePatch
 from api.schemas.objects import Vehicle, Vehicles
 from api.schemas.validation import parse
-from dispatch import fleet
-from dispatch.db import connection
-from dispatch.errors import NotFound
+from dispatch.core.db import connection
+from dispatch.core.errors import NotFound
+from dispatch.fleet import vehicles
 
 
 def _not_found() -> NotFound:
@@ -27,7 +27,7 @@ def _not_found() -> NotFound:
 async def list_vehicles(request: web.Request) -> web.Response:
     user = require(request, "client")
     async with connection(request.app[POOL]) as conn:
-        items = await fleet.list_vehicles(conn, owner_id=user.id)
+        items = await vehicles.list_vehicles(conn, owner_id=user.id)
     return json_response(items)
 
 
@@ -44,7 +44,7 @@ async def create_vehicle(request: web.Request) -> web.Response:
     user = require(request, "client")
     body = parse(VehicleBody, await read_json(request))
     async with connection(request.app[POOL]) as conn:
-        item = await fleet.create_vehicle(conn, owner_id=user.id, fields=body.model_dump())
+        item = await vehicles.create_vehicle(conn, owner_id=user.id, fields=body.model_dump())
     return json_response(item, status=201)
 
 
@@ -59,7 +59,7 @@ async def get_vehicle(request: web.Request) -> web.Response:
     user = require(request, "client")
     vehicle_id = path_id(request, _not_found)
     async with connection(request.app[POOL]) as conn:
-        item = await fleet.get_vehicle(conn, owner_id=user.id, vehicle_id=vehicle_id)
+        item = await vehicles.get_vehicle(conn, owner_id=user.id, vehicle_id=vehicle_id)
     if item is None:
         raise _not_found()
     return json_response(item)
@@ -78,7 +78,7 @@ async def replace_vehicle(request: web.Request) -> web.Response:
     vehicle_id = path_id(request, _not_found)
     body = parse(VehicleBody, await read_json(request))
     async with connection(request.app[POOL]) as conn:
-        item = await fleet.update_vehicle(
+        item = await vehicles.update_vehicle(
             conn, owner_id=user.id, vehicle_id=vehicle_id, fields=body.model_dump()
         )
     if item is None:
@@ -99,7 +99,7 @@ async def patch_vehicle(request: web.Request) -> web.Response:
     vehicle_id = path_id(request, _not_found)
     body = parse(VehiclePatch, await read_json(request))
     async with connection(request.app[POOL]) as conn:
-        item = await fleet.update_vehicle(
+        item = await vehicles.update_vehicle(
             conn, owner_id=user.id, vehicle_id=vehicle_id, fields=body.changes()
         )
     if item is None:
@@ -121,7 +121,7 @@ async def delete_vehicle(request: web.Request) -> web.Response:
     user = require(request, "client")
     vehicle_id = path_id(request, _not_found)
     async with connection(request.app[POOL]) as conn:
-        deleted = await fleet.delete_vehicle(conn, owner_id=user.id, vehicle_id=vehicle_id)
+        deleted = await vehicles.delete_vehicle(conn, owner_id=user.id, vehicle_id=vehicle_id)
     if not deleted:
         raise _not_found()
     return web.Response(status=204)

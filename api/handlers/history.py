@@ -15,9 +15,11 @@ from api.responses import json_response, read_json
 from api.schemas.objects import Accepted, ChatPage, Shifts, Track
 from api.schemas.time import MessagesQuery, ShiftsQuery, TelematicsBody
 from api.schemas.validation import parse
-from dispatch import history
-from dispatch.db import connection, transaction
-from dispatch.errors import ValidationError
+from dispatch.assistance import channel
+from dispatch.core.db import connection, transaction
+from dispatch.core.errors import ValidationError
+from dispatch.positions import history
+from dispatch.scheduling.shifts import list_shifts
 
 
 @describe(
@@ -31,9 +33,7 @@ async def shifts(request: web.Request) -> web.Response:
     user = require(request, "assistant")
     query = parse(ShiftsQuery, dict(request.query))
     async with connection(request.app[POOL]) as conn:
-        items = await history.shifts(
-            conn, assistant_id=user.id, since=query.since, limit=query.limit
-        )
+        items = await list_shifts(conn, assistant_id=user.id, since=query.since, limit=query.limit)
     return json_response(items)
 
 
@@ -50,7 +50,7 @@ async def messages(request: web.Request) -> web.Response:
     assistance_id = path_id(request, assistance_not_found)
     query = parse(MessagesQuery, dict(request.query))
     async with connection(request.app[POOL]) as conn:
-        page = await history.chat_page(
+        page = await channel.chat_page(
             conn,
             assistance_id=assistance_id,
             user_id=user.id,

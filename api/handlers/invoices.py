@@ -13,9 +13,9 @@ from api.responses import json_response, read_json
 from api.schemas.fleet import CostLineBody
 from api.schemas.objects import CostLine, CostLines, Invoice
 from api.schemas.validation import parse
-from dispatch import invoices
-from dispatch.db import connection
-from dispatch.errors import NotFound
+from dispatch.core.db import connection
+from dispatch.core.errors import NotFound
+from dispatch.money import invoices
 
 
 def _line_not_found() -> NotFound:

@@ -17,15 +17,15 @@ from api.schemas.responses import (
     UserProfile,
 )
 from api.schemas.validation import body, parse
-from dispatch import accounts
-from dispatch.db import connection, transaction
+from dispatch.accounts import users
+from dispatch.core.db import connection, transaction
 
 
 @describe("The caller's profile", roles=ANY_ROLE, tag="profile", response=UserProfile)
 async def user_profile(request: web.Request) -> web.Response:
     user = require(request)
     async with connection(request.app[POOL]) as conn:
-        profile = await accounts.get_profile(conn, user_id=user.id)
+        profile = await users.get_profile(conn, user_id=user.id)
     return json_response({**profile, "user": profile})
 
 
@@ -41,7 +41,7 @@ async def update_user_profile(request: web.Request) -> web.Response:
     user = require(request)
     data = await body(request, s.UserUpdateBody)
     async with transaction(request.app[POOL]) as conn:
-        profile = await accounts.update_profile(
+        profile = await users.update_profile(
             conn, request.app[SETTINGS], user_id=user.id, changes=data.changes()
         )
     return json_response({**profile, "user": profile})
@@ -56,7 +56,7 @@ async def update_user_profile(request: web.Request) -> web.Response:
 async def assistant_profile(request: web.Request) -> web.Response:
     user = require(request, "assistant")
     async with connection(request.app[POOL]) as conn:
-        profile = await accounts.get_profile(conn, user_id=user.id)
+        profile = await users.get_profile(conn, user_id=user.id)
     return json_response({**profile, "assistant": profile})
 
 
@@ -72,7 +72,7 @@ async def update_assistant_profile(request: web.Request) -> web.Response:
     user = require(request, "assistant")
     data = await body(request, s.AssistantUpdateBody)
     async with transaction(request.app[POOL]) as conn:
-        profile = await accounts.update_profile(
+        profile = await users.update_profile(
             conn, request.app[SETTINGS], user_id=user.id, changes=data.changes()
         )
     return json_response({**profile, "assistant": profile})
@@ -89,7 +89,7 @@ async def update_location(request: web.Request) -> web.Response:
     user = require(request)
     data = await body(request, s.LocationBody)
     async with transaction(request.app[POOL]) as conn:
-        position = await accounts.set_location(conn, user_id=user.id, lat=data.lat, lng=data.lng)
+        position = await users.set_location(conn, user_id=user.id, lat=data.lat, lng=data.lng)
     return json_response(position)
 
 
@@ -105,7 +105,7 @@ async def assistant_status(request: web.Request) -> web.Response:
     user = require(request, "assistant")
     data = await body(request, s.StatusBody)
     async with transaction(request.app[POOL]) as conn:
-        active = await accounts.set_assistant_active(conn, user_id=user.id, active=data.is_active)
+        active = await users.set_assistant_active(conn, user_id=user.id, active=data.is_active)
     return json_response({"is_active": active, "is_active_assistant": active})
 
 
@@ -120,7 +120,7 @@ async def assistants(request: web.Request) -> web.Response:
     user = require(request)
     query = parse(s.AssistantsQuery, request.query)
     async with connection(request.app[POOL]) as conn:
-        found = await accounts.active_assistants(
+        found = await users.active_assistants(
             conn,
             caller_id=user.id,
             lat=query.lat,

@@ -12,9 +12,9 @@ from api.responses import json_response, read_json
 from api.schemas.fleet import CatalogueQuery, ZoneBody, ZoneUpdate
 from api.schemas.objects import Services, Zone, Zones
 from api.schemas.validation import parse
-from dispatch import zones
-from dispatch.db import connection
-from dispatch.errors import NotFound
+from dispatch.core.db import connection
+from dispatch.core.errors import NotFound
+from dispatch.fleet import zones
 
 
 def _not_found() -> NotFound:

@@ -19,7 +19,7 @@ from pydantic import (
 )
 
 from api.schemas.common import DATE_FORMAT, DATE_PATTERN, Lat, Lng, parse_date
-from dispatch.accounts import AssistantFields, normalise_email, normalise_phone
+from dispatch.accounts.users import AssistantFields, normalise_email, normalise_phone
 
 
 class Body(BaseModel):

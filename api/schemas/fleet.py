@@ -27,7 +27,7 @@ from api.schemas.common import (
     StoredIn,
     exact,
 )
-from dispatch.fleet import FIRST_YEAR, last_model_year, normalise_plate, normalise_vin
+from dispatch.fleet.vehicles import FIRST_YEAR, last_model_year, normalise_plate, normalise_vin
 
 FuelType = Literal["gasoline", "diesel", "electric", "hybrid", "lpg", "cng", "other"]
 VehicleClass = Literal["light", "heavy"]

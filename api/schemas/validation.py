@@ -10,7 +10,7 @@ from aiohttp import web
 
 from api.jsonsafe import has_nul
 from api.responses import read_json
-from dispatch.errors import ValidationError
+from dispatch.core.errors import ValidationError
 
 M = TypeVar("M", bound=pydantic.BaseModel)
 

@@ -20,14 +20,16 @@ from api.ws.catalogue import ASSISTANCE_CHANNEL, ASSISTANT_CHANNEL, DISPATCH_CHA
 from api.ws.hub import AreaPeer, Peer
 from api.ws.job import NOT_A_PARTY, JobPeer
 from api.ws.sessions import SESSIONS
-from dispatch import db, realtime
-from dispatch.auth.tokens import CurrentUser, decode_token, user_from_claims
-from dispatch.errors import (
+from dispatch.accounts.tokens import CurrentUser, decode_token, user_from_claims
+from dispatch.assistance import channel
+from dispatch.core import db
+from dispatch.core.errors import (
     AuthenticationError,
     DispatchError,
     PermissionDenied,
     ValidationError,
 )
+from dispatch.events import replay
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +143,7 @@ async def _replay(
     (or more than DISPATCH_WS_REPLAY_MAX wait) the client is told, and starts afresh instead."""
     try:
         async with db.connection(request.app[POOL]) as conn:
-            stored = await realtime.replay(
+            stored = await replay.replay(
                 conn, topic=topic, since=since, limit=request.app[SETTINGS].realtime.replay_max
             )
         if stored.truncated:
@@ -201,7 +203,7 @@ async def assistance_channel(request: web.Request) -> web.StreamResponse:
     assistance_id = path_id(request)
     since = _since(request)
     async with db.connection(request.app[POOL]) as conn:
-        first = await realtime.channel_status(conn, assistance_id=assistance_id, user_id=user.id)
+        first = await channel.channel_status(conn, assistance_id=assistance_id, user_id=user.id)
     if first is None:
         # Not a party (or no such request): the contract's 403 for channels.
         raise PermissionDenied("You are not a party to this assistance request.")
@@ -213,7 +215,7 @@ async def assistance_channel(request: web.Request) -> web.StreamResponse:
         with contextlib.suppress(Exception):
             await request.app[PUBLISHER].publish_pending()
         async with db.connection(request.app[POOL]) as conn:
-            now, seq = await realtime.channel_status_at(
+            now, seq = await channel.channel_status_at(
                 conn, assistance_id=assistance_id, user_id=user.id
             )
         return (orjson.dumps(now).decode() if now is not None else None), seq
@@ -294,7 +296,7 @@ async def _read(
                 async with db.transaction(request.app[POOL]) as conn:
                     # The per-user chat limit is taken in the same transaction, from a bucket in
                     # the database that every process shares (its refusal: an error frame).
-                    await realtime.post_chat(
+                    await channel.post_chat(
                         conn,
                         assistance_id=assistance_id,
                         sender_id=user.id,

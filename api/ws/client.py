@@ -9,7 +9,7 @@ from api.describe import describe
 from api.paths import path_id
 from api.ws.catalogue import CLIENT_CHANNEL, WS_ERRORS
 from api.ws.channels import _serve, _since, ws_user
-from dispatch.errors import PermissionDenied
+from dispatch.core.errors import PermissionDenied
 
 CLIENT_FRAMES = frozenset({"ping"})
 

@@ -9,7 +9,7 @@ import math
 import random
 
 # Where breakdowns happen and where tow trucks wait: the demo area around Algiers (see
-# dispatch/seed.py), as neighbourhoods with a weight and a spread (km, one standard deviation).
+# dispatch/demo/seed.py), as neighbourhoods with a weight and a spread (km, one standard deviation).
 NEIGHBOURHOODS: list[tuple[str, float, float, float, float]] = [
     ("Alger Centre", 36.7700, 3.0560, 3.0, 1.2),
     ("Bab El Oued", 36.7880, 3.0500, 1.5, 0.8),

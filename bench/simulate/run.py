@@ -18,7 +18,7 @@ from bench.common import Server, add_extras, bench_database, run, say, tokens_fo
 from bench.simulate import policies
 from bench.simulate.agents import Assistant, client, new_record
 from bench.simulate.city import Behaviour, PlannedRequest, plan_day
-from dispatch.config import Settings
+from dispatch.core.config import Settings
 
 
 @dataclasses.dataclass(frozen=True)

@@ -87,7 +87,7 @@ BEGIN
     -- The batches are returned as they are numbered and, as long as they fit, gathered into the
     -- payloads of the wake-up NOTIFY: "<last seq> [[seq, skip_user, topics, messages], ...]",
     -- under 8000 bytes each. A batch too large for one, and all after it, are announced by the
-    -- bare highest seq ("<top>"), on which listeners read the table (dispatch/events.py). The
+    -- bare highest seq ("<top>"), on which listeners read the table (dispatch/events/listener.py). The
     -- NOTIFY rides on this transaction, which publishers already take one at a time (the counter
     -- lock): it adds no serialisation of its own.
     FOR b IN

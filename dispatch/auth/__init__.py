@@ -1,1 +1,0 @@
-"""Authentication: password hashing, tokens, one-time codes and Google sign-in."""

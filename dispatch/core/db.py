@@ -1,0 +1,121 @@
+"""Database access: the asyncpg pool, its per-connection codecs, and the Postgres error translation."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import orjson
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from dispatch.core.config import DatabaseSettings
+from dispatch.core.errors import ServiceUnavailable, from_postgres
+
+log = logging.getLogger(__name__)
+
+
+def _json_encode(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _geometry_encode(geom: BaseGeometry) -> bytes:
+    if shapely.get_srid(geom) == 0:
+        geom = shapely.set_srid(geom, 4326)
+    return shapely.to_wkb(geom, include_srid=True)
+
+
+def _geometry_decode(data: bytes) -> BaseGeometry:
+    return shapely.from_wkb(data)
+
+
+async def init_connection(conn: asyncpg.Connection) -> None:
+    """Register orjson for json/jsonb and shapely (WKB) for PostGIS geometry/geography."""
+    for typename in ("json", "jsonb"):
+        await conn.set_type_codec(
+            typename, schema="pg_catalog", encoder=_json_encode, decoder=orjson.loads
+        )
+    postgis_schema = await conn.fetchval(
+        "SELECT n.nspname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
+        "WHERE t.typname = 'geography'"
+    )
+    if postgis_schema:
+        for typename in ("geometry", "geography"):
+            await conn.set_type_codec(
+                typename,
+                schema=postgis_schema,
+                encoder=_geometry_encode,
+                decoder=_geometry_decode,
+                format="binary",
+            )
+
+
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Connection reset on release: nothing beyond asyncpg's own rollback of an open transaction.
+
+    The default reset runs four statements (RESET ALL, CLOSE ALL, UNLISTEN *, advisory unlock) on
+    every release, several per request. The engine never leaves session state on a pooled
+    connection: settings are SET LOCAL or function-level, advisory locks are transaction-scoped,
+    LISTEN has its own connection (dispatch/events/listener.py).
+    """
+
+
+async def create_pool(settings: DatabaseSettings, url: str) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(
+        url,
+        min_size=settings.pool_min,
+        max_size=max(settings.pool_max, settings.pool_min, 1),
+        command_timeout=settings.command_timeout,
+        init=init_connection,
+        reset=_keep_session,
+        server_settings={"application_name": "dispatch"},
+    )
+    assert pool is not None
+    return pool
+
+
+@contextlib.asynccontextmanager
+async def translated() -> AsyncIterator[None]:
+    """Turn Postgres errors the project knows (SQLSTATEs, named constraints) into client errors."""
+    try:
+        yield
+    except asyncpg.PostgresError as exc:
+        known = from_postgres(exc)
+        if known is None:
+            raise
+        raise known from exc
+
+
+@contextlib.asynccontextmanager
+async def acquire(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """A pooled connection; failing to get one (the database is down or refusing) is a 503."""
+    entered = False
+    try:
+        async with pool.acquire() as conn:
+            entered = True
+            yield conn
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        if entered:
+            raise
+        log.warning("no database connection: %s", type(exc).__name__)
+        raise ServiceUnavailable(
+            "The service is temporarily unavailable; try again shortly.",
+            code="DATABASE_UNAVAILABLE",
+        ) from exc
+
+
+@contextlib.asynccontextmanager
+async def transaction(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """A pooled connection inside a transaction, with known Postgres errors translated."""
+    async with translated(), acquire(pool) as conn, conn.transaction():
+        yield conn
+
+
+@contextlib.asynccontextmanager
+async def connection(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """A pooled connection held only for the block, with known Postgres errors translated."""
+    async with translated(), acquire(pool) as conn:
+        yield conn

@@ -1,0 +1,1 @@
+"""Money: cost lines and invoices (pricing itself is SQL: sql/functions/pricing.sql)."""

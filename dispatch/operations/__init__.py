@@ -1,0 +1,1 @@
+"""Operations: the dispatchers' calls, their live fleet feed, and the analysts' exports."""

@@ -1,0 +1,236 @@
+"""The `dispatch` command's domain half: database set-up, migrations, demo data, accounts."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import asyncpg
+
+from dispatch.core import db
+from dispatch.core.config import Settings, SettingsError
+from dispatch.core.errors import DispatchError
+from dispatch.core.logs import configure
+from dispatch.runtime import devdb
+from dispatch.runtime.migrate import MigrationError, migrate_url
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        sys.exit(f"invalid setting: {exc}")
+
+
+def cmd_db_up(settings: Settings, _: argparse.Namespace) -> None:
+    if settings.db.url:
+        return  # an external server: never start a cluster
+    try:
+        devdb.cluster(settings.db).up()
+    except devdb.DevDbError as exc:
+        sys.exit(str(exc))
+
+
+def cmd_db_down(settings: Settings, _: argparse.Namespace) -> None:
+    if settings.db.url:
+        print("DATABASE_URL is set: there is no embedded cluster to stop", file=sys.stderr)
+        return
+    devdb.cluster(settings.db).down()
+
+
+def cmd_db_url(settings: Settings, _: argparse.Namespace) -> None:
+    print(devdb.database_url(settings.db))
+
+
+def cmd_psql(settings: Settings, _: argparse.Namespace) -> None:
+    psql = shutil.which("psql") or str(Path(settings.db.pg_bin) / "psql")
+    os.execv(psql, [psql, devdb.database_url(settings.db)])  # noqa: S606
+
+
+def cmd_migrate(settings: Settings, _: argparse.Namespace) -> None:
+    try:
+        result = asyncio.run(
+            migrate_url(devdb.database_url(settings.db), Path(settings.db.sql_dir))
+        )
+    except (MigrationError, OSError, asyncpg.PostgresError) as exc:
+        sys.exit(f"migrate: {exc}")
+    for name in result.applied:
+        print(f"applied {name}")
+    print(f"migrations up to date; {len(result.functions)} function files applied")
+
+
+def cmd_seed(settings: Settings, _: argparse.Namespace) -> None:
+    from dispatch.demo.seed import seed_demo
+
+    print(asyncio.run(seed_demo(devdb.database_url(settings.db))))
+
+
+def cmd_pgtap(settings: Settings, args: argparse.Namespace) -> None:
+    from dispatch.runtime.testdb import prepare_test_database
+
+    _, url = asyncio.run(prepare_test_database(settings, extensions=("pgtap",)))
+    files = sorted(str(p) for p in Path(args.directory).glob("*.sql"))
+    if not files:
+        sys.exit(f"no pgTAP files in {args.directory}")
+    pg_prove = shutil.which("pg_prove")
+    if not pg_prove:
+        sys.exit("pg_prove not found: install postgresql-15-pgtap")
+    proc = subprocess.run([pg_prove, "--failures", "-d", url, *files], check=False)  # noqa: S603
+    code = proc.returncode
+    sys.exit(code)
+
+
+def cmd_export(settings: Settings, args: argparse.Namespace) -> None:
+    from dispatch.operations.export import dumps, heatmap
+
+    async def run() -> bytes:
+        conn = await asyncpg.connect(devdb.database_url(settings.db))
+        try:
+            async with db.translated():
+                collection = await heatmap(
+                    conn, resolution=args.resolution, since=args.since, until=args.until
+                )
+        finally:
+            await conn.close()
+        return dumps(collection)
+
+    if args.until is not None and args.until <= args.since:
+        sys.exit("export: --until must be after --since")
+    try:
+        data = asyncio.run(run())
+    except DispatchError as exc:
+        sys.exit(f"export: {exc.message}")
+    if args.output == "-":
+        sys.stdout.buffer.write(data + b"\n")
+    else:
+        Path(args.output).write_bytes(data + b"\n")
+        print(f"wrote {args.output}", file=sys.stderr)
+
+
+def _day(raw: str) -> date:
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {raw!r}") from None
+
+
+def _new_password() -> str:
+    import getpass
+
+    first = getpass.getpass("Password (8+ characters): ")
+    if first != getpass.getpass("Password again: "):
+        sys.exit("create-dispatcher: the passwords do not match")
+    return first
+
+
+async def create_dispatcher_url(
+    url: str, *, email: str, phone: str, name: str, password: str
+) -> int:
+    """Create a dispatcher account on the database at `url`; returns its id."""
+    from dispatch.accounts.passwords import hash_password
+    from dispatch.accounts.users import create_dispatcher
+
+    password_hash = await hash_password(password)
+    conn = await asyncpg.connect(url)
+    try:
+        async with db.translated(), conn.transaction():
+            return await create_dispatcher(
+                conn, email=email, phone_number=phone, name=name, password_hash=password_hash
+            )
+    finally:
+        await conn.close()
+
+
+def cmd_create_dispatcher(settings: Settings, args: argparse.Namespace) -> None:
+    from dispatch.accounts.users import normalise_email, normalise_phone
+
+    try:
+        email, phone = normalise_email(args.email), normalise_phone(args.phone)
+    except ValueError as exc:
+        sys.exit(f"create-dispatcher: {exc}")
+    password = args.password if args.password is not None else _new_password()
+    if not 8 <= len(password) <= 128:
+        sys.exit("create-dispatcher: the password needs 8 to 128 characters")
+    try:
+        user_id = asyncio.run(
+            create_dispatcher_url(
+                devdb.database_url(settings.db),
+                email=email,
+                phone=phone,
+                name=(args.name or "").strip()[:150],
+                password=password,
+            )
+        )
+    except DispatchError as exc:
+        sys.exit(f"create-dispatcher: {exc.message}")
+    print(f"dispatcher {user_id} created ({email})")
+
+
+Command = Callable[[Settings, argparse.Namespace], None]
+
+
+@dataclass(frozen=True)
+class Extra:
+    """A sub-command contributed by an outer layer (the server's `serve`, composed in api.main)."""
+
+    name: str
+    help: str
+    arguments: Callable[[argparse.ArgumentParser], None]
+    run: Command
+
+
+def main(argv: list[str] | None = None, *, extra: Sequence[Extra] = ()) -> None:
+    """The domain's commands; `extra` adds the ones a layer above composes (dispatch/ never
+    imports api/: the `dispatch` console script is api.main, which adds `serve`)."""
+    parser = argparse.ArgumentParser(prog="dispatch", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("db-up", help="create/start the embedded cluster (no-op with DATABASE_URL)")
+    sub.add_parser("db-down", help="stop the embedded cluster")
+    sub.add_parser("db-url", help="print the libpq URL of the database in use")
+    sub.add_parser("psql", help="open psql on the database in use")
+    sub.add_parser("migrate", help="apply pending migrations and re-apply SQL functions")
+    sub.add_parser("seed", help="load the small demo data set (idempotent)")
+    pgtap = sub.add_parser("pgtap", help="run pg_prove over a directory on the test database")
+    pgtap.add_argument("directory")
+    dispatcher = sub.add_parser("create-dispatcher", help="create a dispatcher account")
+    dispatcher.add_argument("--email", required=True)
+    dispatcher.add_argument("--phone", required=True)
+    dispatcher.add_argument("--name", default="")
+    dispatcher.add_argument("--password", help="the password (prompted for when left out)")
+    export = sub.add_parser("export", help="write analyst figures as GeoJSON")
+    export_kind = export.add_subparsers(dest="kind", required=True)
+    hm = export_kind.add_parser("heatmap", help="H3 cell polygons with demand, supply and waits")
+    hm.add_argument("--resolution", type=int, choices=(7, 8), default=8)
+    hm.add_argument("--since", type=_day, required=True, help="first UTC day (YYYY-MM-DD)")
+    hm.add_argument("--until", type=_day, default=None, help="day after the last (default: now)")
+    hm.add_argument("--output", "-o", default="-", help="file to write (default: stdout)")
+    commands: dict[str, Command] = {
+        "db-up": cmd_db_up,
+        "db-down": cmd_db_down,
+        "db-url": cmd_db_url,
+        "psql": cmd_psql,
+        "migrate": cmd_migrate,
+        "seed": cmd_seed,
+        "pgtap": cmd_pgtap,
+        "create-dispatcher": cmd_create_dispatcher,
+        "export": cmd_export,
+    }
+    for command in extra:
+        command.arguments(sub.add_parser(command.name, help=command.help))
+        commands[command.name] = command.run
+    args = parser.parse_args(argv)
+    settings = _settings()
+    configure(settings.http.log_level)
+    commands[args.command](settings, args)
+
+
+if __name__ == "__main__":
+    main()

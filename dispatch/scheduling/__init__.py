@@ -1,0 +1,1 @@
+"""Time: scheduled bookings, assistants' shifts, and the periodic jobs that run over time."""

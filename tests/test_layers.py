@@ -31,6 +31,36 @@ def _imports(path):
             yield node.module
 
 
+# dispatch/'s packages in layers: a package imports only packages of lower layers (and itself).
+# The engine's plumbing at the bottom; event delivery under everything that emits; the command
+# and demo data on top.
+LAYERS = [
+    {"core"},
+    {"events"},
+    {"positions"},
+    {"accounts", "assistance"},
+    {"fleet", "money", "scheduling", "operations"},
+    {"demo"},
+    {"runtime"},
+]
+
+
+def test_dispatch_packages_import_only_lower_layers():
+    layer = {name: i for i, names in enumerate(LAYERS) for name in names}
+    root = PROJECT_ROOT / "dispatch"
+    packages = {p.name for p in root.iterdir() if (p / "__init__.py").exists()}
+    assert packages == set(layer), "every package of dispatch/ has its layer"
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        own = path.relative_to(root).parts[0]
+        for name in _imports(path):
+            parts = name.split(".")
+            if parts[0] == "dispatch" and len(parts) > 1 and parts[1] != own:
+                if own not in layer or layer[parts[1]] >= layer[own]:
+                    found.append(f"{path.relative_to(PROJECT_ROOT)}: {name}")
+    assert found == []
+
+
 def test_dispatch_never_imports_api():
     found = [
         f"{path.relative_to(PROJECT_ROOT)}: {name}"

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -14,27 +11,18 @@ from dispatch.accounts import outbox
 from dispatch.accounts.google import GoogleVerifier
 from dispatch.core import ratelimit
 from dispatch.core.db import transaction
-
-log = logging.getLogger("dispatch.outbox")
+from dispatch.core.periodic import Periodic
 
 GOOGLE = web.AppKey("google", GoogleVerifier)
 SENDER = web.AppKey("sender", outbox.Sender)
 
 
-async def _drain_forever(app: web.Application) -> None:
-    interval = app[SETTINGS].accounts.outbox_interval
-    while True:
-        # Sleep first: start-up is left to the requests, and the pool is not grown just to drain.
-        await asyncio.sleep(interval)
-        try:
-            while await outbox.drain(app[POOL], app[SENDER]):
-                pass
-            async with transaction(app[POOL]) as conn:
-                await ratelimit.purge(conn)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # the database may be down for a while; keep trying
-            log.warning("outbox drain failed: %s", type(exc).__name__)
+async def _drain(app: web.Application) -> None:
+    """Send what the outbox holds, then purge expired rate-limit rows."""
+    while await outbox.drain(app[POOL], app[SENDER]):
+        pass
+    async with transaction(app[POOL]) as conn:
+        await ratelimit.purge(conn)
 
 
 def setup_accounts(app: web.Application, *, background: bool) -> None:
@@ -45,13 +33,13 @@ def setup_accounts(app: web.Application, *, background: bool) -> None:
         settings = app[SETTINGS].accounts
         app[GOOGLE] = GoogleVerifier(settings)
         app[SENDER] = outbox.sender_for(settings)
-        task = None
-        if background and settings.outbox_interval > 0:
-            task = asyncio.create_task(_drain_forever(app))
+        # Sleeps first: start-up is left to the requests, and the pool is not grown just to drain.
+        drainer = Periodic(
+            "outbox-drain", lambda: _drain(app), interval=settings.outbox_interval, delay_first=True
+        )
+        if background:
+            await drainer.start()
         yield
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await drainer.stop()
 
     app.cleanup_ctx.append(ctx)

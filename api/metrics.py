@@ -33,6 +33,7 @@ from prometheus_client.registry import Collector
 from api.describe import PUBLIC, describe
 from api.keys import BUS, HUB, OWN_POOL, POOL, PUBLISHER, SETTINGS
 from api.ws.hub import Peer
+from dispatch.core.db import CONNECTION_LOST, database_unavailable
 from dispatch.core.errors import AuthenticationError, from_postgres
 from dispatch.events.listener import EventBus
 from dispatch.events.publisher import Publisher
@@ -195,13 +196,9 @@ async def db_error_middleware(request: web.Request, handler: Handler) -> web.Str
         return await handler(request)
     except asyncpg.PostgresError as exc:
         if from_postgres(exc) is None:
-            state = getattr(exc, "sqlstate", "") or ""
-            unavailable = isinstance(exc, asyncpg.PostgresConnectionError) or state.startswith(
-                ("08", "57P0")
-            )
-            DB_ERRORS.labels("unavailable" if unavailable else "error").inc()
+            DB_ERRORS.labels("unavailable" if database_unavailable(exc) else "error").inc()
         raise
-    except (OSError, asyncpg.InterfaceError, asyncpg.InternalClientError):
+    except CONNECTION_LOST:
         DB_ERRORS.labels("unavailable").inc()
         raise
     except TimeoutError:

@@ -9,6 +9,7 @@ import asyncpg
 from aiohttp import web
 
 from api.responses import json_response
+from dispatch.core.db import CONNECTION_LOST, database_unavailable
 from dispatch.core.errors import DispatchError, from_postgres
 
 log = logging.getLogger("dispatch.api")
@@ -57,12 +58,6 @@ def _render(exc: DispatchError) -> web.Response:
 _UNAVAILABLE = "The service is temporarily unavailable; try again shortly."
 
 
-def _database_unavailable(exc: asyncpg.PostgresError) -> bool:
-    """Connection exceptions (class 08) and shutdowns (57P01-57P03) mean an outage, not a bug."""
-    sqlstate = getattr(exc, "sqlstate", "") or ""
-    return isinstance(exc, asyncpg.PostgresConnectionError) or sqlstate.startswith(("08", "57P0"))
-
-
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
@@ -80,7 +75,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         known = from_postgres(exc)
         if known is not None:
             return _render(known)
-        if _database_unavailable(exc):
+        if database_unavailable(exc):
             log.warning(
                 "database unavailable on %s %s: %s",
                 request.method,
@@ -90,7 +85,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             return error_response(503, "DATABASE_UNAVAILABLE", _UNAVAILABLE)
         log.exception("database error on %s %s", request.method, request.path)
         return error_response(500, "INTERNAL_ERROR", "An unexpected error occurred.")
-    except (OSError, asyncpg.InterfaceError, asyncpg.InternalClientError) as exc:
+    except CONNECTION_LOST as exc:
         # The database connection broke (an outage, a restart): retryable, not a bug of the request.
         log.warning(
             "database unavailable on %s %s: %s", request.method, request.path, type(exc).__name__

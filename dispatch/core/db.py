@@ -17,6 +17,26 @@ from dispatch.core.errors import ServiceUnavailable, from_postgres
 
 log = logging.getLogger(__name__)
 
+# The connection broke (an outage, a restart, a failover): retryable, never the request's fault.
+# InternalClientError: a connection caught mid-operation by a database restart.
+CONNECTION_LOST: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+)
+# What a background step may meet while the database restarts or fails over; it is retried at its
+# next turn (the state lives in the database).
+TRANSIENT: tuple[type[BaseException], ...] = (*CONNECTION_LOST, TimeoutError, asyncpg.PostgresError)
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """An outage, not a bug: a broken connection, or a server refusing for now (class 08
+    connection exceptions, 57P01-57P03 shutdowns)."""
+    if isinstance(exc, CONNECTION_LOST):
+        return True
+    sqlstate = getattr(exc, "sqlstate", "") or ""
+    return isinstance(exc, asyncpg.PostgresConnectionError) or sqlstate.startswith(("08", "57P0"))
+
 
 def _json_encode(value: Any) -> str:
     return orjson.dumps(value).decode()

@@ -9,20 +9,9 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-import asyncpg
+from dispatch.core.db import TRANSIENT
 
 log = logging.getLogger(__name__)
-
-# What a database that restarts, fails over or drops a connection raises; a step meeting one is
-# retried at its next turn (the state lives in the database). InternalClientError: a connection
-# caught mid-operation by a restart.
-TRANSIENT: tuple[type[BaseException], ...] = (
-    OSError,
-    TimeoutError,
-    asyncpg.PostgresError,
-    asyncpg.InterfaceError,
-    asyncpg.InternalClientError,
-)
 
 # A step answers True for "run me again at once" (it left work behind: a full batch).
 Step = Callable[[], Awaitable[object]]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import math
 import time
@@ -15,6 +13,8 @@ import asyncpg
 import h3
 import orjson
 
+from dispatch.core.db import TRANSIENT
+from dispatch.core.periodic import Periodic
 from dispatch.events.listener import POSITIONS_CHANNEL
 
 log = logging.getLogger(__name__)
@@ -136,7 +136,7 @@ async def store_position(
     await conn.execute(_STORE_SQL, *_columns([(user_id, lat, lng, when, True)]))
 
 
-class PositionBatcher:
+class PositionBatcher(Periodic):
     """Collects location frames and writes them in one statement per interval (via unnest):
     current positions upserted, history appended, relays emitted.
 
@@ -147,12 +147,13 @@ class PositionBatcher:
     MAX_PENDING = 100_000  # users with a pending frame; beyond, the database is not keeping up
 
     def __init__(self, pool: asyncpg.Pool, *, interval: float, history_s: float = 0.0) -> None:
+        # Never off: frames wait here until written (0 ms means "as often as sensible").
+        interval = max(interval, 0.005)
+        super().__init__("position-batcher", self.flush, interval=interval, delay_first=True)
         self._pool = pool
-        self._interval = interval
         self._history_s = history_s
         self._pending: dict[int, Frame] = {}
         self._history_at: dict[int, float] = {}  # user -> monotonic time of its last history row
-        self._task: asyncio.Task[None] | None = None
         self.dropped = 0  # frames not written: the backlog was full or the database failed
         self.coalesced = 0  # frames replaced by a newer one of the same user before a write
         self.written = 0
@@ -172,20 +173,10 @@ class PositionBatcher:
             self.coalesced += 1
         self._pending[user_id] = (user_id, lat, lng, datetime.now(UTC), keep)
 
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="position-batcher")
-
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        """Stop the loop, then write what is pending."""
+        await super().stop()
         await self.flush()
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            await self.flush()
 
     async def flush(self) -> int:
         pending, self._pending = self._pending, {}
@@ -197,7 +188,7 @@ class PositionBatcher:
             self._history_at = {u: t for u, t in self._history_at.items() if t > horizon}
         try:
             relays = await self._pool.fetch(_FLUSH_SQL, *_columns(batch))
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except TRANSIENT as exc:
             log.warning("dropped %d location frames: %s", len(batch), type(exc).__name__)
             self.dropped += len(batch)
             return 0
@@ -205,7 +196,7 @@ class PositionBatcher:
         if relays:
             try:
                 await self._pool.execute(_RELAY_SQL, POSITIONS_CHANNEL, relay_payloads(relays))
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except TRANSIENT as exc:
                 # Stored all the same; the next position supersedes these within seconds.
                 log.warning("%d location relays not sent: %s", len(relays), type(exc).__name__)
         return len(batch)

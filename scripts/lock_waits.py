@@ -17,8 +17,8 @@ import asyncpg
 
 from dispatch.core.config import Settings
 from dispatch.core.db import init_connection
-from tests.assist import PICKUP
-from tests.factories import auth_header, create_user
+from tests.support.assist import PICKUP
+from tests.support.factories import auth_header, create_user
 
 
 async def main() -> None:

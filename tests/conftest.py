@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from api.app import create_app
 from dispatch.core import db
 from dispatch.core.config import Settings
 from dispatch.runtime.testdb import clone_database, drop_database, prepare_test_database
+from tests.support.apps import TxPool, serve
 
 
 @pytest.fixture(scope="session")
@@ -46,49 +46,6 @@ async def pool(settings: Settings, db_url: str) -> AsyncIterator[asyncpg.Pool]:
     await p.close()
 
 
-# The headers of a WebSocket upgrade, for asserting refusals as plain HTTP answers.
-HANDSHAKE = {
-    "Connection": "Upgrade",
-    "Upgrade": "websocket",
-    "Sec-WebSocket-Version": "13",
-    "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
-}
-
-
-class TxPool:
-    """A pool stand-in handing out one connection inside a test transaction, one user at a time."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self._conn = conn
-        self._lock = asyncio.Lock()
-
-    @contextlib.asynccontextmanager
-    async def acquire(self, *, timeout: float | None = None) -> AsyncIterator[asyncpg.Connection]:
-        # A savepoint per use: a statement that fails (an expected 409, say) rolls back only its
-        # own work, as it would on a fresh pooled connection, and the test transaction lives on.
-        async with self._lock, self._conn.transaction():
-            yield self._conn
-
-    async def fetchval(self, *args: Any, **kw: Any) -> Any:
-        async with self.acquire() as conn:
-            return await conn.fetchval(*args, **kw)
-
-    async def fetchrow(self, *args: Any, **kw: Any) -> Any:
-        async with self.acquire() as conn:
-            return await conn.fetchrow(*args, **kw)
-
-    async def fetch(self, *args: Any, **kw: Any) -> Any:
-        async with self.acquire() as conn:
-            return await conn.fetch(*args, **kw)
-
-    async def execute(self, *args: Any, **kw: Any) -> Any:
-        async with self.acquire() as conn:
-            return await conn.execute(*args, **kw)
-
-    async def close(self) -> None:
-        pass
-
-
 @pytest.fixture
 async def conn(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
     """A connection inside a transaction that is rolled back after the test."""
@@ -99,16 +56,6 @@ async def conn(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
             yield c
         finally:
             await tx.rollback()
-
-
-@contextlib.asynccontextmanager
-async def serve(app: Any) -> AsyncIterator[TestClient[Any, Any]]:
-    client: TestClient[Any, Any] = TestClient(TestServer(app))
-    await client.start_server()
-    try:
-        yield client
-    finally:
-        await client.close()
 
 
 @pytest.fixture

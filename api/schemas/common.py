@@ -122,7 +122,7 @@ IsoDate = Annotated[date, PlainValidator(parse_date), WithJsonSchema(DATE_SCHEMA
 # --- Numbers stored in numeric columns ------------------------------------------------------
 # A bound that the column cannot hold turns a 201 into a 500 later (issue 23 D4: a cost line of
 # 1e6 x 1e7 overflowed the invoice's numeric(14, 4) at every completion). Each request number is
-# declared with the column it is stored in; tests/test_numeric_bounds.py compares the columns
+# declared with the column it is stored in; tests/money/test_numeric_bounds.py compares the columns
 # with information_schema and each field's bounds with its column.
 @dataclass(frozen=True)
 class NumericColumn:
@@ -173,7 +173,7 @@ def exact(value: float) -> Decimal:
 class StoredIn:
     """Field metadata: the number is stored in `column`. With `places`, more decimal places than
     that are refused (None: the database rounds to the column's scale). The field's own bounds
-    (`Field(le=...)`) must fit the column, which tests/test_numeric_bounds.py checks for every
+    (`Field(le=...)`) must fit the column, which tests/money/test_numeric_bounds.py checks for every
     request schema."""
 
     column: NumericColumn

@@ -1,5 +1,5 @@
 -- Bookings: validation, activation into exactly one request, the open-request rule, cancelling.
--- (Two concurrent activators need two sessions: tests/test_booking_activation.py.)
+-- (Two concurrent activators need two sessions: tests/scheduling/test_booking_activation.py.)
 BEGIN;
 SELECT plan(18);
 

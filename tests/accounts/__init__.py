@@ -1,0 +1,1 @@
+"""Accounts: registration, logins, codes, tokens and sessions, profiles, revocation."""

@@ -1,0 +1,1 @@
+"""Assistance: requests, matching, offers and their rounds, job channels."""

@@ -1,0 +1,1 @@
+"""Event delivery: the log, the publisher, listeners, replay, faults."""

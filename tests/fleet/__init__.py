@@ -1,0 +1,1 @@
+"""Fleet: vehicles, service zones and the priced catalogue."""

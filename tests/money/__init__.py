@@ -1,0 +1,1 @@
+"""Money: cost lines, invoices, numeric bounds."""

@@ -1,0 +1,1 @@
+"""Dispatchers: the operations API, the live feed, the console, exports."""

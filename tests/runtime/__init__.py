@@ -1,0 +1,1 @@
+"""Running the engine: the embedded cluster, migrations, serving, layering, settings."""

@@ -1,0 +1,1 @@
+"""Time: bookings, shifts, history, telematics, dates."""

@@ -1,0 +1,1 @@
+"""What the tests share: factories, in-process and subprocess servers, sockets, load."""

@@ -1,0 +1,1 @@
+"""The HTTP surface as a whole: errors, OpenAPI, routing, robustness, pages, metrics."""

@@ -27,11 +27,8 @@ from tests.support.load import (
     make_people,
     request_once,
     settle,
-    start_server,
-    stop_server,
-    wait_healthy,
 )
-from tests.support.servers import free_port
+from tests.support.servers import free_port, healthy, spawn, stop
 
 
 def base_of(client) -> str:
@@ -152,11 +149,11 @@ async def test_a_server_process_killed_after_its_commits_loses_nothing(settings,
     assistants, clients = await make_people(conn, assistants=6, clients=60)
     ports = [free_port(), free_port()]
     bases = [f"http://127.0.0.1:{p}" for p in ports]
-    procs = [start_server(throwaway_db, p) for p in ports]
+    procs = [spawn(throwaway_db, port=p).proc for p in ports]
     try:
         async with aiohttp.ClientSession() as session:
             for base in bases:
-                await wait_healthy(session, base)
+                await healthy(base, listener=True)
             followers = await start_followers(
                 session, settings, conn, assistants, lambda i: [bases[i % 2], bases[(i + 1) % 2]]
             )
@@ -187,7 +184,7 @@ async def test_a_server_process_killed_after_its_commits_loses_nothing(settings,
         assert sum(f.reconnects for f in followers) >= 3  # the victim's sockets came back
     finally:
         for p in procs:
-            stop_server(p)
+            stop(p, sig=signal.SIGKILL)
         await conn.close()
 
 
@@ -201,10 +198,10 @@ async def test_sigterm_delivers_the_events_of_requests_in_flight_before_closing(
     assistants, clients = await make_people(conn, assistants=6, clients=80)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    proc = start_server(throwaway_db, port, workers=2)
+    proc = spawn(throwaway_db, port=port, workers=2).proc
     try:
         async with aiohttp.ClientSession() as session:
-            await wait_healthy(session, base)
+            await healthy(base, listener=True)
             await asyncio.sleep(1.0)  # both workers up
             start = await last_seq(conn)
             followers = [
@@ -228,5 +225,5 @@ async def test_sigterm_delivers_the_events_of_requests_in_flight_before_closing(
         assert await assert_nothing_lost(conn, followers) == 6 * committed
         assert all(f.closes == [1001] for f in followers), [f.closes for f in followers]
     finally:
-        stop_server(proc)
+        stop(proc, sig=signal.SIGKILL)
         await conn.close()

@@ -6,35 +6,18 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
 
 import aiohttp
 import asyncpg
 
-from tests.support.servers import free_port
+from tests.support.servers import healthy, spawn
 
 
 async def test_workers_share_a_port_and_stop_on_sigterm(db_url):
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": db_url, "PORT": str(port), "DISPATCH_DB_POOL_MIN": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "api", "serve", "--workers", "2"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    server = spawn(db_url, workers=2, env={"DISPATCH_ACCESS_LOG": "1"}, stderr=subprocess.PIPE)
+    proc = server.proc
     try:
-        pids: set[int] = set()
-        async with aiohttp.ClientSession() as session:
-            for _ in range(600):  # start-up takes 20 s and more on a loaded 2-core machine
-                try:
-                    async with session.get(f"http://127.0.0.1:{port}/api/health/") as resp:
-                        assert resp.status == 200
-                        break
-                except aiohttp.ClientConnectionError:
-                    await asyncio.sleep(0.1)
-            else:
-                raise AssertionError("server did not start")
+        await healthy(server.base)
         children = subprocess.run(
             ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True, check=False
         ).stdout.split()
@@ -70,20 +53,8 @@ async def test_workflows_across_two_worker_processes(settings, throwaway_db):
         )
         for i in range(1, 7)
     ]
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": throwaway_db,
-        "PORT": str(port),
-        "DISPATCH_ACCESS_LOG": "0",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "api", "serve", "--workers", "2"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
+    server = spawn(throwaway_db, workers=2)
+    proc, base = server.proc, server.base
     try:
         async with aiohttp.ClientSession() as session:
             for _ in range(600):  # start-up takes 20 s and more on a loaded 2-core machine

@@ -10,12 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import os
-import signal
-import subprocess
-import sys
 from dataclasses import dataclass, field
-from typing import Any
 
 import aiohttp
 import asyncpg
@@ -154,45 +149,6 @@ async def assert_nothing_lost(conn: asyncpg.Connection, followers: list[Follower
         assert f.seqs == sorted(set(f.seqs)), "a seq arrived twice or out of order"
         total += len(expected)
     return total
-
-
-def start_server(
-    db_url: str, port: int, *, workers: int = 1, **env: str
-) -> subprocess.Popen[bytes]:
-    """`dispatch serve` as a real process on `port` against `db_url`."""
-    environ = {
-        **os.environ,
-        "DATABASE_URL": db_url,
-        "PORT": str(port),
-        "DISPATCH_ACCESS_LOG": "0",
-        "DISPATCH_DB_POOL_MIN": "1",
-        **env,
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "api", "serve", "--workers", str(workers)],
-        env=environ,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-async def wait_healthy(session: aiohttp.ClientSession, base: str, within: float = 60) -> None:
-    """Until /api/health/ answers 200 with the listener up (a loaded machine starts slowly)."""
-    for _ in range(int(within / 0.1)):
-        try:
-            async with session.get(f"{base}/api/health/") as resp:
-                if resp.status == 200 and (await resp.json())["listener"]["state"] == "up":
-                    return
-        except (aiohttp.ClientError, OSError):
-            pass
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{base} did not become healthy")
-
-
-def stop_server(proc: subprocess.Popen[Any]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=10)
 
 
 async def last_seq(conn: asyncpg.Connection) -> int:

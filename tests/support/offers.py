@@ -5,19 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import signal
 import subprocess
-import sys
 import time
-import urllib.request
 from typing import Any
 
 import aiohttp
 import asyncpg
 
 from tests.support.factories import User, token_of
-from tests.support.servers import free_port
+from tests.support.servers import free_port, spawn, stop, wait_healthy
 
 # Two assistants per round, 3 s rounds, 3 rounds: a silent search is exhausted after ~9 s.
 SETTINGS = {
@@ -30,49 +26,27 @@ SETTINGS = {
 
 
 class Server:
-    """`dispatch serve --workers 2` on a database, started and stopped by the test."""
+    """`dispatch serve --workers 2` on a database, started and stopped (and restarted) by the test."""
 
     def __init__(self, db_url: str) -> None:
+        self._db_url = db_url
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self._env = {
-            **os.environ,
-            "DATABASE_URL": db_url,
-            "PORT": str(self.port),
-            "DISPATCH_ACCESS_LOG": "0",
-        }
         self._proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "api", "serve", "--workers", "2"],
-            env=self._env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,  # its own process group: a hung stop kills the workers too
-        )
-        deadline = time.monotonic() + 60  # a loaded machine may take 10 s and more
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"{self.base}/api/health/", timeout=2) as resp:
-                    if resp.status == 200:
-                        time.sleep(1)  # both workers up and listening
-                        return
-            time.sleep(0.2)
-        self.stop()
-        raise AssertionError("server did not start")
+        self._proc = spawn(self._db_url, port=self.port, workers=2).proc
+        try:
+            wait_healthy(self.base, timeout=60, proc=self._proc)  # a loaded machine is slow
+        except AssertionError:
+            self.stop()
+            raise
+        time.sleep(1)  # both workers up and listening
 
     def stop(self) -> None:
-        if self._proc is None:
-            return
-        if self._proc.poll() is None:
-            self._proc.send_signal(signal.SIGTERM)
-            try:
-                self._proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self._proc.pid, signal.SIGKILL)
-                self._proc.wait()
-        self._proc = None
+        if self._proc is not None:
+            stop(self._proc)
+            self._proc = None
 
 
 async def configure(url: str) -> None:

@@ -7,54 +7,30 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
 
-from tests.support.servers import free_port
+from tests.support.servers import healthy, spawn, stop
 
 SECRET = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJTRUNSRVQifQ.c2VjcmV0LXNpZ25hdHVyZQ"
 
 
 @contextlib.contextmanager
 def served(db_url: str, log: Path, *args: str) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": db_url, "PORT": str(port), "DISPATCH_DB_POOL_MIN": "1"}
+    workers = int(args[args.index("--workers") + 1]) if "--workers" in args else 1
     with log.open("wb") as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "api", "serve", *args],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-        )
+        server = spawn(db_url, workers=workers, env={"DISPATCH_ACCESS_LOG": "1"}, stderr=err)
     try:
-        yield proc, port
+        yield server.proc, server.port
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop(server.proc, timeout=60)
 
 
-async def wait_healthy(port: int, timeout: float = 90.0) -> None:
-    """Start-up can take many seconds on a loaded machine: poll generously."""
-    deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
-            try:
-                async with session.get(f"http://127.0.0.1:{port}/api/health/") as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.2)
-    raise AssertionError("server did not start")
+async def wait_healthy(port: int) -> None:
+    await healthy(f"http://127.0.0.1:{port}")
 
 
 async def raw_request(port: int, data: bytes) -> bytes:

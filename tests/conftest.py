@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -99,3 +100,22 @@ async def two_apps(
             yield a, b, conn
     finally:
         await conn.close()
+
+
+@pytest.fixture
+async def committed(throwaway_db: str) -> AsyncIterator[asyncpg.Connection]:
+    """An autocommit connection to the throwaway database, for setting up shared data."""
+    conn = await asyncpg.connect(throwaway_db)
+    await db.init_connection(conn)
+    yield conn
+    await conn.close()
+
+
+@pytest.fixture
+async def live(settings: Settings, throwaway_db: str) -> AsyncIterator[TestClient[Any, Any]]:
+    """The real app over HTTP with its own pool, big enough for a race's every request at once."""
+    big = dataclasses.replace(
+        settings, db=dataclasses.replace(settings.db, pool_min=1, pool_max=32)
+    )
+    async with serve(create_app(big, db_url=throwaway_db)) as client:
+        yield client

@@ -8,6 +8,7 @@ import importlib.resources
 import logging
 
 import orjson
+import swagger_ui
 from aiohttp import web
 from pydantic import RootModel
 
@@ -73,7 +74,7 @@ class Document(RootModel[dict[str, object]]):
 def _asset(name: str) -> bytes:
     if name == "init.js":
         return INIT_JS
-    return importlib.resources.files("swagger_ui").joinpath("static", name).read_bytes()
+    return importlib.resources.files(swagger_ui).joinpath("static", name).read_bytes()
 
 
 async def build_document(app: web.Application) -> None:

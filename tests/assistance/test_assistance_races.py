@@ -3,38 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 
 import asyncpg
 import pytest
 
-from api.app import create_app
 from dispatch.assistance import lifecycle
 from dispatch.core import db
-from tests.support.apps import serve
 from tests.support.assist import PICKUP, call
 from tests.support.factories import create_user
 
 RACERS = 25
-
-
-@pytest.fixture
-async def committed(throwaway_db):
-    """An autocommit connection to the throwaway database, for setting up shared data."""
-    conn = await asyncpg.connect(throwaway_db)
-    await db.init_connection(conn)
-    yield conn
-    await conn.close()
-
-
-@pytest.fixture
-async def live(settings, throwaway_db):
-    """The real app over HTTP with its own pool (big enough for every racer at once)."""
-    big = dataclasses.replace(
-        settings, db=dataclasses.replace(settings.db, pool_min=1, pool_max=RACERS + 5)
-    )
-    async with serve(create_app(big, db_url=throwaway_db)) as client:
-        yield client
 
 
 async def _assistant(conn, **kw):

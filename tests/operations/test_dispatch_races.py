@@ -3,35 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 
-import asyncpg
 import pytest
 
-from api.app import create_app
-from dispatch.core import db
-from tests.support.apps import serve
 from tests.support.assist import PICKUP, call
 from tests.support.factories import create_user
 
 ACCEPTERS = 8
-
-
-@pytest.fixture
-async def committed(throwaway_db):
-    conn = await asyncpg.connect(throwaway_db)
-    await db.init_connection(conn)
-    yield conn
-    await conn.close()
-
-
-@pytest.fixture
-async def live(settings, throwaway_db):
-    big = dataclasses.replace(
-        settings, db=dataclasses.replace(settings.db, pool_min=1, pool_max=ACCEPTERS + 4)
-    )
-    async with serve(create_app(big, db_url=throwaway_db)) as client:
-        yield client
 
 
 async def _assistant(conn):

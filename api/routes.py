@@ -11,15 +11,15 @@ from aiohttp import web
 from api.handlers import (
     assistance,
     auth,
-    bookings,
     console,
-    dispatcher,
     docs,
     fleet,
     health,
-    history,
-    invoices,
+    money,
+    operations,
+    positions,
     profile,
+    scheduling,
     zones,
 )
 from api.ws import channels, client
@@ -83,8 +83,12 @@ def _shadowing(path: str, paths: set[str]) -> str:
 
 def setup_routes(app: web.Application) -> None:
     r = RouteTable()
+    # The service: health, the OpenAPI document and Swagger UI
     add(r, "GET", "/api/health/", health.health)
-    # Accounts (issue 3)
+    add(r, "GET", "/api/schema/", docs.schema)
+    add(r, "GET", "/api/docs/", docs.docs_page)
+    add(r, "GET", "/api/docs/{asset}/", docs.docs_asset)
+    # Accounts: registration, logins, codes, tokens; profiles and duty status
     add(r, "POST", "/api/auth/register/", auth.register)
     add(r, "POST", "/api/auth/login/email/", auth.login_email)
     add(r, "POST", "/api/auth/login/phone/", auth.login_phone)
@@ -96,18 +100,20 @@ def setup_routes(app: web.Application) -> None:
     add(r, "POST", "/api/auth/password-reset/confirm/", auth.password_reset_confirm)
     add(r, "POST", "/api/auth/token/refresh/", auth.token_refresh)
     add(r, "POST", "/api/auth/logout/", auth.logout)
-    # Profiles and positions (issue 3)
     add(r, "GET", "/api/profile/user/", profile.user_profile)
     add(r, "PUT", "/api/profile/user/", profile.update_user_profile)
     add(r, "PATCH", "/api/profile/user/", profile.update_user_profile)
     add(r, "GET", "/api/profile/assistant/", profile.assistant_profile)
     add(r, "PUT", "/api/profile/assistant/", profile.update_assistant_profile)
     add(r, "PATCH", "/api/profile/assistant/", profile.update_assistant_profile)
-    add(r, "POST", "/api/profile/update-location/", profile.update_location)
     add(r, "POST", "/api/profile/assistant-status/", profile.assistant_status)
     add(r, "PUT", "/api/profile/update-status/", profile.assistant_status)
+    # Positions: where users are, the assistants near a point, telematics, a job's track
+    add(r, "POST", "/api/profile/update-location/", profile.update_location)
     add(r, "GET", "/api/assistants/", profile.assistants)
-    # Assistance (issue 4)
+    add(r, "GET", "/api/assistance/{id}/track/", positions.track)
+    add(r, "POST", "/api/telematics/", positions.telematics)
+    # Assistance: a request's life, its offers, its chat, and the WebSocket channels
     add(r, "POST", "/api/assistance/request/", assistance.request_assistance)
     add(r, "GET", "/api/assistance/view/", assistance.view_list)
     add(r, "GET", "/api/assistance/view/{id}/", assistance.view_one)
@@ -115,21 +121,21 @@ def setup_routes(app: web.Application) -> None:
     add(r, "PATCH", "/api/assistance/update/{id}/", assistance.update_status)
     add(r, "PATCH", "/api/assistance/update/status/{id}/", assistance.update_status)
     add(r, "POST", "/api/assistance/rate/{id}/", assistance.rate)
-    # Offer rounds (issue 9)
     add(r, "PATCH", "/api/assistance/decline/{id}/", assistance.decline)
     add(r, "GET", "/ws/assistant/{id}/", channels.assistant_channel)
     add(r, "GET", "/ws/assistance/{id}/", channels.assistance_channel)
-    # Dispatchers: operations API, live feed and console (issue 11)
-    add(r, "GET", "/api/dispatch/requests/", dispatcher.requests)
-    add(r, "GET", "/api/dispatch/requests/{id}/", dispatcher.request_detail)
-    add(r, "POST", "/api/dispatch/requests/{id}/assign/", dispatcher.assign)
-    add(r, "POST", "/api/dispatch/requests/{id}/reassign/", dispatcher.reassign)
-    add(r, "POST", "/api/dispatch/requests/{id}/cancel/", dispatcher.cancel)
-    add(r, "GET", "/api/dispatch/assistants/", dispatcher.assistants)
+    add(r, "GET", "/api/assistance/{id}/messages/", assistance.messages)
+    # Operations: the dispatchers' API, live feed and console
+    add(r, "GET", "/api/dispatch/requests/", operations.requests)
+    add(r, "GET", "/api/dispatch/requests/{id}/", operations.request_detail)
+    add(r, "POST", "/api/dispatch/requests/{id}/assign/", operations.assign)
+    add(r, "POST", "/api/dispatch/requests/{id}/reassign/", operations.reassign)
+    add(r, "POST", "/api/dispatch/requests/{id}/cancel/", operations.cancel)
+    add(r, "GET", "/api/dispatch/assistants/", operations.assistants)
     add(r, "GET", "/ws/dispatch/", channels.dispatch_channel)
     add(r, "GET", "/console/", console.page)
     add(r, "GET", "/console/{name:console\\.(?:js|css)}/", console.asset)
-    # Fleet, services and money (issue 12)
+    # Fleet: clients' vehicles, service zones and the priced catalogue
     add(r, "GET", "/api/vehicles/", fleet.list_vehicles)
     add(r, "POST", "/api/vehicles/", fleet.create_vehicle)
     add(r, "GET", "/api/vehicles/{id}/", fleet.get_vehicle)
@@ -142,22 +148,16 @@ def setup_routes(app: web.Application) -> None:
     add(r, "PUT", "/api/dispatch/zones/{id}/", zones.update_zone)
     add(r, "DELETE", "/api/dispatch/zones/{id}/", zones.delete_zone)
     add(r, "GET", "/api/services/", zones.catalogue)
-    add(r, "GET", "/api/assistance/{id}/cost-lines/", invoices.list_cost_lines)
-    add(r, "POST", "/api/assistance/{id}/cost-lines/", invoices.add_cost_line)
-    add(r, "DELETE", "/api/assistance/{id}/cost-lines/{line_id}/", invoices.remove_cost_line)
-    add(r, "GET", "/api/assistance/{id}/invoice/", invoices.get_invoice)
-    # Time: bookings, shifts, chat history, telematics, tracks (issue 13)
-    add(r, "POST", "/api/bookings/", bookings.create_booking)
-    add(r, "GET", "/api/bookings/", bookings.list_bookings)
-    add(r, "GET", "/api/bookings/availability/", bookings.availability)
-    add(r, "PATCH", "/api/bookings/{id}/", bookings.update_booking)
-    add(r, "GET", "/api/profile/shifts/", history.shifts)
-    add(r, "GET", "/api/assistance/{id}/messages/", history.messages)
-    add(r, "GET", "/api/assistance/{id}/track/", history.track)
-    add(r, "POST", "/api/telematics/", history.telematics)
+    # Money: cost lines and invoices
+    add(r, "GET", "/api/assistance/{id}/cost-lines/", money.list_cost_lines)
+    add(r, "POST", "/api/assistance/{id}/cost-lines/", money.add_cost_line)
+    add(r, "DELETE", "/api/assistance/{id}/cost-lines/{line_id}/", money.remove_cost_line)
+    add(r, "GET", "/api/assistance/{id}/invoice/", money.get_invoice)
+    # Scheduling: bookings, shifts, and a client's own channel
+    add(r, "POST", "/api/bookings/", scheduling.create_booking)
+    add(r, "GET", "/api/bookings/", scheduling.list_bookings)
+    add(r, "GET", "/api/bookings/availability/", scheduling.availability)
+    add(r, "PATCH", "/api/bookings/{id}/", scheduling.update_booking)
+    add(r, "GET", "/api/profile/shifts/", scheduling.shifts)
     add(r, "GET", "/ws/client/{id}/", client.client_channel)
-    # API description (issue 14): the OpenAPI document and Swagger UI
-    add(r, "GET", "/api/schema/", docs.schema)
-    add(r, "GET", "/api/docs/", docs.docs_page)
-    add(r, "GET", "/api/docs/{asset}/", docs.docs_asset)
     r.register(app.router)

@@ -16,10 +16,11 @@ from api.schemas.assistance import (
     RequestBody,
     StatusBody,
 )
-from api.schemas.objects import Declined
+from api.schemas.objects import ChatPage, Declined
 from api.schemas.responses import Assistance, AssistanceCreated, AssistanceList, AssistanceOne
+from api.schemas.time import MessagesQuery
 from api.schemas.validation import parse
-from dispatch.assistance import lifecycle, offers
+from dispatch.assistance import channel, lifecycle, offers
 from dispatch.core.db import connection
 from dispatch.core.errors import NotFound, ValidationError
 from dispatch.fleet import vehicles
@@ -214,3 +215,28 @@ async def rate(request: web.Request) -> web.Response:
             comment=body.comment or "",
         )
     return json_response(item)
+
+
+@describe(
+    "A page of a job's chat, newest first (its parties and dispatchers)",
+    roles=ANY_ROLE,
+    tag="time",
+    query=MessagesQuery,
+    response=ChatPage,
+    errors={404: "ASSISTANCE_NOT_FOUND."},
+)
+async def messages(request: web.Request) -> web.Response:
+    user = require(request)
+    assistance_id = path_id(request, assistance_not_found)
+    query = parse(MessagesQuery, dict(request.query))
+    async with connection(request.app[POOL]) as conn:
+        page = await channel.chat_page(
+            conn,
+            assistance_id=assistance_id,
+            user_id=user.id,
+            before=query.before,
+            limit=query.limit,
+        )
+    if page is None:
+        raise assistance_not_found()
+    return json_response(page)

@@ -1,4 +1,4 @@
-"""Shifts, chat history, a job's track and telematics batches (thin: parse, call, answer)."""
+"""Positions over time: telematics batches in, a job's track out (thin: parse, call, answer)."""
 
 from __future__ import annotations
 
@@ -12,54 +12,12 @@ from api.handlers.assistance import assistance_not_found
 from api.keys import POOL, SETTINGS
 from api.paths import path_id
 from api.responses import json_response, read_json
-from api.schemas.objects import Accepted, ChatPage, Shifts, Track
-from api.schemas.time import MessagesQuery, ShiftsQuery, TelematicsBody
+from api.schemas.objects import Accepted, Track
+from api.schemas.time import TelematicsBody
 from api.schemas.validation import parse
-from dispatch.assistance import channel
 from dispatch.core.db import connection, transaction
 from dispatch.core.errors import ValidationError
 from dispatch.positions import history
-from dispatch.scheduling.shifts import list_shifts
-
-
-@describe(
-    "The assistant's shifts, newest first",
-    roles=("assistant",),
-    tag="time",
-    query=ShiftsQuery,
-    response=Shifts,
-)
-async def shifts(request: web.Request) -> web.Response:
-    user = require(request, "assistant")
-    query = parse(ShiftsQuery, dict(request.query))
-    async with connection(request.app[POOL]) as conn:
-        items = await list_shifts(conn, assistant_id=user.id, since=query.since, limit=query.limit)
-    return json_response(items)
-
-
-@describe(
-    "A page of a job's chat, newest first (its parties and dispatchers)",
-    roles=ANY_ROLE,
-    tag="time",
-    query=MessagesQuery,
-    response=ChatPage,
-    errors={404: "ASSISTANCE_NOT_FOUND."},
-)
-async def messages(request: web.Request) -> web.Response:
-    user = require(request)
-    assistance_id = path_id(request, assistance_not_found)
-    query = parse(MessagesQuery, dict(request.query))
-    async with connection(request.app[POOL]) as conn:
-        page = await channel.chat_page(
-            conn,
-            assistance_id=assistance_id,
-            user_id=user.id,
-            before=query.before,
-            limit=query.limit,
-        )
-    if page is None:
-        raise assistance_not_found()
-    return json_response(page)
 
 
 @describe(

@@ -1,4 +1,5 @@
-"""Scheduled bookings: make, list, cancel, and the hourly availability (thin: parse, call, answer)."""
+"""Scheduling: bookings, their hourly availability, and assistants' shifts (thin: parse, call,
+answer)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,20 @@ from api.describe import ANY_ROLE, describe
 from api.keys import POOL
 from api.paths import path_id
 from api.responses import json_response, read_json
-from api.schemas.objects import Availability, Booking, Bookings
-from api.schemas.time import AvailabilityQuery, BookingBody, BookingListQuery, BookingUpdateBody
+from api.schemas.objects import Availability, Booking, Bookings, Shifts
+from api.schemas.time import (
+    AvailabilityQuery,
+    BookingBody,
+    BookingListQuery,
+    BookingUpdateBody,
+    ShiftsQuery,
+)
 from api.schemas.validation import parse
 from dispatch.assistance.lifecycle import Point
 from dispatch.core.db import connection
 from dispatch.core.errors import NotFound
 from dispatch.scheduling import bookings
+from dispatch.scheduling.shifts import list_shifts
 
 
 def _not_found() -> NotFound:
@@ -110,3 +118,18 @@ async def availability(request: web.Request) -> web.Response:
             "slots": slots,
         }
     )
+
+
+@describe(
+    "The assistant's shifts, newest first",
+    roles=("assistant",),
+    tag="time",
+    query=ShiftsQuery,
+    response=Shifts,
+)
+async def shifts(request: web.Request) -> web.Response:
+    user = require(request, "assistant")
+    query = parse(ShiftsQuery, dict(request.query))
+    async with connection(request.app[POOL]) as conn:
+        items = await list_shifts(conn, assistant_id=user.id, since=query.since, limit=query.limit)
+    return json_response(items)

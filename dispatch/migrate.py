@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # Serialises concurrent migrate runs (several workers, parallel test sessions).
 LOCK_KEY = 0x6469737061746368  # "dispatch"
+LOAD_ORDER = "load_order.txt"
 
 
 class MigrationError(RuntimeError):
@@ -48,7 +49,27 @@ def load_migrations(sql_dir: Path) -> list[Migration]:
 
 
 def load_functions(sql_dir: Path) -> list[tuple[str, str]]:
-    return [(p.name, p.read_text()) for p in sorted((sql_dir / "functions").glob("*.sql"))]
+    """The function files in the order functions/load_order.txt lists them (one name a line,
+    `#` comments): a file reads what the files before it define, never the alphabet's luck."""
+    folder = sql_dir / "functions"
+    present = {p.name for p in folder.glob("*.sql")}
+    order_file = folder / LOAD_ORDER
+    if not order_file.exists():
+        if present:
+            raise MigrationError(f"{order_file} is missing: it lists the function files in order")
+        return []
+    listed = [line.split("#", 1)[0].strip() for line in order_file.read_text().splitlines()]
+    listed = [name for name in listed if name]
+    if len(set(listed)) != len(listed):
+        raise MigrationError(f"{LOAD_ORDER} lists a function file twice")
+    if missing := sorted(set(listed) - present):
+        raise MigrationError(f"{LOAD_ORDER} lists {', '.join(missing)}, which does not exist")
+    if unlisted := sorted(present - set(listed)):
+        raise MigrationError(
+            f"function files {', '.join(unlisted)} are not in {LOAD_ORDER}: "
+            "add each where it belongs in the load order"
+        )
+    return [(name, (folder / name).read_text()) for name in listed]
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ def sql_dir(tmp_path: Path) -> Path:
         "answer.sql",
         "CREATE OR REPLACE FUNCTION answer() RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT 1';",
     )
+    write(tmp_path / "functions", "load_order.txt", "# the load order\nanswer.sql\n")
     return tmp_path
 
 
@@ -67,6 +68,35 @@ async def test_functions_are_reapplied_every_run(empty_db, sql_dir):
     result = await migrate(empty_db, sql_dir)
     assert result.applied == [] and result.functions == ["answer.sql"]
     assert await empty_db.fetchval("SELECT answer()") == 42
+
+
+async def test_functions_load_in_the_listed_order(empty_db, sql_dir):
+    # b.sql's SQL-language function reads a.sql's; z.sql goes first although it sorts last.
+    write(
+        sql_dir / "functions",
+        "z.sql",
+        "CREATE OR REPLACE FUNCTION z() RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT 26';",
+    )
+    write(
+        sql_dir / "functions",
+        "b.sql",
+        "CREATE OR REPLACE FUNCTION b() RETURNS int "
+        "LANGUAGE sql IMMUTABLE AS 'SELECT z() + answer()';",
+    )
+    write(sql_dir / "functions", "load_order.txt", "z.sql\nanswer.sql\nb.sql  # needs both\n")
+    result = await migrate(empty_db, sql_dir)
+    assert result.functions == ["z.sql", "answer.sql", "b.sql"]
+    assert await empty_db.fetchval("SELECT b()") == 27
+
+
+async def test_function_file_missing_from_the_order_is_refused(empty_db, sql_dir):
+    write(sql_dir / "functions", "stray.sql", "SELECT 1;")
+    with pytest.raises(MigrationError, match="stray.sql are not in load_order.txt"):
+        await migrate(empty_db, sql_dir)
+    (sql_dir / "functions" / "stray.sql").unlink()
+    write(sql_dir / "functions", "load_order.txt", "answer.sql\ngone.sql\n")
+    with pytest.raises(MigrationError, match="gone.sql, which does not exist"):
+        await migrate(empty_db, sql_dir)
 
 
 async def test_edited_applied_migration_is_refused(empty_db, sql_dir):

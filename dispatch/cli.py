@@ -66,6 +66,23 @@ def cmd_migrate(settings: Settings, _: argparse.Namespace) -> None:
     print(f"migrations up to date; {len(result.functions)} function files applied")
 
 
+def cmd_db_reset(settings: Settings, args: argparse.Namespace) -> None:
+    """Drop the embedded cluster's database, re-create it and migrate it (local data is lost)."""
+    from dispatch.testdb import database_name, drop_database
+
+    if settings.db.url:
+        sys.exit(
+            "db-reset: DATABASE_URL is set; db-reset only resets the embedded cluster's database. "
+            "Drop and re-create that database yourself, then run `dispatch migrate`."
+        )
+    cmd_db_up(settings, args)
+    url = devdb.database_url(settings.db)
+    asyncio.run(drop_database(url))
+    print(f"dropped database {database_name(url)}")
+    cmd_db_up(settings, args)  # re-creates the database
+    cmd_migrate(settings, args)
+
+
 def cmd_seed(settings: Settings, _: argparse.Namespace) -> None:
     from dispatch.seed import seed_demo
 
@@ -196,6 +213,9 @@ def main(argv: list[str] | None = None, *, extra: Sequence[Extra] = ()) -> None:
     sub.add_parser("db-url", help="print the libpq URL of the database in use")
     sub.add_parser("psql", help="open psql on the database in use")
     sub.add_parser("migrate", help="apply pending migrations and re-apply SQL functions")
+    sub.add_parser(
+        "db-reset", help="drop, re-create and migrate the embedded cluster's database (data lost)"
+    )
     sub.add_parser("seed", help="load the small demo data set (idempotent)")
     pgtap = sub.add_parser("pgtap", help="run pg_prove over a directory on the test database")
     pgtap.add_argument("directory")
@@ -217,6 +237,7 @@ def main(argv: list[str] | None = None, *, extra: Sequence[Extra] = ()) -> None:
         "db-url": cmd_db_url,
         "psql": cmd_psql,
         "migrate": cmd_migrate,
+        "db-reset": cmd_db_reset,
         "seed": cmd_seed,
         "pgtap": cmd_pgtap,
         "create-dispatcher": cmd_create_dispatcher,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,6 +73,37 @@ def load_functions(sql_dir: Path) -> list[tuple[str, str]]:
     return [(name, (folder / name).read_text()) for name in listed]
 
 
+# The last migration of the history the SQL baseline replaced (issue 24): a database that recorded
+# it was migrated before the baseline, and none of its numbered files exist any more.
+PRE_BASELINE_LAST = "0061_domain_rules.sql"
+RESET_HINT = (
+    "Reset it: `dispatch db-reset` (or `make db-reset`) drops and re-creates the embedded "
+    "cluster's database and migrates it; with DATABASE_URL set, drop and re-create that "
+    "database yourself, then run `dispatch migrate`."
+)
+
+
+def check_history(done: Mapping[str, Mapping[str, str]], migrations: list[Migration]) -> None:
+    """Refuse a database whose recorded migrations are not this checkout's files (the history from
+    before the SQL baseline, or another branch's): applying ours on top would fail or mislead."""
+    names = {m.version: m.name for m in migrations}
+    foreign = sorted(
+        row["name"] for version, row in done.items() if names.get(version) != row["name"]
+    )
+    if not foreign:
+        return
+    listed = ", ".join(foreign) if len(foreign) <= 3 else f"{foreign[0]} … {foreign[-1]}"
+    if PRE_BASELINE_LAST in foreign:
+        raise MigrationError(
+            f"this database holds the migration history from before the SQL baseline ({listed}), "
+            "which one file per area in sql/migrations/ has replaced (nothing was deployed from "
+            f"it: docs/decisions/0001-sql-baseline.md). {RESET_HINT}"
+        )
+    raise MigrationError(
+        f"this database recorded migrations this checkout does not have ({listed}). {RESET_HINT}"
+    )
+
+
 @dataclass(frozen=True)
 class MigrateResult:
     applied: list[str]
@@ -100,6 +132,7 @@ async def migrate(conn: asyncpg.Connection, sql_dir: Path) -> MigrateResult:
                 "SELECT version, name, checksum FROM public.schema_migrations"
             )
         }
+        check_history(done, migrations)
         applied: list[str] = []
         for m in migrations:
             if m.version in done:

@@ -15,6 +15,7 @@ COMMANDS = {
     "db-url",
     "psql",
     "migrate",
+    "db-reset",
     "seed",
     "pgtap",
     "create-dispatcher",

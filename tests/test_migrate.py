@@ -128,3 +128,37 @@ async def test_badly_named_migration_is_refused(empty_db, sql_dir):
 async def test_project_migrations_are_applied(conn):
     assert await conn.fetchval("SELECT count(*) FROM schema_migrations") >= 1
     assert await conn.fetchval("SELECT postgis_lib_version()") is not None
+
+
+async def record(conn, *names: str) -> None:
+    """Rows in schema_migrations as an earlier checkout's runner left them."""
+    await conn.execute(
+        "CREATE TABLE schema_migrations (version text PRIMARY KEY, name text NOT NULL, "
+        "checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+    )
+    for name in names:
+        await conn.execute(
+            "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+            name[:4],
+            name,
+            "0" * 64,
+        )
+
+
+async def test_history_from_before_the_baseline_is_refused_with_the_reset_command(
+    empty_db, settings
+):
+    # The project's own migrations against the diary they replaced: a clear message naming the
+    # reset, not a checksum error on 0001_core.sql, and nothing applied.
+    await record(empty_db, "0001_core.sql", "0002_events.sql", "0061_domain_rules.sql")
+    with pytest.raises(MigrationError, match="before the SQL baseline") as refused:
+        await migrate(empty_db, Path(settings.db.sql_dir))
+    assert "dispatch db-reset" in str(refused.value)
+    assert "changed after it was applied" not in str(refused.value)
+    assert await empty_db.fetchval("SELECT to_regnamespace('dispatch')") is None
+
+
+async def test_migrations_this_checkout_lacks_are_refused(empty_db, sql_dir):
+    await record(empty_db, "0001_parent.sql", "0002_elsewhere.sql")
+    with pytest.raises(MigrationError, match=r"does not have \(0002_elsewhere.sql\)"):
+        await migrate(empty_db, sql_dir)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -189,3 +190,32 @@ async def ensure_postgis(conn: asyncpg.Connection) -> None:
             "the database server does not offer the PostGIS extension; install PostGIS 3 "
             "(Debian: postgresql-15-postgis-3) or unset DATABASE_URL to use the embedded cluster"
         )
+
+
+# Daily partitions of dispatch.position_history are named after the day they were made on.
+_DAILY_PARTITION = re.compile(r"position_history_p\d{8}")
+_VOLATILE_LINE = ("\\restrict ", "\\unrestrict ", "-- Dumped from ", "-- Dumped by ")
+
+
+def normalise_dump(raw: str) -> str:
+    """pg_dump's text without what changes from run to run: its version lines, the random
+    \\restrict key, and the daily partitions of position history (named after the day)."""
+    lines = [line for line in raw.splitlines() if not line.startswith(_VOLATILE_LINE)]
+    entries = re.split(r"\n(?=--\n-- Name: )", "\n".join(lines))
+    kept = [e for e in entries if not _DAILY_PARTITION.search(e.split("\n", 2)[1])]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip() + "\n"
+
+
+def dump_schema(url: str, pg_bin: str) -> str:
+    """The normalised `pg_dump --schema-only` of the database at `url` (sql/schema.sql's form),
+    without the runner's own public.schema_migrations."""
+    pg_dump = Path(pg_bin) / "pg_dump"
+    command = [str(pg_dump) if pg_dump.exists() else "pg_dump"]
+    command += ["--schema-only", "--no-owner", "--no-privileges"]
+    command += ["--exclude-table=public.schema_migrations", "--dbname", url]
+    try:
+        raw = subprocess.run(command, capture_output=True, text=True, check=True).stdout  # noqa: S603
+    except (OSError, subprocess.CalledProcessError) as exc:
+        detail = getattr(exc, "stderr", "") or str(exc)
+        raise MigrationError(f"pg_dump failed: {detail.strip()}") from exc
+    return normalise_dump(raw)

@@ -16,6 +16,7 @@ COMMANDS = {
     "psql",
     "migrate",
     "db-reset",
+    "schema-dump",
     "seed",
     "pgtap",
     "create-dispatcher",

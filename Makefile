@@ -11,12 +11,12 @@ WORKERS ?= 1
 PROFILE ?= quick
 export HOST PORT WORKERS DATABASE_URL
 
-.PHONY: help run test setup system venv db-up migrate psql db-url db-down bench simulate lint typecheck pytest pgtap
+.PHONY: help run test setup system venv db-up migrate db-reset schema psql db-url db-down bench simulate lint typecheck pytest pgtap
 
 help:
 	@echo "make run   - install what is missing, start the embedded PostGIS, migrate, seed, serve"
 	@echo "make test  - the same set-up, then ruff, mypy, pytest and pg_prove"
-	@echo "make psql | db-url | db-down | bench | simulate"
+	@echo "make psql | db-url | db-down | db-reset | schema | bench | simulate"
 
 system:
 	@bash scripts/ensure-system.sh
@@ -35,6 +35,15 @@ migrate: db-up
 	@$(BIN)/dispatch migrate
 
 setup: migrate
+
+# Drop, re-create and migrate the embedded cluster's database (a database migrated before the SQL
+# baseline is refused by `migrate` with this advice).
+db-reset: system venv
+	@$(BIN)/dispatch db-reset
+
+# Refresh the schema snapshot that tests/runtime/test_schema.py compares a fresh migrate with.
+schema: db-up
+	@$(BIN)/dispatch schema-dump > sql/schema.sql.new && mv sql/schema.sql.new sql/schema.sql
 
 # The local demo logs verification codes (no SMS gateway or SMTP here); DISPATCH_DEV_LOG_CODES=0
 # turns that off. Servers started any other way never log a code unless asked to.

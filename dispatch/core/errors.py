@@ -137,7 +137,7 @@ register_sqlstate("DP009", ValidationError, "INVALID_VALUE")
 register_sqlstate("DP010", Conflict, "NOT_COMPLETED")
 register_sqlstate("DP011", Conflict, "ALREADY_RATED")
 register_sqlstate("DP012", Conflict, "IDEMPOTENCY_KEY_REUSED")
-register_sqlstate("DP013", Conflict, "OFFER_FINAL")  # sql/migrations/0009_offers.sql
+register_sqlstate("DP013", Conflict, "OFFER_FINAL")  # sql/functions/offers_answers.sql
 # Offer rounds (sql/functions/offers.sql, accept in lifecycle.sql): refusals reveal nothing.
 register_sqlstate("DP014", Conflict, "NOT_OFFERED")
 register_sqlstate("DP015", Conflict, "OFFER_EXPIRED")

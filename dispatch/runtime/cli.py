@@ -20,7 +20,7 @@ from dispatch.core.config import Settings, SettingsError
 from dispatch.core.errors import DispatchError
 from dispatch.core.logs import configure
 from dispatch.runtime import devdb
-from dispatch.runtime.migrate import MigrationError, migrate_url
+from dispatch.runtime.migrate import MigrationError, dump_schema, migrate_url
 
 
 def _settings() -> Settings:
@@ -65,6 +65,50 @@ def cmd_migrate(settings: Settings, _: argparse.Namespace) -> None:
     for name in result.applied:
         print(f"applied {name}")
     print(f"migrations up to date; {len(result.functions)} function files applied")
+
+
+def cmd_db_reset(settings: Settings, args: argparse.Namespace) -> None:
+    """Drop the embedded cluster's database, re-create it and migrate it (local data is lost)."""
+    from dispatch.runtime.testdb import database_name, drop_database
+
+    if settings.db.url:
+        sys.exit(
+            "db-reset: DATABASE_URL is set; db-reset only resets the embedded cluster's database. "
+            "Drop and re-create that database yourself, then run `dispatch migrate`."
+        )
+    cmd_db_up(settings, args)
+    url = devdb.database_url(settings.db)
+    asyncio.run(drop_database(url))
+    print(f"dropped database {database_name(url)}")
+    cmd_db_up(settings, args)  # re-creates the database
+    cmd_migrate(settings, args)
+
+
+async def migrated_schema(settings: Settings, suffix: str = "_schema") -> str:
+    """Migrate a new scratch database (`<database><suffix>`) on the server in use and return its
+    normalised schema dump, what sql/schema.sql holds; the scratch database is dropped after."""
+    from dispatch.runtime.testdb import database_name, drop_database, with_database
+
+    main_url = devdb.database_url(settings.db)
+    url = with_database(main_url, database_name(main_url) + suffix)
+    await drop_database(url)
+    admin = await asyncpg.connect(with_database(main_url, "postgres"))
+    try:
+        await admin.execute(f'CREATE DATABASE "{database_name(url)}"')
+    finally:
+        await admin.close()
+    try:
+        await migrate_url(url, Path(settings.db.sql_dir))
+        return dump_schema(url, settings.db.pg_bin)
+    finally:
+        await drop_database(url)
+
+
+def cmd_schema_dump(settings: Settings, _: argparse.Namespace) -> None:
+    try:
+        sys.stdout.write(asyncio.run(migrated_schema(settings)))
+    except (MigrationError, OSError, asyncpg.PostgresError) as exc:
+        sys.exit(f"schema-dump: {exc}")
 
 
 def cmd_seed(settings: Settings, _: argparse.Namespace) -> None:
@@ -197,6 +241,13 @@ def main(argv: list[str] | None = None, *, extra: Sequence[Extra] = ()) -> None:
     sub.add_parser("db-url", help="print the libpq URL of the database in use")
     sub.add_parser("psql", help="open psql on the database in use")
     sub.add_parser("migrate", help="apply pending migrations and re-apply SQL functions")
+    sub.add_parser(
+        "db-reset", help="drop, re-create and migrate the embedded cluster's database (data lost)"
+    )
+    sub.add_parser(
+        "schema-dump",
+        help="print the normalised schema of a freshly migrated database (> sql/schema.sql)",
+    )
     sub.add_parser("seed", help="load the small demo data set (idempotent)")
     pgtap = sub.add_parser("pgtap", help="run pg_prove over a directory on the test database")
     pgtap.add_argument("directory")
@@ -218,6 +269,8 @@ def main(argv: list[str] | None = None, *, extra: Sequence[Extra] = ()) -> None:
         "db-url": cmd_db_url,
         "psql": cmd_psql,
         "migrate": cmd_migrate,
+        "db-reset": cmd_db_reset,
+        "schema-dump": cmd_schema_dump,
         "seed": cmd_seed,
         "pgtap": cmd_pgtap,
         "create-dispatcher": cmd_create_dispatcher,

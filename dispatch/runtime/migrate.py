@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +17,7 @@ log = logging.getLogger(__name__)
 MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # Serialises concurrent migrate runs (several workers, parallel test sessions).
 LOCK_KEY = 0x6469737061746368  # "dispatch"
+LOAD_ORDER = "load_order.txt"
 
 
 class MigrationError(RuntimeError):
@@ -48,7 +51,58 @@ def load_migrations(sql_dir: Path) -> list[Migration]:
 
 
 def load_functions(sql_dir: Path) -> list[tuple[str, str]]:
-    return [(p.name, p.read_text()) for p in sorted((sql_dir / "functions").glob("*.sql"))]
+    """The function files in the order functions/load_order.txt lists them (one name a line,
+    `#` comments): a file reads what the files before it define, never the alphabet's luck."""
+    folder = sql_dir / "functions"
+    present = {p.name for p in folder.glob("*.sql")}
+    order_file = folder / LOAD_ORDER
+    if not order_file.exists():
+        if present:
+            raise MigrationError(f"{order_file} is missing: it lists the function files in order")
+        return []
+    listed = [line.split("#", 1)[0].strip() for line in order_file.read_text().splitlines()]
+    listed = [name for name in listed if name]
+    if len(set(listed)) != len(listed):
+        raise MigrationError(f"{LOAD_ORDER} lists a function file twice")
+    if missing := sorted(set(listed) - present):
+        raise MigrationError(f"{LOAD_ORDER} lists {', '.join(missing)}, which does not exist")
+    if unlisted := sorted(present - set(listed)):
+        raise MigrationError(
+            f"function files {', '.join(unlisted)} are not in {LOAD_ORDER}: "
+            "add each where it belongs in the load order"
+        )
+    return [(name, (folder / name).read_text()) for name in listed]
+
+
+# The last migration of the history the SQL baseline replaced (issue 24): a database that recorded
+# it was migrated before the baseline, and none of its numbered files exist any more.
+PRE_BASELINE_LAST = "0061_domain_rules.sql"
+RESET_HINT = (
+    "Reset it: `dispatch db-reset` (or `make db-reset`) drops and re-creates the embedded "
+    "cluster's database and migrates it; with DATABASE_URL set, drop and re-create that "
+    "database yourself, then run `dispatch migrate`."
+)
+
+
+def check_history(done: Mapping[str, Mapping[str, str]], migrations: list[Migration]) -> None:
+    """Refuse a database whose recorded migrations are not this checkout's files (the history from
+    before the SQL baseline, or another branch's): applying ours on top would fail or mislead."""
+    names = {m.version: m.name for m in migrations}
+    foreign = sorted(
+        row["name"] for version, row in done.items() if names.get(version) != row["name"]
+    )
+    if not foreign:
+        return
+    listed = ", ".join(foreign) if len(foreign) <= 3 else f"{foreign[0]} … {foreign[-1]}"
+    if PRE_BASELINE_LAST in foreign:
+        raise MigrationError(
+            f"this database holds the migration history from before the SQL baseline ({listed}), "
+            "which one file per area in sql/migrations/ has replaced (nothing was deployed from "
+            f"it: docs/decisions/0001-sql-baseline.md). {RESET_HINT}"
+        )
+    raise MigrationError(
+        f"this database recorded migrations this checkout does not have ({listed}). {RESET_HINT}"
+    )
 
 
 @dataclass(frozen=True)
@@ -79,6 +133,7 @@ async def migrate(conn: asyncpg.Connection, sql_dir: Path) -> MigrateResult:
                 "SELECT version, name, checksum FROM public.schema_migrations"
             )
         }
+        check_history(done, migrations)
         applied: list[str] = []
         for m in migrations:
             if m.version in done:
@@ -135,3 +190,32 @@ async def ensure_postgis(conn: asyncpg.Connection) -> None:
             "the database server does not offer the PostGIS extension; install PostGIS 3 "
             "(Debian: postgresql-15-postgis-3) or unset DATABASE_URL to use the embedded cluster"
         )
+
+
+# Daily partitions of dispatch.position_history are named after the day they were made on.
+_DAILY_PARTITION = re.compile(r"position_history_p\d{8}")
+_VOLATILE_LINE = ("\\restrict ", "\\unrestrict ", "-- Dumped from ", "-- Dumped by ")
+
+
+def normalise_dump(raw: str) -> str:
+    """pg_dump's text without what changes from run to run: its version lines, the random
+    \\restrict key, and the daily partitions of position history (named after the day)."""
+    lines = [line for line in raw.splitlines() if not line.startswith(_VOLATILE_LINE)]
+    entries = re.split(r"\n(?=--\n-- Name: )", "\n".join(lines))
+    kept = [e for e in entries if not _DAILY_PARTITION.search(e.split("\n", 2)[1])]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip() + "\n"
+
+
+def dump_schema(url: str, pg_bin: str) -> str:
+    """The normalised `pg_dump --schema-only` of the database at `url` (sql/schema.sql's form),
+    without the runner's own public.schema_migrations."""
+    pg_dump = Path(pg_bin) / "pg_dump"
+    command = [str(pg_dump) if pg_dump.exists() else "pg_dump"]
+    command += ["--schema-only", "--no-owner", "--no-privileges"]
+    command += ["--exclude-table=public.schema_migrations", "--dbname", url]
+    try:
+        raw = subprocess.run(command, capture_output=True, text=True, check=True).stdout  # noqa: S603
+    except (OSError, subprocess.CalledProcessError) as exc:
+        detail = getattr(exc, "stderr", "") or str(exc)
+        raise MigrationError(f"pg_dump failed: {detail.strip()}") from exc
+    return normalise_dump(raw)

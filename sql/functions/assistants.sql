@@ -78,3 +78,22 @@ COMMENT ON FUNCTION dispatch.active_assistants_near(
     double precision, double precision, text, double precision, integer, bigint) IS
     'Active assistants with an unexpired licence and a known position, nearest first by geodesic '
     'distance (metres) from the origin (unordered by distance when no origin is given).';
+
+CREATE OR REPLACE FUNCTION dispatch.track_assistant_activity() RETURNS trigger
+LANGUAGE plpgsql
+VOLATILE
+AS $$
+BEGIN
+    IF TG_OP = 'INSERT' OR NEW.is_active IS DISTINCT FROM OLD.is_active THEN
+        INSERT INTO dispatch.assistant_activity (assistant_id, is_active) VALUES (NEW.user_id, NEW.is_active);
+    END IF;
+    RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION dispatch.track_assistant_activity() IS
+    'Trigger: append to dispatch.assistant_activity when an assistant profile is created or its '
+    'is_active changes.';
+
+CREATE OR REPLACE TRIGGER assistants_track_activity AFTER INSERT OR UPDATE OF is_active
+    ON dispatch.assistants
+    FOR EACH ROW EXECUTE FUNCTION dispatch.track_assistant_activity();

@@ -92,8 +92,8 @@ BEGIN
     -- lock): it adds no serialisation of its own.
     FOR b IN
         WITH pending AS (
-            -- By ctid below (no primary key: 0056): nobody else updates or deletes an unpublished
-            -- row, and the counter's lock keeps other passes out until this one commits.
+            -- By ctid below (event_log has no primary key): nobody else updates or deletes an
+            -- unpublished row, and the counter's lock keeps other passes out until this one commits.
             SELECT e.ctid AS tid, e.id, cardinality(e.topics) AS n
               FROM dispatch.event_log e WHERE e.seq IS NULL ORDER BY e.id LIMIT max_rows
         ), placed AS (

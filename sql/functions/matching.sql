@@ -23,7 +23,7 @@ SELECT a.user_id, a.service_type, a.vehicle_type, p.geog, p.h3_r7
 FROM dispatch.assistants a
 JOIN dispatch.positions p ON p.user_id = a.user_id
 -- matchable is "active, not disabled, and no accepted or ongoing job", written by triggers in
--- the transaction that changes any of them (0008, 0054), so every snapshot sees it agree with
+-- the transaction that changes any of them (matchable.sql), so every snapshot sees it agree with
 -- them: testing them again here cost a users lookup and an open-job probe per candidate, most
 -- of a match's buffers (issue 10). The licence's expiry depends on the date, not on a write.
 WHERE p.matchable  -- also what lets matching use the partial GiST index

@@ -1,5 +1,5 @@
 -- Money after the quote: cost lines during a job, and the invoice issued by its completion
--- (after lifecycle.sql in name order: its SQL-language functions call dispatch.iso_utc).
+-- (after lifecycle.sql in load_order.txt: its SQL-language functions call dispatch.iso_utc).
 
 CREATE OR REPLACE FUNCTION dispatch.currency_minor_units(currency text)
 RETURNS integer

@@ -360,3 +360,80 @@ COMMENT ON FUNCTION dispatch.advance_offer_rounds(integer) IS
     'number of sessions): advance up to max_requests requests whose round ended (next round or '
     'search_exhausted), then offer running rounds to newly eligible assistants within reach. '
     'Returns the number of requests that changed.';
+
+-- Whenever a request leaves 'requested' (accepted, assigned, canceled) its search stops, whichever
+-- function made the change (its open offers are withdrawn by offers_answers.sql's trigger).
+
+CREATE OR REPLACE FUNCTION dispatch.requests_stop_search() RETURNS trigger
+LANGUAGE plpgsql
+VOLATILE
+AS $$
+BEGIN
+    NEW.searching := false;
+    NEW.round_ends_at := NULL;
+    RETURN NEW;
+END;
+$$;
+COMMENT ON FUNCTION dispatch.requests_stop_search() IS
+    'Trigger: a request leaving requested stops searching.';
+
+CREATE OR REPLACE TRIGGER assistance_stop_search BEFORE UPDATE OF status ON dispatch.assistance_requests
+    FOR EACH ROW WHEN (OLD.status = 'requested' AND NEW.status <> 'requested')
+    EXECUTE FUNCTION dispatch.requests_stop_search();
+
+-- dispatch.offers has no foreign keys (docs/decisions/0003-offers-lean-writes.md); their ON DELETE
+-- CASCADE stays, as these statement triggers on the referenced tables.
+
+CREATE OR REPLACE FUNCTION dispatch.offers_of_deleted_requests() RETURNS trigger
+LANGUAGE plpgsql
+VOLATILE
+AS $$
+BEGIN
+    DELETE FROM dispatch.offers o USING old_rows r WHERE o.assistance_id = r.id;
+    RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION dispatch.offers_of_deleted_requests() IS
+    'Trigger: deleting assistance requests deletes their offers (the cascade of a foreign key).';
+
+CREATE OR REPLACE FUNCTION dispatch.offers_of_deleted_users() RETURNS trigger
+LANGUAGE plpgsql
+VOLATILE
+AS $$
+BEGIN
+    DELETE FROM dispatch.offers o USING old_rows u WHERE o.assistant_id = u.id;
+    RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION dispatch.offers_of_deleted_users() IS
+    'Trigger: deleting users deletes the offers made to them (the cascade of a foreign key).';
+
+CREATE OR REPLACE FUNCTION dispatch.offers_truncated() RETURNS trigger
+LANGUAGE plpgsql
+VOLATILE
+AS $$
+BEGIN
+    -- DELETE, not TRUNCATE: a TRUNCATE that lists dispatch.offers too holds it open here (and has
+    -- emptied it already: AFTER TRUNCATE triggers run once every listed table is truncated).
+    DELETE FROM dispatch.offers;
+    RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION dispatch.offers_truncated() IS
+    'Trigger: truncating users or assistance requests empties the offers too (TRUNCATE ... '
+    'CASCADE reached them through foreign keys).';
+
+CREATE OR REPLACE TRIGGER assistance_delete_offers AFTER DELETE ON dispatch.assistance_requests
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION dispatch.offers_of_deleted_requests();
+CREATE OR REPLACE TRIGGER users_delete_offers AFTER DELETE ON dispatch.users
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION dispatch.offers_of_deleted_users();
+CREATE OR REPLACE TRIGGER assistance_truncate_offers AFTER TRUNCATE ON dispatch.assistance_requests
+    FOR EACH STATEMENT EXECUTE FUNCTION dispatch.offers_truncated();
+CREATE OR REPLACE TRIGGER users_truncate_offers AFTER TRUNCATE ON dispatch.users
+    FOR EACH STATEMENT EXECUTE FUNCTION dispatch.offers_truncated();
+COMMENT ON TRIGGER assistance_delete_offers ON dispatch.assistance_requests IS
+    'The ON DELETE CASCADE of the foreign key dispatch.offers does not have.';
+COMMENT ON TRIGGER users_delete_offers ON dispatch.users IS
+    'The ON DELETE CASCADE of the foreign key dispatch.offers does not have.';

@@ -162,6 +162,49 @@ COMMENT ON FUNCTION dispatch.decline_offer(bigint, bigint) IS
     'An assistant declines its open offer of a request (never offered it again); when no open '
     'offer of the request is left the next round starts at once. DP017 without an open offer.';
 
--- The guard is created by migration 0009; its comment lives here (comments are idempotent).
+-- A request leaving 'requested' withdraws its open offers, whichever function made the change.
+-- Functions that know a better reason (an assign) close the offers themselves first; this
+-- catches every other writer.
+CREATE OR REPLACE FUNCTION dispatch.requests_withdraw_offers() RETURNS trigger
+LANGUAGE plpgsql
+VOLATILE
+AS $$
+BEGIN
+    PERFORM dispatch.close_open_offers(
+        NEW.id, NEW.assistant_id,
+        CASE WHEN NEW.status = 'canceled' THEN 'canceled' ELSE 'accepted' END);
+    RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION dispatch.requests_withdraw_offers() IS
+    'Trigger: a request leaving requested withdraws its open offers (see '
+    'dispatch.close_open_offers).';
+
+CREATE OR REPLACE TRIGGER assistance_withdraw_offers AFTER UPDATE OF status
+    ON dispatch.assistance_requests
+    FOR EACH ROW WHEN (OLD.status = 'requested' AND NEW.status <> 'requested')
+    EXECUTE FUNCTION dispatch.requests_withdraw_offers();
+
+-- A closed offer never changes again (offers_closed_check covers open <-> closed consistency).
+
+CREATE OR REPLACE FUNCTION dispatch.offers_final_guard() RETURNS trigger
+LANGUAGE plpgsql
+VOLATILE
+AS $$
+BEGIN
+    IF OLD.state <> 'open' AND (NEW.state, NEW.closed_at, NEW.close_reason)
+                               IS DISTINCT FROM (OLD.state, OLD.closed_at, OLD.close_reason) THEN
+        RAISE EXCEPTION 'An offer in state % is final.', OLD.state USING ERRCODE = 'DP013';
+    END IF;
+    RETURN NEW;
+END;
+$$;
 COMMENT ON FUNCTION dispatch.offers_final_guard() IS
-    'Trigger: a closed offer (declined, expired, withdrawn, accepted) never changes again (DP013).';
+    'Trigger: a closed offer (declined, expired, withdrawn, accepted) never changes again '
+    '(DP013).';
+
+CREATE OR REPLACE TRIGGER offers_final_guard BEFORE UPDATE ON dispatch.offers
+    FOR EACH ROW WHEN (OLD.state <> 'open') EXECUTE FUNCTION dispatch.offers_final_guard();
+COMMENT ON TRIGGER offers_final_guard ON dispatch.offers IS
+    'Runs only for an offer already closed: the WHEN condition is checked without calling the '
+    'function, so closing ten open offers (a round''s end, a cancel) runs no plpgsql at all.';

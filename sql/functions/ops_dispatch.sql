@@ -308,7 +308,7 @@ BEGIN
            round_ends_at = NULL
      WHERE r.id = req.id
     RETURNING * INTO req;
-    -- Open offers are withdrawn (reason canceled) by the trigger of 0015_offer_rounds.sql.
+    -- Open offers are withdrawn (reason canceled) by trigger assistance_withdraw_offers.
     PERFORM dispatch.record_dispatch(req, dispatcher_id, old_status, reason);
     RETURN dispatch.dispatch_assistance_json(req);
 END;

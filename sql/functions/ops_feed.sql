@@ -76,7 +76,7 @@ $$;
 COMMENT ON FUNCTION dispatch.feed_offer_frame(dispatch.offers, jsonb) IS
     'The dispatchers'' feed frame (topic dispatch) of an offer that just closed: "offer" '
     '{assistance_id, assistant_id, round, distance, state, close_reason, sent_at, closed_at, '
-    'pickup}. The functions that close offers emit it in the batch of their own frames (0057).';
+    'pickup}. The functions that close offers emit it in the batch of their own frames.';
 
 CREATE OR REPLACE FUNCTION dispatch.publish_fleet_positions(
     min_interval_s double precision DEFAULT 1,

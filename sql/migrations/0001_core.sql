@@ -1,13 +1,21 @@
--- Core schema: PostGIS, the dispatch schema, users, assistant profiles and live positions.
+-- Core: PostGIS, the dispatch schema, engine-wide settings, users and assistant profiles.
+--
+-- The baseline (docs/decisions/0001-sql-baseline.md): each area's tables, indexes, constraints and
+-- seed rows in one file, in dependency order. Functions, views of logic and every trigger live in
+-- sql/functions/ (applied after the migrations, on every migrate); the reasons behind a table,
+-- column or index are COMMENTs here, so they are in the database too.
 CREATE EXTENSION IF NOT EXISTS postgis;
 CREATE SCHEMA IF NOT EXISTS dispatch;
 
--- Engine-wide tunables that SQL functions read (surge k and cap, search radius, ...).
 CREATE TABLE dispatch.settings (
     key         text PRIMARY KEY,
     value       jsonb NOT NULL,
     description text NOT NULL DEFAULT ''
 );
+COMMENT ON TABLE dispatch.settings IS
+    'Engine-wide tunables that SQL functions read (surge k and cap, search radius, offer rounds, '
+    'booking windows, retention): one jsonb value and its description per key. Each area''s '
+    'migration inserts its own keys.';
 
 CREATE TABLE dispatch.users (
     id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -28,6 +36,7 @@ CREATE TABLE dispatch.users (
     CONSTRAINT users_contact_check CHECK (email IS NOT NULL OR phone_number IS NOT NULL)
 );
 
+-- An assistant's profile: what it serves with, and whether it is on duty.
 CREATE TABLE dispatch.assistants (
     user_id                  bigint PRIMARY KEY REFERENCES dispatch.users (id) ON DELETE CASCADE,
     service_type             text NOT NULL CONSTRAINT assistants_service_type_check
@@ -42,28 +51,3 @@ CREATE TABLE dispatch.assistants (
     updated_at               timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX assistants_active_idx ON dispatch.assistants (service_type) WHERE is_active;
-
--- One row per user, updated in place: the latest known position with its H3 cells
--- (computed by the application with the h3 package, stored as bigint).
-CREATE TABLE dispatch.positions (
-    user_id    bigint PRIMARY KEY REFERENCES dispatch.users (id) ON DELETE CASCADE,
-    geog       geography(Point, 4326) NOT NULL,
-    h3_r7      bigint NOT NULL,
-    h3_r8      bigint NOT NULL,
-    h3_r9      bigint NOT NULL,
-    updated_at timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX positions_geog_idx ON dispatch.positions USING gist (geog);
-CREATE INDEX positions_h3_r7_idx ON dispatch.positions (h3_r7);
-CREATE INDEX positions_h3_r8_idx ON dispatch.positions (h3_r8);
-CREATE INDEX positions_h3_r9_idx ON dispatch.positions (h3_r9);
-
--- Append-only trail of every stored position.
-CREATE TABLE dispatch.position_history (
-    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    user_id     bigint NOT NULL REFERENCES dispatch.users (id) ON DELETE CASCADE,
-    geog        geography(Point, 4326) NOT NULL,
-    h3_r9       bigint NOT NULL,
-    recorded_at timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX position_history_user_idx ON dispatch.position_history (user_id, recorded_at DESC);

@@ -15,6 +15,8 @@ COMMANDS = {
     "db-url",
     "psql",
     "migrate",
+    "db-reset",
+    "schema-dump",
     "seed",
     "pgtap",
     "create-dispatcher",

@@ -43,6 +43,7 @@ def sql_dir(tmp_path: Path) -> Path:
         "answer.sql",
         "CREATE OR REPLACE FUNCTION answer() RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT 1';",
     )
+    write(tmp_path / "functions", "load_order.txt", "# the load order\nanswer.sql\n")
     return tmp_path
 
 
@@ -67,6 +68,35 @@ async def test_functions_are_reapplied_every_run(empty_db, sql_dir):
     result = await migrate(empty_db, sql_dir)
     assert result.applied == [] and result.functions == ["answer.sql"]
     assert await empty_db.fetchval("SELECT answer()") == 42
+
+
+async def test_functions_load_in_the_listed_order(empty_db, sql_dir):
+    # b.sql's SQL-language function reads a.sql's; z.sql goes first although it sorts last.
+    write(
+        sql_dir / "functions",
+        "z.sql",
+        "CREATE OR REPLACE FUNCTION z() RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT 26';",
+    )
+    write(
+        sql_dir / "functions",
+        "b.sql",
+        "CREATE OR REPLACE FUNCTION b() RETURNS int "
+        "LANGUAGE sql IMMUTABLE AS 'SELECT z() + answer()';",
+    )
+    write(sql_dir / "functions", "load_order.txt", "z.sql\nanswer.sql\nb.sql  # needs both\n")
+    result = await migrate(empty_db, sql_dir)
+    assert result.functions == ["z.sql", "answer.sql", "b.sql"]
+    assert await empty_db.fetchval("SELECT b()") == 27
+
+
+async def test_function_file_missing_from_the_order_is_refused(empty_db, sql_dir):
+    write(sql_dir / "functions", "stray.sql", "SELECT 1;")
+    with pytest.raises(MigrationError, match="stray.sql are not in load_order.txt"):
+        await migrate(empty_db, sql_dir)
+    (sql_dir / "functions" / "stray.sql").unlink()
+    write(sql_dir / "functions", "load_order.txt", "answer.sql\ngone.sql\n")
+    with pytest.raises(MigrationError, match="gone.sql, which does not exist"):
+        await migrate(empty_db, sql_dir)
 
 
 async def test_edited_applied_migration_is_refused(empty_db, sql_dir):
@@ -98,3 +128,37 @@ async def test_badly_named_migration_is_refused(empty_db, sql_dir):
 async def test_project_migrations_are_applied(conn):
     assert await conn.fetchval("SELECT count(*) FROM schema_migrations") >= 1
     assert await conn.fetchval("SELECT postgis_lib_version()") is not None
+
+
+async def record(conn, *names: str) -> None:
+    """Rows in schema_migrations as an earlier checkout's runner left them."""
+    await conn.execute(
+        "CREATE TABLE schema_migrations (version text PRIMARY KEY, name text NOT NULL, "
+        "checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+    )
+    for name in names:
+        await conn.execute(
+            "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+            name[:4],
+            name,
+            "0" * 64,
+        )
+
+
+async def test_history_from_before_the_baseline_is_refused_with_the_reset_command(
+    empty_db, settings
+):
+    # The project's own migrations against the diary they replaced: a clear message naming the
+    # reset, not a checksum error on 0001_core.sql, and nothing applied.
+    await record(empty_db, "0001_core.sql", "0002_events.sql", "0061_domain_rules.sql")
+    with pytest.raises(MigrationError, match="before the SQL baseline") as refused:
+        await migrate(empty_db, Path(settings.db.sql_dir))
+    assert "dispatch db-reset" in str(refused.value)
+    assert "changed after it was applied" not in str(refused.value)
+    assert await empty_db.fetchval("SELECT to_regnamespace('dispatch')") is None
+
+
+async def test_migrations_this_checkout_lacks_are_refused(empty_db, sql_dir):
+    await record(empty_db, "0001_parent.sql", "0002_elsewhere.sql")
+    with pytest.raises(MigrationError, match=r"does not have \(0002_elsewhere.sql\)"):
+        await migrate(empty_db, sql_dir)

@@ -1,18 +1,5 @@
--- Fleet and money basics: currencies with their minor units, and the clients' own vehicles.
+-- Fleet: the clients' own vehicles.
 
--- Money is rounded to the currency's minor unit (ISO 4217 exponent), once per line.
-CREATE TABLE dispatch.currencies (
-    code        text CONSTRAINT currencies_pkey PRIMARY KEY
-                    CONSTRAINT currencies_code_check CHECK (code ~ '^[A-Z]{3}$'),
-    minor_units smallint NOT NULL CONSTRAINT currencies_minor_units_check
-                    CHECK (minor_units BETWEEN 0 AND 4)
-);
-INSERT INTO dispatch.currencies (code, minor_units) VALUES
-    ('DZD', 2), ('EUR', 2), ('USD', 2), ('MAD', 2), ('TND', 3), ('JPY', 0)
-ON CONFLICT (code) DO NOTHING;
-
--- A client's vehicle (seed 004). The plate is stored normalised (upper case, one '-' between
--- groups); a VIN, when given, is 17 characters with a valid check digit (dispatch.vin_valid).
 CREATE TABLE dispatch.vehicles (
     id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     owner_id      bigint NOT NULL REFERENCES dispatch.users (id) ON DELETE CASCADE,
@@ -29,6 +16,9 @@ CREATE TABLE dispatch.vehicles (
                       CHECK (vehicle_class IN ('light', 'heavy')),
     created_at    timestamptz NOT NULL DEFAULT now(),
     updated_at    timestamptz NOT NULL DEFAULT now(),
-    -- One client does not register the same plate twice.
     CONSTRAINT vehicles_owner_plate_key UNIQUE (owner_id, license_plate)
 );
+COMMENT ON TABLE dispatch.vehicles IS
+    'A client''s vehicles. The plate is stored normalised (upper case, one ''-'' between groups); a '
+    'VIN, when given, is 17 characters with a valid check digit (dispatch.vin_valid). One client '
+    'does not register the same plate twice.';

@@ -35,7 +35,7 @@ def _command(raw: str) -> str:
 
 
 def setting(env: str, default: Any, doc: str, parse: Callable[[str], Any] | None = None) -> Any:
-    """A dataclass field read from the environment variable `env` (documented in the README)."""
+    """A dataclass field read from the environment variable `env` (docs/configuration.md lists it)."""
     return dataclasses.field(default=default, metadata={"env": env, "doc": doc, "parse": parse})
 
 
@@ -53,17 +53,22 @@ class HttpSettings:
     body_timeout: float = setting(
         "DISPATCH_BODY_TIMEOUT_S",
         30.0,
-        "Seconds a request body may take to arrive in full; slower gets 408 and the connection "
-        "is closed.",
+        (
+            "Seconds a request body may take to arrive in full; slower gets 408 `REQUEST_TIMEOUT`"
+            " and the connection is closed."
+        ),
     )
     max_json_depth: int = setting(
         "DISPATCH_MAX_JSON_DEPTH",
         32,
-        "Deepest nesting of arrays/objects in a JSON body; deeper gets 400.",
+        "Deepest nesting of arrays/objects in a JSON body; deeper gets 400 `INVALID_JSON`.",
     )
     log_level: str = setting("DISPATCH_LOG_LEVEL", "INFO", "Log level (DEBUG, INFO, WARNING, ...).")
     access_log: bool = setting(
-        "DISPATCH_ACCESS_LOG", True, "Write one JSON access-log line per request.", _bool
+        "DISPATCH_ACCESS_LOG",
+        True,
+        "Write one JSON access-log line per request (query strings are never logged).",
+        _bool,
     )
 
 
@@ -105,18 +110,25 @@ class AuthSettings:
     jwt_secret: str = setting(
         "DISPATCH_JWT_SECRET",
         "",
-        "HMAC key signing tokens (32+ bytes). Unset: generated once into .dispatch/jwt-secret.",
+        (
+            "HMAC key signing tokens (32+ bytes). Unset: generated once into `.dispatch/jwt-"
+            "secret` (0600) and shared by local workers; set it in production."
+        ),
     )
     access_ttl: int = setting("DISPATCH_ACCESS_TOKEN_TTL", 3600, "Access token lifetime, seconds.")
     refresh_ttl: int = setting(
-        "DISPATCH_REFRESH_TOKEN_TTL", 7 * 24 * 3600, "Refresh token lifetime, seconds."
+        "DISPATCH_REFRESH_TOKEN_TTL", 7 * 24 * 3600, "Refresh token lifetime, seconds (7 days)."
     )
     issuer: str = setting("DISPATCH_JWT_ISSUER", "dispatch", "The `iss` claim of issued tokens.")
     revocation_cache_s: float = setting(
         "DISPATCH_REVOCATION_CACHE_S",
         30.0,
-        "Seconds a process trusts a token's session as valid before asking the database again "
-        "(revocations evict at once through the event bus; 0: ask every time).",
+        (
+            "Seconds a process trusts a token's session as valid before asking the database "
+            "again; revocations (logout, reset, reuse, disabled users, from the API or psql) "
+            "evict at once through the event bus, and nothing is trusted while the listener is "
+            "down. 0: ask every time."
+        ),
     )
 
     def secret(self) -> str:
@@ -126,10 +138,14 @@ class AuthSettings:
 @dataclasses.dataclass(frozen=True)
 class AccountsSettings:
     code_ttl: int = setting(
-        "DISPATCH_CODE_TTL", 900, "Lifetime of one-time verification and reset codes, seconds."
+        "DISPATCH_CODE_TTL",
+        900,
+        "Lifetime of one-time verification and reset codes, seconds (15 minutes).",
     )
     code_max_attempts: int = setting(
-        "DISPATCH_CODE_MAX_ATTEMPTS", 5, "Wrong tries after which a one-time code is refused."
+        "DISPATCH_CODE_MAX_ATTEMPTS",
+        5,
+        "Wrong tries after which a one-time code is refused (a new one must be requested).",
     )
     rate_limit_window: int = setting(
         "DISPATCH_RATE_LIMIT_WINDOW", 60, "Window of the login/register/code rate limits, seconds."
@@ -142,7 +158,10 @@ class AccountsSettings:
     rate_limit_per_identifier: int = setting(
         "DISPATCH_RATE_LIMIT_PER_IDENTIFIER",
         10,
-        "Requests per window and email/phone on each login and code endpoint (0: off).",
+        (
+            "Requests per window and email/phone on the login and code endpoints (`0` switches it"
+            " off)."
+        ),
     )
     google_client_id: str = setting(
         "DISPATCH_GOOGLE_CLIENT_ID",
@@ -150,7 +169,9 @@ class AccountsSettings:
         "OAuth client id Google ID tokens must be issued for (aud). Unset: Google login answers 503.",
     )
     google_jwks_file: str = setting(
-        "DISPATCH_GOOGLE_JWKS_FILE", "", "Read Google's signing keys (JWKS) from this file."
+        "DISPATCH_GOOGLE_JWKS_FILE",
+        "",
+        "Read Google's signing keys (JWKS) from this file instead of the URL.",
     )
     google_jwks_url: str = setting(
         "DISPATCH_GOOGLE_JWKS_URL",
@@ -158,12 +179,17 @@ class AccountsSettings:
         "Fetch Google's signing keys (JWKS) here when no file is set (cached for an hour).",
     )
     outbox_interval: float = setting(
-        "DISPATCH_OUTBOX_INTERVAL", 1.0, "Seconds between two drains of the message outbox."
+        "DISPATCH_OUTBOX_INTERVAL",
+        1.0,
+        "Seconds between two drains of the message outbox (`0`: no drainer in this process).",
     )
     smtp_host: str = setting(
         "DISPATCH_SMTP_HOST",
         "",
-        "SMTP server for email. Unset: email is not sent (see DISPATCH_DEV_LOG_CODES).",
+        (
+            "SMTP server for email. Unset: email is not sent; the log gets a warning with the "
+            "masked address (the text only with `DISPATCH_DEV_LOG_CODES`)."
+        ),
     )
     smtp_port: int = setting("DISPATCH_SMTP_PORT", 587, "SMTP server port.")
     smtp_user: str = setting("DISPATCH_SMTP_USER", "", "SMTP login (unset: no authentication).")
@@ -177,16 +203,22 @@ class AccountsSettings:
     sms_command: str = setting(
         "DISPATCH_SMS_COMMAND",
         "",
-        "SMS gateway command, run without a shell: its words (split as a shell would) plus the "
-        "phone number as the last argument, the message on stdin; exit status 0 is delivered, "
-        "anything else is retried. Wins over the webhook.",
+        (
+            "SMS gateway command, run without a shell: its words (split as a shell would) plus "
+            "the phone number as the last argument, the message on stdin, the server's secrets "
+            "left out of its environment, its output discarded; exit status 0 is delivered, "
+            "anything else (or 30 s without exit) is retried. Wins over the webhook."
+        ),
         _command,
     )
     sms_webhook_url: str = setting(
         "DISPATCH_SMS_WEBHOOK_URL",
         "",
-        "SMS gateway URL: each SMS is POSTed as JSON {to, body, id} with `Idempotency-Key: "
-        "outbox-<id>`; a 2xx answer is delivered, anything else is retried.",
+        (
+            "SMS gateway URL: each SMS is POSTed as JSON `{to, body, id}` with `Idempotency-Key: "
+            "outbox-<id>`; a 2xx answer is delivered, anything else (or 10 s without one) is "
+            "retried."
+        ),
     )
     sms_webhook_token: str = setting(
         "DISPATCH_SMS_WEBHOOK_TOKEN",
@@ -196,9 +228,12 @@ class AccountsSettings:
     dev_log_codes: bool = setting(
         "DISPATCH_DEV_LOG_CODES",
         False,
-        "Development only: messages with no gateway (SMS without DISPATCH_SMS_COMMAND or "
-        "DISPATCH_SMS_WEBHOOK_URL, email without SMTP) are logged with their text, codes "
-        "included. Off: the log gets a warning naming the masked recipient, never the text.",
+        (
+            "**Development only.** Messages without a gateway (SMS without a command or webhook, "
+            "email without SMTP) are logged at INFO with their text, codes included. Off (the "
+            "default; `make run` turns it on for the local demo): the log gets a warning with the"
+            " masked recipient, never the text."
+        ),
         _bool,
     )
 
@@ -228,35 +263,46 @@ class RealtimeSettings:
     send_queue: int = setting(
         "DISPATCH_WS_SEND_QUEUE",
         256,
-        "Messages buffered per socket before it is closed as too slow.",
+        "Messages buffered per socket; a socket whose queue overflows is closed (code 4008).",
     )
     send_timeout: float = setting(
-        "DISPATCH_WS_SEND_TIMEOUT", 5.0, "Seconds one send may take before the socket is closed."
+        "DISPATCH_WS_SEND_TIMEOUT",
+        5.0,
+        "Seconds one send may take before the socket is closed (code 4008).",
     )
     max_frame_bytes: int = setting(
         "DISPATCH_WS_MAX_FRAME_BYTES", 16384, "Largest accepted incoming WebSocket frame."
     )
     location_flush_ms: int = setting(
-        "DISPATCH_LOCATION_FLUSH_MS", 50, "Location frames are written in one batch per interval."
+        "DISPATCH_LOCATION_FLUSH_MS",
+        50,
+        "Location frames are written in one batched statement per interval.",
     )
     send_queue_bytes: int = setting(
         "DISPATCH_WS_SEND_QUEUE_BYTES",
         1024 * 1024,
-        "Bytes queued for one socket (ours, the transport's and the kernel's) before it is closed "
-        "as too slow.",
+        (
+            "Bytes queued for one socket (ours, the transport's and the kernel's send queue) "
+            "before it is closed as too slow (code 4008)."
+        ),
     )
     chat_per_minute: int = setting(
         "DISPATCH_WS_CHAT_PER_MINUTE",
         30,
-        "Chat frames one user may send per minute (bursts up to this many), counted in one "
-        "bucket in the database for all the user's sockets in every process; beyond, an error "
-        "frame and the message is dropped (0: no limit).",
+        (
+            "Chat frames one user may send per minute, in bursts up to as many, counted in one "
+            "bucket in the database for all the user's sockets in every server process; beyond, "
+            "an `error` frame and the message is dropped (`0`: no limit)."
+        ),
     )
     location_history_s: float = setting(
         "DISPATCH_LOCATION_HISTORY_S",
         1.0,
-        "Least seconds between two position-history rows of one user from WebSocket frames (the "
-        "current position still takes the newest frame of every batch).",
+        (
+            "Least seconds between two position-history rows of one user from WebSocket frames "
+            "(the current position still takes the newest frame of every batch; `0`: one row per "
+            "batch)."
+        ),
     )
     event_publish_ms: int = setting(
         "DISPATCH_EVENT_PUBLISH_MS",
@@ -303,20 +349,31 @@ class DispatchSettings:
     fleet_feed_s: float = setting(
         "DISPATCH_FLEET_FEED_S",
         1.0,
-        "Seconds between two publications of moved assistant positions to the dispatchers' feed "
-        "(at most one frame per assistant per interval; 0: no positions in the feed).",
+        (
+            "Seconds between two publications of moved assistant positions to the dispatchers' "
+            "feed (`/ws/dispatch/`): each assistant at most once per interval in a `positions` frame, "
+            "whatever the rate positions arrive at; one process publishes per interval across all"
+            " of them. 0: no positions in the feed."
+        ),
     )
     console_tile_url: str = setting(
         "DISPATCH_CONSOLE_TILE_URL",
         "",
-        "Raster tile URL template ({z}/{x}/{y}) drawn under the console's map. Unset: no tiles "
-        "(the console needs no internet access).",
+        (
+            "Raster tile URL template (`https://…/{z}/{x}/{y}.png`) drawn under the console's "
+            "map. Unset: the console draws its own plain Web Mercator grid and needs no internet "
+            "access."
+        ),
     )
     offer_driver_interval_ms: int = setting(
         "DISPATCH_OFFER_DRIVER_INTERVAL_MS",
         250,
-        "Milliseconds between two passes of each process's offer-round driver "
-        "(dispatch.advance_offer_rounds); 0: this process drives no rounds.",
+        (
+            "Milliseconds between two passes of each process's offer-round driver "
+            "(`dispatch.advance_offer_rounds`); a due round is advanced within about this long of"
+            " its deadline. `0`: this process drives no rounds (another process, or `pg_cron`, "
+            "must)."
+        ),
     )
     offer_driver_batch: int = setting(
         "DISPATCH_OFFER_DRIVER_BATCH",
@@ -330,17 +387,27 @@ class TimeSettings:
     booking_poll_s: float = setting(
         "DISPATCH_BOOKING_POLL_S",
         5.0,
-        "Seconds between two looks for due bookings to turn into requests (0: not in this process).",
+        (
+            "Seconds between two looks for due bookings to turn into assistance requests (`0`: "
+            "not in this process; every process may run it, each booking is converted once)."
+        ),
     )
     supply_sample_s: float = setting(
         "DISPATCH_SUPPLY_SAMPLE_S",
         60.0,
-        "Seconds between two samples of idle supply for booking availability (0: never).",
+        (
+            "Seconds between two samples of idle supply per H3 r7 cell into "
+            "`dispatch.supply_history` (booking availability); one sample per interval across "
+            "processes; `0`: never."
+        ),
     )
     history_maintenance_s: float = setting(
         "DISPATCH_HISTORY_MAINTENANCE_S",
         600.0,
-        "Seconds between two runs of position history partition maintenance (0: never).",
+        (
+            "Seconds between two runs of `dispatch.maintain_position_history()` (daily partitions"
+            " created ahead, expired ones dropped); `0`: never in this process."
+        ),
     )
     telematics_max_skew_s: float = setting(
         "DISPATCH_TELEMATICS_MAX_SKEW_S",
@@ -354,13 +421,19 @@ class MetricsSettings:
     enabled: bool = setting(
         "DISPATCH_METRICS",
         False,
-        "Serve Prometheus metrics at /metrics (off: no route, nothing collected).",
+        (
+            "Serve Prometheus metrics at `/metrics`. Off: the route does not exist (404) and "
+            "nothing is collected."
+        ),
         _bool,
     )
     token: str = setting(
         "DISPATCH_METRICS_TOKEN",
         "",
-        "When set, /metrics answers only `Authorization: Bearer <this token>` (else 401).",
+        (
+            "When set, `/metrics` answers only `Authorization: Bearer <this token>` (401 "
+            "otherwise). Set it whenever `/metrics` is reachable from outside."
+        ),
     )
     probe_s: float = setting(
         "DISPATCH_METRICS_PROBE_S",

@@ -11,12 +11,12 @@ WORKERS ?= 1
 PROFILE ?= quick
 export HOST PORT WORKERS DATABASE_URL
 
-.PHONY: help run test setup system venv db-up migrate db-reset schema psql db-url db-down bench simulate lint typecheck pytest pgtap
+.PHONY: help run test setup system venv db-up migrate db-reset schema psql db-url db-down bench simulate docs docs-build lint typecheck pytest pgtap
 
 help:
 	@echo "make run   - install what is missing, start the embedded PostGIS, migrate, seed, serve"
-	@echo "make test  - the same set-up, then ruff, mypy, pytest and pg_prove"
-	@echo "make psql | db-url | db-down | db-reset | schema | bench | simulate"
+	@echo "make test  - the same set-up, then ruff, mypy, the manual (mkdocs --strict), pytest and pg_prove"
+	@echo "make psql | db-url | db-down | db-reset | schema | bench | simulate | docs"
 
 system:
 	@bash scripts/ensure-system.sh
@@ -52,9 +52,10 @@ run: setup
 	@DISPATCH_DEV_LOG_CODES="$${DISPATCH_DEV_LOG_CODES:-1}" $(BIN)/dispatch serve --workers $(WORKERS)
 
 test: setup
-	$(BIN)/ruff check dispatch api tests bench
-	$(BIN)/ruff format --check dispatch api tests bench
+	$(BIN)/ruff check dispatch api tests bench docs/hooks.py
+	$(BIN)/ruff format --check dispatch api tests bench docs/hooks.py
 	$(BIN)/mypy
+	@$(MAKE) -s docs-build
 	$(BIN)/pytest
 	@$(BIN)/dispatch pgtap tests/sql
 
@@ -72,3 +73,14 @@ bench: setup
 
 simulate: setup
 	@$(BIN)/python -m bench.simulate --profile $(PROFILE)
+
+# The manual (docs/, mkdocs.yml). --strict fails on a broken link or page; mkdocs -q would also
+# hide the warnings that --strict counts, so only its INFO lines are filtered out.
+docs-build: venv
+	@set -o pipefail; NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict 2>&1 | { grep -v '^INFO' || true; }
+
+# Serves the manual on DOCS_PORT, or a free port chosen here.
+docs: venv
+	@port="$${DOCS_PORT:-$$($(BIN)/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"; \
+	echo "the manual: http://127.0.0.1:$$port/"; \
+	NO_MKDOCS_2_WARNING=1 exec $(BIN)/mkdocs serve --dev-addr "127.0.0.1:$$port"

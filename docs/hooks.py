@@ -8,7 +8,7 @@ A page asks for a generated part with a marker line, `<!-- generated: NAME -->`:
 - `simulate`: the simulated day's runs, from `bench/results/simulate*.json`, labelled the same way;
 - `changes`: CHANGES.md, the history, as a page.
 
-`python docs/hooks.py NAME` prints a part. tests/test_docs.py checks the pages against the code.
+`python docs/hooks.py NAME` prints a part. tests/docs/test_docs.py checks the pages against the code.
 """
 
 from __future__ import annotations

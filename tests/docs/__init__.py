@@ -1,0 +1,1 @@
+"""The manual against the code: the module map, the generated pages, the README front page."""

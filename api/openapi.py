@@ -31,7 +31,7 @@ _IMPLIED = {
 }
 
 DESCRIPTION = """\
-The roadside-assistance dispatch API (see the project's README and docs/api.md).
+The roadside-assistance dispatch API (see the project's manual, docs/).
 
 * **Auth**: `Authorization: Bearer <access JWT>` from the login endpoints. Roles: `client`,
   `assistant`, `dispatcher`; each operation's `x-roles` says which may call it.

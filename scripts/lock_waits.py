@@ -1,8 +1,8 @@
 """Sample pg_stat_activity under a short request/cancel load: how often backends wait on 'Lock: object'.
 
 The lock PostgreSQL takes at commit for transactions that issued NOTIFY shows up as wait event
-'object' of type 'Lock'. Run against a server on an already migrated database (see README, "Event
-delivery"): python scripts/lock_waits.py --url URL --base http://127.0.0.1:PORT --seconds 15
+'object' of type 'Lock'. Run against a server on an already migrated database (see
+docs/architecture/decisions.md, DR-1): python scripts/lock_waits.py --url URL --base http://127.0.0.1:PORT --seconds 15
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from api.ws.limits import unsent_bytes
 
 log = logging.getLogger(__name__)
 
-# Close codes (4000-4999 are the application's own; documented in docs/api.md).
+# Close codes (4000-4999 are the application's own; documented in docs/websockets.md).
 CLOSE_SLOW_CONSUMER = 4008
 CLOSE_GOING_AWAY = 1001
 

@@ -10,7 +10,7 @@ from api.ws.hub import Close, Peer
 
 # The job states in which its parties share positions (and its assistant is a party).
 LIVE = frozenset({"accepted", "ongoing"})
-CLOSE_NOT_A_PARTY = 4403  # the WebSocket twin of 403 (see docs/api.md)
+CLOSE_NOT_A_PARTY = 4403  # the WebSocket twin of 403 (see docs/websockets.md)
 NOT_A_PARTY = Close(CLOSE_NOT_A_PARTY, b"no longer a party to this job")
 
 

@@ -12,7 +12,7 @@ from aiohttp import web
 
 log = logging.getLogger(__name__)
 
-CLOSE_SESSION_REVOKED = 4401  # the WebSocket twin of 401 TOKEN_REVOKED (see docs/api.md)
+CLOSE_SESSION_REVOKED = 4401  # the WebSocket twin of 401 TOKEN_REVOKED (see docs/websockets.md)
 
 
 def _family(value: Any) -> str:

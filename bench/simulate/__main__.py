@@ -137,7 +137,7 @@ def lines(figs: dict[str, dict[str, Any]]) -> list[str]:
 
 
 def markdown(params: dict[str, Any], figs: dict[str, dict[str, Any]]) -> str:
-    """The policies side by side as a Markdown table (quoted in the README)."""
+    """The policies side by side as a Markdown table (docs/simulation.md renders it from the JSON)."""
     m = machine()
     head = (
         f"Profile `{params['profile']}` ({params['hours']:g} simulated h from "

@@ -83,7 +83,7 @@ class ServiceUnavailable(DispatchError):
 
 
 # The project's own SQLSTATEs (class DP), raised by SQL functions with RAISE ... USING ERRCODE.
-# Documented in the README ("SQL API"); map them here and nowhere else.
+# Documented in docs/sql.md (the SQLSTATE tables); map them here and nowhere else.
 SQLSTATES: dict[str, tuple[type[DispatchError], str]] = {}
 
 # Named constraints whose violation is a client-visible conflict or validation problem.
@@ -124,7 +124,7 @@ def _detail(exc: asyncpg.PostgresError) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-# The dispatch core (sql/functions/lifecycle.sql, pricing.sql): the README's SQLSTATE table.
+# The dispatch core (sql/functions/lifecycle.sql, pricing.sql): the SQLSTATE table of docs/sql.md.
 register_sqlstate("DP001", NotFound, "ASSISTANCE_NOT_FOUND")
 register_sqlstate("DP002", Conflict, "OPEN_REQUEST_EXISTS")
 register_sqlstate("DP003", Conflict, "ALREADY_ACCEPTED")

@@ -133,3 +133,16 @@ def test_history_is_kept():
     text = (PROJECT_ROOT / "CHANGES.md").read_text()
     for build in ("8903fe1", "df73f8a", "7f2e613", "8826e57", "8753228", "deb73fd", "ae4b7d6"):
         assert f"`{build}`" in text
+
+
+def test_every_path_the_manual_names_exists():
+    """A moved or renamed file fails here until the pages that name it follow."""
+    texts = [*_pages().values(), (PROJECT_ROOT / "README.md").read_text()]
+    named = {
+        m.group(1)
+        for text in texts
+        for m in re.finditer(r"`((?:api|dispatch|tests|bench|scripts|sql)/[\w./-]*\w/?)`", text)
+    }
+    assert len(named) > 50  # the pattern found the paths
+    missing = sorted(p for p in named if "NNNN" not in p and not (PROJECT_ROOT / p).exists())
+    assert missing == []

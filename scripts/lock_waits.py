@@ -2,7 +2,7 @@
 
 The lock PostgreSQL takes at commit for transactions that issued NOTIFY shows up as wait event
 'object' of type 'Lock'. Run against a server on an already migrated database (see
-docs/architecture/decisions.md, DR-1): python scripts/lock_waits.py --url URL --base http://127.0.0.1:PORT --seconds 15
+docs/decisions/0002-event-log-outbox.md): python scripts/lock_waits.py --url URL --base http://127.0.0.1:PORT --seconds 15
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from aiohttp import web
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from api.describe import Operation, operation_of
-from api.schemas.responses import Error
+from api.schemas.common import Error
 
 log = logging.getLogger(__name__)
 

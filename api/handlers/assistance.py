@@ -11,14 +11,18 @@ from api.paths import path_id
 from api.responses import json_response, read_json
 from api.schemas.assistance import (
     MAX_IDEMPOTENCY_KEY,
+    Assistance,
+    AssistanceCreated,
+    AssistanceList,
+    AssistanceOne,
+    AssistanceStatusBody,
+    ChatPage,
+    Declined,
     ListQuery,
+    MessagesQuery,
     RateBody,
     RequestBody,
-    StatusBody,
 )
-from api.schemas.objects import ChatPage, Declined
-from api.schemas.responses import Assistance, AssistanceCreated, AssistanceList, AssistanceOne
-from api.schemas.time import MessagesQuery
 from api.schemas.validation import parse
 from dispatch.assistance import channel, lifecycle, offers
 from dispatch.core.db import connection
@@ -165,7 +169,7 @@ async def decline(request: web.Request) -> web.Response:
     "Move a request through its state machine (cancel, ongoing, completed)",
     roles=("client", "assistant"),
     tag="assistance",
-    body=StatusBody,
+    body=AssistanceStatusBody,
     response=Assistance,
     errors={
         400: "VALIDATION_ERROR, INVALID_VALUE (misplaced total_price).",
@@ -178,7 +182,7 @@ async def decline(request: web.Request) -> web.Response:
 async def update_status(request: web.Request) -> web.Response:
     user = require(request, "client", "assistant")
     assistance_id = path_id(request, assistance_not_found)
-    body = parse(StatusBody, await read_json(request))
+    body = parse(AssistanceStatusBody, await read_json(request))
     async with connection(request.app[POOL]) as conn:  # one SQL call: atomic on its own
         item = await lifecycle.update_status(
             conn,

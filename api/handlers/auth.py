@@ -12,7 +12,8 @@ from api.keys import POOL, SETTINGS
 from api.ratelimit import limit
 from api.responses import json_response
 from api.schemas import accounts as s
-from api.schemas.responses import Message, Refreshed, Session
+from api.schemas.accounts import Refreshed, Session
+from api.schemas.common import Message
 from api.schemas.validation import body
 from dispatch.accounts import codes, tokens, users
 from dispatch.accounts.passwords import hash_password

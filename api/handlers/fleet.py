@@ -9,8 +9,7 @@ from api.describe import describe
 from api.keys import POOL
 from api.paths import path_id
 from api.responses import json_response, read_json
-from api.schemas.fleet import VehicleBody, VehiclePatch
-from api.schemas.objects import Vehicle, Vehicles
+from api.schemas.fleet import Vehicle, VehicleBody, VehiclePatch, Vehicles
 from api.schemas.validation import parse
 from dispatch.core.db import connection
 from dispatch.core.errors import NotFound

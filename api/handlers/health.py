@@ -11,7 +11,7 @@ from aiohttp import web
 from api.describe import PUBLIC, describe
 from api.keys import BUS, OWN_POOL, POOL, SETTINGS
 from api.responses import json_response
-from api.schemas.responses import Health
+from api.schemas.service import Health
 
 log = logging.getLogger(__name__)
 

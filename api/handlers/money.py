@@ -10,8 +10,7 @@ from api.handlers.assistance import assistance_not_found
 from api.keys import POOL
 from api.paths import path_id
 from api.responses import json_response, read_json
-from api.schemas.fleet import CostLineBody
-from api.schemas.objects import CostLine, CostLines, Invoice
+from api.schemas.money import CostLine, CostLineBody, CostLines, Invoice
 from api.schemas.validation import parse
 from dispatch.core.db import connection
 from dispatch.core.errors import NotFound

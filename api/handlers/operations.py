@@ -10,15 +10,17 @@ from api.handlers.assistance import assistance_not_found
 from api.keys import POOL
 from api.paths import path_id
 from api.responses import json_response, read_json
-from api.schemas.dispatcher import (
+from api.schemas.assistance import Assistance
+from api.schemas.operations import (
     AssignBody,
-    AssistantsQuery,
     CancelBody,
+    DispatchAssistance,
+    DispatcherAssistantsQuery,
+    DispatchRequests,
+    FleetAssistants,
     ReassignBody,
     RequestsQuery,
 )
-from api.schemas.objects import DispatchAssistance, DispatchRequests, FleetAssistants
-from api.schemas.responses import Assistance
 from api.schemas.validation import parse
 from dispatch.core.db import connection
 from dispatch.operations import dispatchers
@@ -144,12 +146,12 @@ async def cancel(request: web.Request) -> web.Response:
     "The fleet: every assistant with its state and last position",
     roles=("dispatcher",),
     tag="dispatch",
-    query=AssistantsQuery,
+    query=DispatcherAssistantsQuery,
     response=FleetAssistants,
 )
 async def assistants(request: web.Request) -> web.Response:
     user = require(request, "dispatcher")
-    query = parse(AssistantsQuery, dict(request.query))
+    query = parse(DispatcherAssistantsQuery, dict(request.query))
     async with connection(request.app[POOL]) as conn:
         result = await dispatchers.list_assistants(
             conn,

@@ -12,8 +12,7 @@ from api.handlers.assistance import assistance_not_found
 from api.keys import POOL, SETTINGS
 from api.paths import path_id
 from api.responses import json_response, read_json
-from api.schemas.objects import Accepted, Track
-from api.schemas.time import TelematicsBody
+from api.schemas.positions import Accepted, TelematicsBody, Track
 from api.schemas.validation import parse
 from dispatch.core.db import connection, transaction
 from dispatch.core.errors import ValidationError

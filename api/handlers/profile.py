@@ -9,7 +9,7 @@ from api.describe import ANY_ROLE, describe
 from api.keys import POOL, SETTINGS
 from api.responses import json_response
 from api.schemas import accounts as s
-from api.schemas.responses import (
+from api.schemas.accounts import (
     ActiveAssistants,
     ActiveState,
     AssistantProfile,
@@ -97,13 +97,13 @@ async def update_location(request: web.Request) -> web.Response:
     "Go on or off duty",
     roles=("assistant",),
     tag="profile",
-    body=s.StatusBody,
+    body=s.AccountsStatusBody,
     response=ActiveState,
     errors={409: "POSITION_REQUIRED, LICENSE_EXPIRED."},
 )
 async def assistant_status(request: web.Request) -> web.Response:
     user = require(request, "assistant")
-    data = await body(request, s.StatusBody)
+    data = await body(request, s.AccountsStatusBody)
     async with transaction(request.app[POOL]) as conn:
         active = await users.set_assistant_active(conn, user_id=user.id, active=data.is_active)
     return json_response({"is_active": active, "is_active_assistant": active})
@@ -113,12 +113,12 @@ async def assistant_status(request: web.Request) -> web.Response:
     "Active assistants nearest first from the caller's (or the query's) position",
     roles=ANY_ROLE,
     tag="profile",
-    query=s.AssistantsQuery,
+    query=s.AccountsAssistantsQuery,
     response=ActiveAssistants,
 )
 async def assistants(request: web.Request) -> web.Response:
     user = require(request)
-    query = parse(s.AssistantsQuery, request.query)
+    query = parse(s.AccountsAssistantsQuery, request.query)
     async with connection(request.app[POOL]) as conn:
         found = await users.active_assistants(
             conn,

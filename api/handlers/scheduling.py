@@ -10,12 +10,15 @@ from api.describe import ANY_ROLE, describe
 from api.keys import POOL
 from api.paths import path_id
 from api.responses import json_response, read_json
-from api.schemas.objects import Availability, Booking, Bookings, Shifts
-from api.schemas.time import (
+from api.schemas.scheduling import (
+    Availability,
     AvailabilityQuery,
+    Booking,
     BookingBody,
     BookingListQuery,
+    Bookings,
     BookingUpdateBody,
+    Shifts,
     ShiftsQuery,
 )
 from api.schemas.validation import parse

@@ -9,8 +9,7 @@ from api.describe import ANY_ROLE, describe
 from api.keys import POOL
 from api.paths import path_id
 from api.responses import json_response, read_json
-from api.schemas.fleet import CatalogueQuery, ZoneBody, ZoneUpdate
-from api.schemas.objects import Services, Zone, Zones
+from api.schemas.fleet import CatalogueQuery, Services, Zone, ZoneBody, Zones, ZoneUpdate
 from api.schemas.validation import parse
 from dispatch.core.db import connection
 from dispatch.core.errors import NotFound

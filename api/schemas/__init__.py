@@ -1,1 +1,2 @@
-"""Request schemas (pydantic models) per area of the contract, and their error mapping."""
+"""Request and response models (pydantic) per area of the contract, and their error mapping; the
+OpenAPI document is generated from them."""

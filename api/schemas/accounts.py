@@ -1,4 +1,5 @@
-"""Request bodies of the accounts, profile and position endpoints, with the contract's aliases."""
+"""Accounts: registration, logins, codes, profiles, duty status and the nearby list (requests, with
+the contract's aliases, and responses)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainValidator,
+    RootModel,
     StringConstraints,
     WithJsonSchema,
 )
 
-from api.schemas.common import DATE_FORMAT, DATE_PATTERN, Lat, Lng, parse_date
+from api.schemas.common import DATE_FORMAT, DATE_PATTERN, Lat, Lng, Out, parse_date
 from dispatch.accounts.users import AssistantFields, normalise_email, normalise_phone
 
 
@@ -44,6 +46,8 @@ def _lower(value: Any) -> Any:
 
 
 _SEED_DATE = re.compile(r"[0-9]{2}:[0-9]{2}:[0-9]{2}")
+
+
 _LICENSE_DATE = "Enter a date as dd:mm:yy or YYYY-MM-DD."
 
 
@@ -72,18 +76,40 @@ def _future(value: dt.date) -> dt.date:
 
 
 Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(normalise_email)]
+
+
 Phone = Annotated[str, StringConstraints(max_length=32), AfterValidator(normalise_phone)]
+
+
 Name = Annotated[str, StringConstraints(strip_whitespace=True, max_length=150)]
+
+
 Address = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)]
+
+
 Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
+
+
 AnyPassword = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+
+
 Code = Annotated[
     str, BeforeValidator(_code), StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{6}$")
 ]
+
+
 Token = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=8192)]
+
+
 ServiceType = Annotated[Literal["towing", "repair"], BeforeValidator(_lower)]
+
+
 LicenseCat = Annotated[Literal["b", "c"], BeforeValidator(_lower)]
+
+
 Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
 LicenseExpiry = Annotated[
     dt.date,
     PlainValidator(parse_license_date),
@@ -93,14 +119,28 @@ LicenseExpiry = Annotated[
         {"type": "string", "pattern": f"^(?:[0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}|{DATE_PATTERN})$"}
     ),
 ]
+
+
 RegistrationNum = Annotated[int, BeforeValidator(_not_bool), Field(gt=0, lt=10**15)]
 
+
 PHONE = AliasChoices("phone_number", "phone")
+
+
 SERVICE = AliasChoices("service_type", "assistance_type")
+
+
 LAT = AliasChoices("lat", "latitude", "current_lat", "currentLat")
+
+
 LNG = AliasChoices("lng", "longitude", "current_lng", "currentLng")
+
+
 CURRENT_LAT = AliasChoices("current_lat", "currentLat", "lat", "latitude")
+
+
 CURRENT_LNG = AliasChoices("current_lng", "currentLng", "lng", "longitude")
+
 
 ASSISTANT_REQUIRED = (
     "service_type",
@@ -248,13 +288,13 @@ class LocationBody(Body):
     lng: Lng = Field(validation_alias=LNG)
 
 
-class StatusBody(Body):
+class AccountsStatusBody(Body):
     is_active: bool = Field(
         strict=True, validation_alias=AliasChoices("is_active", "is_active_assistant")
     )
 
 
-class AssistantsQuery(Body):
+class AccountsAssistantsQuery(Body):
     """Query string of /api/assistants/ (strings, so numbers are parsed leniently here)."""
 
     lat: Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)] | None = Field(
@@ -272,3 +312,99 @@ class AssistantsQuery(Body):
             missing = "lng" if self.lng is None else "lat"
             return {missing: ["Send both lat and lng, or neither."]}
         return {}
+
+
+class User(Out):
+    """A user as both renditions name it; assistants also carry the licence and vehicle fields."""
+
+    id: int
+    email: str | None
+    name: str
+    phone: str
+    phone_number: str
+    user_type: str = Field(description="client | assistant | dispatcher")
+    role: str
+    address: str
+    current_lat: float | None
+    current_lng: float | None
+    email_verified: bool
+    phone_verified: bool
+    created_at: dt.datetime
+    createdAt: dt.datetime
+    updated_at: dt.datetime
+    updatedAt: dt.datetime
+    service_type: str | None = None
+    vehicle_type: str | None = None
+    is_active_assistant: bool | None = None
+    driving_license_cat: str | None = None
+    driving_license_num: str | None = None
+    driving_license_expiry: dt.date | None = None
+    vehicle_registration_num: int | None = None
+
+
+class UserProfile(User):
+    """The user flat (seed 001) and nested under `user` (the apps read `user.name`)."""
+
+    user: User
+
+
+class AssistantProfile(User):
+    assistant: User
+
+
+class Tokens(Out):
+    access: str
+    refresh: str
+
+
+class Session(Out):
+    """A login or registration: the contract's {user, tokens}, plus the tokens at the top level."""
+
+    user: User
+    tokens: Tokens
+    access: str
+    refresh: str
+    created: bool | None = Field(None, description="Google login only: the account is new.")
+
+
+class Refreshed(Out):
+    access: str
+    access_token: str
+    refresh: str
+
+
+class Position(Out):
+    user_id: int
+    lat: float
+    lng: float
+    latitude: float
+    longitude: float
+    current_lat: float
+    current_lng: float
+    h3_cell: str = Field(description="H3 resolution-9 cell, hexadecimal.")
+    updated_at: dt.datetime
+    updatedAt: dt.datetime
+
+
+class ActiveState(Out):
+    is_active: bool
+    is_active_assistant: bool
+
+
+class ActiveAssistant(Out):
+    id: int
+    assistant_id: int
+    name: str
+    service_type: str
+    vehicle_type: str
+    is_active_assistant: bool
+    current_lat: float
+    current_lng: float
+    lat: float
+    lng: float
+    distance: float | None = Field(description="Kilometres from the origin.")
+    position_updated_at: dt.datetime | None
+
+
+class ActiveAssistants(RootModel[list[ActiveAssistant]]):
+    """Active assistants, nearest first."""

@@ -1,16 +1,26 @@
-"""Request bodies and query strings of the assistance endpoints (pydantic, strict JSON types)."""
+"""Assistance: a request, its list and status changes, rating, declines and its chat page (requests
+and responses)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+)
 
-from api.schemas.common import REQUEST_TOTAL_PRICE, Lat, Lng, StoredIn
+from api.schemas.common import REQUEST_TOTAL_PRICE, Lat, Lng, Out, StoredIn
 
 Status = Literal["requested", "accepted", "ongoing", "completed", "canceled"]
 
+
 MAX_IDEMPOTENCY_KEY = 255
+
+
 MAX_OFFSET = 1_000_000
 
 
@@ -38,7 +48,7 @@ class RequestBody(BaseModel):
     )
 
 
-class StatusBody(BaseModel):
+class AssistanceStatusBody(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore")
 
     status: Status
@@ -68,3 +78,108 @@ class ListQuery(BaseModel):
     limit: int = Field(20, ge=1, le=100)
     # Bounded like every numeric query parameter: past int32 the database call itself fails.
     offset: int = Field(0, ge=0, le=MAX_OFFSET)
+
+
+class Party(Out):
+    id: int
+    name: str
+    phone: str
+    phone_number: str
+
+
+class AssistantParty(Party):
+    lat: float | None = Field(description="Only while the job is accepted or ongoing.")
+    lng: float | None
+
+
+class Point(Out):
+    lat: float
+    lng: float
+
+
+class PriceLine(Out):
+    label: str
+    amount: float
+
+
+class Assistance(Out):
+    """The assistance object (superset of both renditions)."""
+
+    id: int
+    status: str = Field(description="requested | accepted | ongoing | completed | canceled")
+    service_type: str
+    vehicle_type: str
+    description: str
+    client: Party | None
+    assistant: AssistantParty | None
+    pickup_lat: float
+    pickup_lng: float
+    dropoff_lat: float | None
+    dropoff_lng: float | None
+    pickupLocation: Point
+    dropoffLocation: Point | None
+    distance_km: float
+    total_price: float | None
+    currency: str | None
+    surge_multiplier: float | None = None
+    price_breakdown: list[PriceLine] | None
+    rating: int | None
+    comment: str | None = None
+    searching: bool | None = Field(None, description="Offer rounds are running.")
+    offer_round: int | None = Field(None, description="The round in progress (0 before the first).")
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    createdAt: dt.datetime
+    updatedAt: dt.datetime
+
+
+class NearbyAssistant(Out):
+    assistant_id: int
+    distance: float = Field(description="Kilometres from the pickup.")
+
+
+class AssistanceCreated(Out):
+    assistance: Assistance
+    nearby_assistants: list[NearbyAssistant]
+
+
+class AssistanceList(Out):
+    message: str
+    Assistance: list[Assistance]
+
+
+class AssistanceOne(Out):
+    message: str
+    Assistance: Assistance
+
+
+class Declined(Out):
+    """PATCH /api/assistance/decline/<id>/."""
+
+    assistance_id: int
+    declined: bool
+
+
+class ChatMessage(Out):
+    id: int
+    type: str
+    message: str
+    sender: int
+    sender_id: int
+    sender_name: str
+    sender_role: str
+    sent_at: dt.datetime
+
+
+class ChatPage(Out):
+    """GET /api/assistance/<id>/messages/: newest first; `next_before` pages to older ones."""
+
+    results: list[ChatMessage]
+    next_before: int | None
+
+
+class MessagesQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    before: int | None = Field(None, ge=1, le=2**63 - 1)
+    limit: int = Field(50, ge=1, le=200)

@@ -9,12 +9,22 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import ROUND_FLOOR, Decimal
 from typing import Annotated, Any
 
-from pydantic import Field, GetCoreSchemaHandler, PlainValidator, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    PlainValidator,
+    WithJsonSchema,
+)
 from pydantic_core import core_schema
 
 # Coordinates are JSON numbers (never strings or booleans), in range and finite.
 Lat = Annotated[float, Field(strict=True, ge=-90, le=90, allow_inf_nan=False)]
+
+
 Lng = Annotated[float, Field(strict=True, ge=-180, le=180, allow_inf_nan=False)]
+
 
 # --- Date-times and dates -------------------------------------------------------------------
 # Every date-time a client sends (bodies and query strings) goes through parse_date_time, and
@@ -23,9 +33,16 @@ Lng = Annotated[float, Field(strict=True, ge=-180, le=180, allow_inf_nan=False)]
 # valid-looking 0001-01-01 or 9999-12-31 out of them), asyncpg's ±infinity sentinels (0001-01-01
 # and 9999-12-31 exactly) and PostgreSQL date arithmetic.
 FIRST_INSTANT = datetime(1900, 1, 1, tzinfo=UTC)
+
+
 END_INSTANT = datetime(9999, 1, 1, tzinfo=UTC)  # excluded
+
+
 FIRST_DATE = FIRST_INSTANT.date()
+
+
 LAST_DATE = (END_INSTANT - timedelta(days=1)).date()  # its 24 UTC hours end at END_INSTANT
+
 
 # ISO 8601 extended format with a zone (RFC 3339; seconds optional, a space allowed for the T as
 # RFC 3339 allows): ASCII digits only, as \d would also match other scripts' digits.
@@ -35,20 +52,33 @@ _DATE_TIME = re.compile(
     r"(?::(?P<second>[0-9]{2})(?:\.(?P<fraction>[0-9]{1,9}))?)?"
     r"(?:(?P<utc>[Zz])|(?P<sign>[+-])(?P<off_h>[0-9]{2}):?(?P<off_m>[0-9]{2}))"
 )
+
+
 _DATE = re.compile(r"(?P<year>[0-9]{4})-(?P<month>[0-9]{2})-(?P<day>[0-9]{2})")
+
+
 # The same grammars for the OpenAPI document (JSON Schema patterns: no named groups).
 DATE_TIME_PATTERN = re.sub(r"\?P<\w+>", "?:", _DATE_TIME.pattern)
+
+
 DATE_PATTERN = re.sub(r"\?P<\w+>", "?:", _DATE.pattern)
+
 
 _DATE_TIME_FORMAT = (
     "Must be an ISO 8601 date-time string with a zone (Z or an offset), "
     "e.g. 2030-01-31T08:30:00Z or 2030-01-31T09:30:00+01:00."
 )
+
+
 DATE_FORMAT = "Must be a date as YYYY-MM-DD."
+
+
 DATE_TIME_RANGE = (
     f"Must be between {FIRST_INSTANT:%Y-%m-%dT%H:%M:%SZ} and "
     f"{END_INSTANT - timedelta(microseconds=1):%Y-%m-%dT%H:%M:%S.%fZ} in UTC."
 )
+
+
 DATE_RANGE = f"Must be from {FIRST_DATE} to {LAST_DATE}."
 
 
@@ -106,6 +136,8 @@ DATE_TIME_SCHEMA: dict[str, Any] = {
     "description": "ISO 8601 with a zone (Z or an offset); numbers and naive times are refused. "
     + DATE_TIME_RANGE,
 }
+
+
 DATE_SCHEMA: dict[str, Any] = {
     "type": "string",
     "format": "date",
@@ -113,8 +145,11 @@ DATE_SCHEMA: dict[str, Any] = {
     "description": DATE_RANGE,
 }
 
+
 # The one date-time type of request bodies and query strings (always UTC once parsed).
 IsoDateTime = Annotated[datetime, PlainValidator(parse_date_time), WithJsonSchema(DATE_TIME_SCHEMA)]
+
+
 # The one date type (a UTC calendar day).
 IsoDate = Annotated[date, PlainValidator(parse_date), WithJsonSchema(DATE_SCHEMA)]
 
@@ -147,12 +182,26 @@ class NumericColumn:
 
 
 COST_LINE_QUANTITY = NumericColumn("cost_lines", "quantity", 12, 3)
+
+
 COST_LINE_UNIT_PRICE = NumericColumn("cost_lines", "unit_price", 14, 4)
+
+
 INVOICE_LINE_AMOUNT = NumericColumn("invoice_lines", "amount", 14, 4)
+
+
 INVOICE_TOTAL = NumericColumn("invoices", "total", 14, 4)
+
+
 ZONE_BASE_FARE = NumericColumn("zone_tariffs", "base_fare", 12, 2)
+
+
 ZONE_PER_KM = NumericColumn("zone_tariffs", "per_km", 12, 2)
+
+
 REQUEST_TOTAL_PRICE = NumericColumn("assistance_requests", "total_price", 12, 2)
+
+
 NUMERIC_COLUMNS = (
     COST_LINE_QUANTITY,
     COST_LINE_UNIT_PRICE,
@@ -192,3 +241,24 @@ class StoredIn:
         if isinstance(exponent, int) and exponent < -(self.places or 0):
             raise ValueError(f"At most {self.places} decimal places.")
         return value
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class Error(Out):
+    """The one error shape of every failure (extra keys such as `assistance_id` may join it)."""
+
+    error: str = Field(description="A human sentence.")
+    code: str = Field(description="A machine code, e.g. VALIDATION_ERROR, ASSISTANCE_NOT_FOUND.")
+    fields: dict[str, list[str]] | None = Field(
+        None, description="Validation problems per field (400 VALIDATION_ERROR only)."
+    )
+
+
+class Message(Out):
+    message: str
+
+
+MAX_MONEY = 10_000_000

@@ -1,9 +1,9 @@
-"""Request bodies of the fleet, zone, catalogue and cost-line endpoints (pydantic, strict JSON)."""
+"""Fleet: clients' vehicles, service zones and the priced catalogue (requests and responses)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -12,30 +12,23 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainValidator,
+    RootModel,
     StringConstraints,
     WithJsonSchema,
     field_validator,
 )
 from pydantic_core import PydanticCustomError
 
-from api.schemas.common import (
-    COST_LINE_QUANTITY,
-    COST_LINE_UNIT_PRICE,
-    INVOICE_LINE_AMOUNT,
-    ZONE_BASE_FARE,
-    ZONE_PER_KM,
-    StoredIn,
-    exact,
-)
+from api.schemas.common import MAX_MONEY, ZONE_BASE_FARE, ZONE_PER_KM, Out, StoredIn
 from dispatch.fleet.vehicles import FIRST_YEAR, last_model_year, normalise_plate, normalise_vin
 
 FuelType = Literal["gasoline", "diesel", "electric", "hybrid", "lpg", "cng", "other"]
+
+
 VehicleClass = Literal["light", "heavy"]
+
+
 ServiceType = Literal["towing", "repair"]
-MAX_MONEY = 10_000_000
-MAX_QUANTITY = 1_000_000
-# quantity x unit_price is an invoice line's amount: it must fit invoice_lines.amount once rounded.
-MAX_LINE_AMOUNT = INVOICE_LINE_AMOUNT.largest_whole
 
 
 class _VehicleFields(BaseModel):
@@ -126,12 +119,20 @@ def _tariff_problems(tariffs: list[ZoneTariff] | None) -> dict[str, list[str]]:
 
 
 _GEOMETRY_TYPE = "Must be a GeoJSON Polygon or MultiPolygon."
+
+
 _WELL_FORMED = (
     "Not a well-formed GeoJSON Polygon or MultiPolygon (rings need 4 or more positions, the last "
     "equal to the first)."
 )
+
+
 _POSITION = "Positions are [longitude, latitude]: two numbers, no altitude."
+
+
 _RANGE = "Coordinates must be [longitude, latitude] within -180..180 and -90..90."
+
+
 _RING = "Every ring needs 4 or more positions, the last equal to the first."
 
 
@@ -181,11 +182,15 @@ _POSITION_SCHEMA = {
     "minItems": 2,
     "maxItems": 2,
 }
+
+
 _POLYGON_SCHEMA = {
     "type": "array",
     "minItems": 1,
     "items": {"type": "array", "minItems": 4, "items": _POSITION_SCHEMA},
 }
+
+
 ZONE_GEOMETRY_SCHEMA: dict[str, Any] = {
     "oneOf": [
         {
@@ -207,10 +212,14 @@ ZONE_GEOMETRY_SCHEMA: dict[str, Any] = {
     "(a zone across the antimeridian is a MultiPolygon split at 180 / -180). Otherwise 400 "
     "INVALID_GEOMETRY with the reason in `fields.geometry`.",
 }
+
+
 # A zone's shape; every problem is a 400 INVALID_GEOMETRY with the reason in fields.geometry.
 ZoneGeometry = Annotated[
     dict[str, Any], PlainValidator(_zone_geometry), WithJsonSchema(ZONE_GEOMETRY_SCHEMA)
 ]
+
+
 # Stored stripped: "   " is no name (and two zones differing by spaces are one).
 ZoneName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 
@@ -243,32 +252,6 @@ class ZoneUpdate(BaseModel):
         return _tariff_problems(self.tariffs)
 
 
-class CostLineBody(BaseModel):
-    model_config = ConfigDict(strict=True, extra="ignore")
-
-    label: str = Field(min_length=1, max_length=200)
-    quantity: Annotated[
-        float,
-        Field(gt=0, le=MAX_QUANTITY, allow_inf_nan=False),
-        StoredIn(COST_LINE_QUANTITY, places=3),
-    ] = 1.0
-    unit_price: Annotated[
-        float,
-        Field(ge=0, le=MAX_MONEY, allow_inf_nan=False),
-        StoredIn(COST_LINE_UNIT_PRICE, places=4),
-    ]
-
-    def problems(self) -> dict[str, list[str]]:
-        quantity, unit_price = self.exact()
-        if quantity * unit_price > MAX_LINE_AMOUNT:
-            return {"unit_price": [f"quantity times unit_price must be at most {MAX_LINE_AMOUNT}."]}
-        return {}
-
-    def exact(self) -> tuple[Decimal, Decimal]:
-        """(quantity, unit_price) as exact decimals: money never passes through a float sum."""
-        return exact(self.quantity), exact(self.unit_price)
-
-
 class CatalogueQuery(BaseModel):
     # Query strings are text: numbers are parsed from them (lax mode).
     model_config = ConfigDict(extra="ignore")
@@ -279,3 +262,66 @@ class CatalogueQuery(BaseModel):
     lng: float = Field(
         ge=-180, le=180, allow_inf_nan=False, validation_alias=AliasChoices("lng", "longitude")
     )
+
+
+class Vehicle(Out):
+    id: int
+    make: str
+    model: str
+    year: int
+    license_plate: str
+    vin: str | None
+    fuel_type: str | None
+    vehicle_class: Literal["light", "heavy"]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class Vehicles(RootModel[list[Vehicle]]):
+    """GET /api/vehicles/: oldest first."""
+
+
+class Zone(Out):
+    """A service zone: a GeoJSON Polygon or MultiPolygon with its own tariffs."""
+
+    id: int
+    name: str
+    geometry: dict[str, Any] = Field(description="GeoJSON MultiPolygon (a Polygon is widened).")
+    serviceable: bool
+    area_km2: float | None = None
+    tariffs: list[Tariff]
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+
+
+class Zones(Out):
+    count: int
+    results: list[Zone]
+
+
+class ZoneRef(Out):
+    id: int
+    name: str
+
+
+class Tariff(Out):
+    service_type: Literal["towing", "repair"]
+    vehicle_type: Literal["light", "heavy"]
+    base_fare: float
+    per_km: float
+
+
+class ServicePrice(Out):
+    """GET /api/services/: one service with the prices that apply at a point."""
+
+    service_type: str
+    vehicle_type: str
+    base_fare: float
+    per_km: float
+    currency: str
+    zone: ZoneRef | None
+    surge_multiplier: float
+
+
+class Services(RootModel[list[ServicePrice]]):
+    """GET /api/services/: towing before repair, light before heavy."""

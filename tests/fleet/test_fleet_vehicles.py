@@ -7,7 +7,7 @@ import datetime
 import asyncpg
 import pytest
 
-from api.schemas.objects import Vehicle, Vehicles
+from api.schemas.fleet import Vehicle, Vehicles
 from dispatch.fleet.vehicles import normalise_plate, normalise_vin, vin_check_digit
 from tests.support.assist import PICKUP, call
 from tests.support.factories import auth_header, create_user

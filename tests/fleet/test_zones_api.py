@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.schemas.objects import Services, Zone, Zones
+from api.schemas.fleet import Services, Zone, Zones
 from tests.support.assist import PICKUP, active_assistant, call
 from tests.support.factories import auth_header, create_user
 

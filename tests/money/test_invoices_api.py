@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from api.app import create_app
-from api.schemas.objects import CostLine, CostLines, Invoice
+from api.schemas.money import CostLine, CostLines, Invoice
 from dispatch.core import db
 from tests.support.apps import serve
 from tests.support.assist import DROPOFF, PICKUP, active_assistant, call, job_in_state

@@ -14,8 +14,8 @@ import pytest
 
 from api.app import create_app
 from api.openapi import described_routes
-from api.schemas.common import NUMERIC_COLUMNS, NumericColumn, StoredIn
-from api.schemas.fleet import MAX_LINE_AMOUNT, MAX_MONEY, MAX_QUANTITY
+from api.schemas.common import MAX_MONEY, NUMERIC_COLUMNS, NumericColumn, StoredIn
+from api.schemas.money import MAX_LINE_AMOUNT, MAX_QUANTITY
 
 # Request numbers stored in floating-point columns (double precision, real) or not stored at all:
 # coordinates, a fix's speed and heading, a search radius. Any other number must name its column.
@@ -107,7 +107,7 @@ def test_every_request_number_fits_its_column():
         "CostLineBody.unit_price",
         "ZoneTariff.base_fare",
         "ZoneTariff.per_km",
-        "StatusBody.total_price",
+        "AssistanceStatusBody.total_price",
     } <= set(checked)
 
 

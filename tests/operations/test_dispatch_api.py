@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from api.schemas.objects import DispatchAssistance, DispatchRequests, FleetAssistants
-from api.schemas.responses import Assistance
+from api.schemas.assistance import Assistance
+from api.schemas.operations import DispatchAssistance, DispatchRequests, FleetAssistants
 from tests.support.assist import PICKUP, active_assistant, call
 from tests.support.dispatching import dispatched_job
 from tests.support.factories import create_user

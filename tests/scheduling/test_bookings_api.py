@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import h3
 import pytest
 
-from api.schemas.objects import Availability, Booking, Bookings
+from api.schemas.scheduling import Availability, Booking, Bookings
 from tests.support.assist import DROPOFF, PICKUP, call
 from tests.support.factories import create_user
 

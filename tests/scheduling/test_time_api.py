@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from api.schemas.objects import ChatPage, Shifts, Track
+from api.schemas.assistance import ChatPage
+from api.schemas.positions import Track
+from api.schemas.scheduling import Shifts
 from tests.support.assist import PICKUP, active_assistant, call, job_in_state
 from tests.support.factories import auth_header, create_user
 

@@ -11,8 +11,12 @@ from aiohttp import web
 from api.app import create_app
 from api.openapi import UndescribedRoutes, build, document
 from api.routes import add
-from api.schemas.objects import Booking, Declined, Invoice, Offer, Zone
-from api.schemas.responses import AssistanceCreated, Session, UserProfile
+from api.schemas.accounts import Session, UserProfile
+from api.schemas.assistance import AssistanceCreated, Declined
+from api.schemas.fleet import Zone
+from api.schemas.money import Invoice
+from api.schemas.operations import Offer
+from api.schemas.scheduling import Booking
 from tests.support.assist import PICKUP, call
 from tests.support.factories import create_user
 

@@ -1,16 +1,27 @@
-"""Query strings and bodies of the dispatcher endpoints (/api/dispatch/...), validated and bounded."""
+"""Operations: the dispatchers' queries and actions (/api/dispatch/...) and what they answer (a
+request with its offers and timeline, the fleet)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+)
 
-from api.schemas.common import IsoDateTime
+from api.schemas.assistance import Assistance
+from api.schemas.common import IsoDateTime, Out
 
 MAX_REASON = 500
+
+
 MAX_STATUSES = 5
+
 
 Status = Literal["requested", "accepted", "ongoing", "completed", "canceled"]
 
@@ -77,7 +88,7 @@ class RequestsQuery(BaseModel):
         return parse_bbox(self.bbox)
 
 
-class AssistantsQuery(BaseModel):
+class DispatcherAssistantsQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     state: Literal["idle", "offered", "busy", "offline"] | None = None
@@ -128,3 +139,58 @@ class CancelBody(BaseModel):
         if not value.strip():
             raise ValueError("Must not be blank.")
         return value
+
+
+class Offer(Out):
+    """One offer of a request to an assistant (dispatcher view of a request)."""
+
+    assistant_id: int
+    assistant_name: str | None = None
+    round: int
+    distance: float = Field(description="Kilometres from the pickup.")
+    sent_at: dt.datetime
+    expires_at: dt.datetime | None = None
+    closed_at: dt.datetime | None = None
+    state: Literal["open", "declined", "expired", "withdrawn", "accepted"]
+
+
+class Transition(Out):
+    from_status: str | None
+    to_status: str
+    actor_id: int | None
+    actor_role: str | None
+    reason: str | None = None
+    at: dt.datetime
+
+
+class DispatchAssistance(Assistance):
+    """GET /api/dispatch/requests/<id>/: the assistance with its offers and transitions."""
+
+    exhausted_at: dt.datetime | None = Field(None, description="When the search ran out.")
+    offers: list[Offer]
+    events: list[Transition]
+
+
+class DispatchRequests(Out):
+    """GET /api/dispatch/requests/: `count` counts every match, `results` holds the page."""
+
+    count: int
+    results: list[Assistance]
+
+
+class FleetAssistant(Out):
+    id: int
+    name: str
+    service_type: str | None
+    vehicle_type: str | None
+    is_active: bool
+    lat: float | None
+    lng: float | None
+    state: Literal["idle", "offered", "busy", "offline"]
+    last_seen: dt.datetime | None
+    open_assistance_id: int | None
+
+
+class FleetAssistants(Out):
+    count: int
+    results: list[FleetAssistant]

@@ -119,3 +119,16 @@ async def live(settings: Settings, throwaway_db: str) -> AsyncIterator[TestClien
     )
     async with serve(create_app(big, db_url=throwaway_db)) as client:
         yield client
+
+
+@pytest.fixture
+async def rt(
+    settings: Settings, throwaway_db: str, committed: asyncpg.Connection
+) -> AsyncIterator[tuple[TestClient[Any, Any], asyncpg.Connection]]:
+    """A real app with its own pool on a throwaway database, its event listener connected (events
+    need real commits), and an autocommit connection to the same database."""
+    from api.keys import BUS
+
+    async with serve(create_app(settings, db_url=throwaway_db)) as client:
+        await asyncio.wait_for(client.app[BUS].connected.wait(), 5)
+        yield client, committed

@@ -4,25 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-import asyncpg
 import pytest
 
-from api.app import create_app
-from dispatch.core.db import init_connection
-from tests.support.apps import HANDSHAKE, serve
+from tests.support.apps import HANDSHAKE
 from tests.support.factories import auth_header, create_user, token_of
 from tests.support.sockets import next_json
-
-
-@pytest.fixture
-async def rt(settings, throwaway_db):
-    """A real app with a real pool on a throwaway database (events need real commits)."""
-    conn = await asyncpg.connect(throwaway_db)
-    await init_connection(conn)
-    app = create_app(settings, db_url=throwaway_db)
-    async with serve(app) as client:
-        yield client, conn
-    await conn.close()
 
 
 def without_seq(frame: dict) -> dict:

@@ -18,16 +18,6 @@ from tests.support.factories import create_user, token_of
 from tests.support.sockets import next_json
 
 
-@pytest.fixture
-async def rt(settings, throwaway_db):
-    conn = await asyncpg.connect(throwaway_db)
-    await init_connection(conn)
-    async with serve(create_app(settings, db_url=throwaway_db)) as client:
-        await asyncio.wait_for(client.app[BUS].connected.wait(), 5)
-        yield client, conn
-    await conn.close()
-
-
 async def emit(conn, topic: str, n: int, skip: int | None = None) -> None:
     await conn.execute(
         "SELECT dispatch.emit_except($1, $2::jsonb, $3)", topic, {"type": "x", "n": n}, skip

@@ -7,30 +7,15 @@ import asyncio
 import itertools
 import time
 
-import asyncpg
 import pytest
 
-from api.app import create_app
-from dispatch.core.db import init_connection
-from tests.support.apps import HANDSHAKE, serve
+from tests.support.apps import HANDSHAKE
 from tests.support.assist import PICKUP, call
 from tests.support.factories import create_user, token_of
 from tests.support.sockets import next_of_type
 
 FAR = {"lat": 35.6971, "lng": -0.6308}  # Oran, far outside an Algiers bbox
 ALGIERS_BBOX = [2.9, 36.6, 3.2, 36.9]
-
-
-@pytest.fixture
-async def rt(settings, throwaway_db):
-    from api.keys import BUS
-
-    conn = await asyncpg.connect(throwaway_db)
-    await init_connection(conn)
-    async with serve(create_app(settings, db_url=throwaway_db)) as client:
-        await asyncio.wait_for(client.app[BUS].connected.wait(), 5)
-        yield client, conn
-    await conn.close()
 
 
 async def nothing_of(ws, kind: str, wait: float = 1.0) -> None:

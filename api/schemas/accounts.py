@@ -47,7 +47,6 @@ def _lower(value: Any) -> Any:
 
 _SEED_DATE = re.compile(r"[0-9]{2}:[0-9]{2}:[0-9]{2}")
 
-
 _LICENSE_DATE = "Enter a date as dd:mm:yy or YYYY-MM-DD."
 
 
@@ -77,38 +76,27 @@ def _future(value: dt.date) -> dt.date:
 
 Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(normalise_email)]
 
-
 Phone = Annotated[str, StringConstraints(max_length=32), AfterValidator(normalise_phone)]
-
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, max_length=150)]
 
-
 Address = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)]
-
 
 Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
 
-
 AnyPassword = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
-
 
 Code = Annotated[
     str, BeforeValidator(_code), StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{6}$")
 ]
 
-
 Token = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=8192)]
-
 
 ServiceType = Annotated[Literal["towing", "repair"], BeforeValidator(_lower)]
 
-
 LicenseCat = Annotated[Literal["b", "c"], BeforeValidator(_lower)]
 
-
 Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-
 
 LicenseExpiry = Annotated[
     dt.date,
@@ -120,27 +108,19 @@ LicenseExpiry = Annotated[
     ),
 ]
 
-
 RegistrationNum = Annotated[int, BeforeValidator(_not_bool), Field(gt=0, lt=10**15)]
-
 
 PHONE = AliasChoices("phone_number", "phone")
 
-
 SERVICE = AliasChoices("service_type", "assistance_type")
-
 
 LAT = AliasChoices("lat", "latitude", "current_lat", "currentLat")
 
-
 LNG = AliasChoices("lng", "longitude", "current_lng", "currentLng")
-
 
 CURRENT_LAT = AliasChoices("current_lat", "currentLat", "lat", "latitude")
 
-
 CURRENT_LNG = AliasChoices("current_lng", "currentLng", "lng", "longitude")
-
 
 ASSISTANT_REQUIRED = (
     "service_type",

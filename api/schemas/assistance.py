@@ -17,9 +17,7 @@ from api.schemas.common import REQUEST_TOTAL_PRICE, Lat, Lng, Out, StoredIn
 
 Status = Literal["requested", "accepted", "ongoing", "completed", "canceled"]
 
-
 MAX_IDEMPOTENCY_KEY = 255
-
 
 MAX_OFFSET = 1_000_000
 

@@ -22,9 +22,7 @@ from pydantic_core import core_schema
 # Coordinates are JSON numbers (never strings or booleans), in range and finite.
 Lat = Annotated[float, Field(strict=True, ge=-90, le=90, allow_inf_nan=False)]
 
-
 Lng = Annotated[float, Field(strict=True, ge=-180, le=180, allow_inf_nan=False)]
-
 
 # --- Date-times and dates -------------------------------------------------------------------
 # Every date-time a client sends (bodies and query strings) goes through parse_date_time, and
@@ -34,15 +32,11 @@ Lng = Annotated[float, Field(strict=True, ge=-180, le=180, allow_inf_nan=False)]
 # and 9999-12-31 exactly) and PostgreSQL date arithmetic.
 FIRST_INSTANT = datetime(1900, 1, 1, tzinfo=UTC)
 
-
 END_INSTANT = datetime(9999, 1, 1, tzinfo=UTC)  # excluded
-
 
 FIRST_DATE = FIRST_INSTANT.date()
 
-
 LAST_DATE = (END_INSTANT - timedelta(days=1)).date()  # its 24 UTC hours end at END_INSTANT
-
 
 # ISO 8601 extended format with a zone (RFC 3339; seconds optional, a space allowed for the T as
 # RFC 3339 allows): ASCII digits only, as \d would also match other scripts' digits.
@@ -53,31 +47,24 @@ _DATE_TIME = re.compile(
     r"(?:(?P<utc>[Zz])|(?P<sign>[+-])(?P<off_h>[0-9]{2}):?(?P<off_m>[0-9]{2}))"
 )
 
-
 _DATE = re.compile(r"(?P<year>[0-9]{4})-(?P<month>[0-9]{2})-(?P<day>[0-9]{2})")
-
 
 # The same grammars for the OpenAPI document (JSON Schema patterns: no named groups).
 DATE_TIME_PATTERN = re.sub(r"\?P<\w+>", "?:", _DATE_TIME.pattern)
 
-
 DATE_PATTERN = re.sub(r"\?P<\w+>", "?:", _DATE.pattern)
-
 
 _DATE_TIME_FORMAT = (
     "Must be an ISO 8601 date-time string with a zone (Z or an offset), "
     "e.g. 2030-01-31T08:30:00Z or 2030-01-31T09:30:00+01:00."
 )
 
-
 DATE_FORMAT = "Must be a date as YYYY-MM-DD."
-
 
 DATE_TIME_RANGE = (
     f"Must be between {FIRST_INSTANT:%Y-%m-%dT%H:%M:%SZ} and "
     f"{END_INSTANT - timedelta(microseconds=1):%Y-%m-%dT%H:%M:%S.%fZ} in UTC."
 )
-
 
 DATE_RANGE = f"Must be from {FIRST_DATE} to {LAST_DATE}."
 
@@ -137,7 +124,6 @@ DATE_TIME_SCHEMA: dict[str, Any] = {
     + DATE_TIME_RANGE,
 }
 
-
 DATE_SCHEMA: dict[str, Any] = {
     "type": "string",
     "format": "date",
@@ -145,10 +131,8 @@ DATE_SCHEMA: dict[str, Any] = {
     "description": DATE_RANGE,
 }
 
-
 # The one date-time type of request bodies and query strings (always UTC once parsed).
 IsoDateTime = Annotated[datetime, PlainValidator(parse_date_time), WithJsonSchema(DATE_TIME_SCHEMA)]
-
 
 # The one date type (a UTC calendar day).
 IsoDate = Annotated[date, PlainValidator(parse_date), WithJsonSchema(DATE_SCHEMA)]
@@ -183,24 +167,17 @@ class NumericColumn:
 
 COST_LINE_QUANTITY = NumericColumn("cost_lines", "quantity", 12, 3)
 
-
 COST_LINE_UNIT_PRICE = NumericColumn("cost_lines", "unit_price", 14, 4)
-
 
 INVOICE_LINE_AMOUNT = NumericColumn("invoice_lines", "amount", 14, 4)
 
-
 INVOICE_TOTAL = NumericColumn("invoices", "total", 14, 4)
-
 
 ZONE_BASE_FARE = NumericColumn("zone_tariffs", "base_fare", 12, 2)
 
-
 ZONE_PER_KM = NumericColumn("zone_tariffs", "per_km", 12, 2)
 
-
 REQUEST_TOTAL_PRICE = NumericColumn("assistance_requests", "total_price", 12, 2)
-
 
 NUMERIC_COLUMNS = (
     COST_LINE_QUANTITY,

@@ -24,9 +24,7 @@ from dispatch.fleet.vehicles import FIRST_YEAR, last_model_year, normalise_plate
 
 FuelType = Literal["gasoline", "diesel", "electric", "hybrid", "lpg", "cng", "other"]
 
-
 VehicleClass = Literal["light", "heavy"]
-
 
 ServiceType = Literal["towing", "repair"]
 
@@ -120,18 +118,14 @@ def _tariff_problems(tariffs: list[ZoneTariff] | None) -> dict[str, list[str]]:
 
 _GEOMETRY_TYPE = "Must be a GeoJSON Polygon or MultiPolygon."
 
-
 _WELL_FORMED = (
     "Not a well-formed GeoJSON Polygon or MultiPolygon (rings need 4 or more positions, the last "
     "equal to the first)."
 )
 
-
 _POSITION = "Positions are [longitude, latitude]: two numbers, no altitude."
 
-
 _RANGE = "Coordinates must be [longitude, latitude] within -180..180 and -90..90."
-
 
 _RING = "Every ring needs 4 or more positions, the last equal to the first."
 
@@ -183,13 +177,11 @@ _POSITION_SCHEMA = {
     "maxItems": 2,
 }
 
-
 _POLYGON_SCHEMA = {
     "type": "array",
     "minItems": 1,
     "items": {"type": "array", "minItems": 4, "items": _POSITION_SCHEMA},
 }
-
 
 ZONE_GEOMETRY_SCHEMA: dict[str, Any] = {
     "oneOf": [
@@ -213,12 +205,10 @@ ZONE_GEOMETRY_SCHEMA: dict[str, Any] = {
     "INVALID_GEOMETRY with the reason in `fields.geometry`.",
 }
 
-
 # A zone's shape; every problem is a 400 INVALID_GEOMETRY with the reason in fields.geometry.
 ZoneGeometry = Annotated[
     dict[str, Any], PlainValidator(_zone_geometry), WithJsonSchema(ZONE_GEOMETRY_SCHEMA)
 ]
-
 
 # Stored stripped: "   " is no name (and two zones differing by spaces are one).
 ZoneName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]

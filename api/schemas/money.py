@@ -24,7 +24,6 @@ from api.schemas.common import (
 
 MAX_QUANTITY = 1_000_000
 
-
 # quantity x unit_price is an invoice line's amount: it must fit invoice_lines.amount once rounded.
 MAX_LINE_AMOUNT = INVOICE_LINE_AMOUNT.largest_whole
 

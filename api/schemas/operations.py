@@ -19,9 +19,7 @@ from api.schemas.common import IsoDateTime, Out
 
 MAX_REASON = 500
 
-
 MAX_STATUSES = 5
-
 
 Status = Literal["requested", "accepted", "ongoing", "completed", "canceled"]
 

@@ -24,7 +24,6 @@ _MESSAGES = {
     "float_parsing": "Must be a number.",
 }
 
-
 # Error types whose problems have a code of their own (a custom error raised by a field type),
 # used when every problem of a request is of that type.
 _CODES = {"invalid_geometry": "INVALID_GEOMETRY"}

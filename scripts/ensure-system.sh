@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the engine needs (PostgreSQL 15, PostGIS 3, pgTAP; Chromium and its
+# Installs the Debian packages the engine needs (PostgreSQL 15, PostGIS 3, pgTAP, pgRouting; Chromium and its
 # WebDriver for the console's browser test) when they are missing.
 set -euo pipefail
 
 # pg_prove lives in libtap-parser-sourcehandler-pgtap-perl, only recommended by the pgtap package.
 # haproxy is the load balancer in front of two server nodes in the scale-out test.
-PACKAGES=(postgresql-15 postgresql-15-postgis-3 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
+PACKAGES=(postgresql-15 postgresql-15-postgis-3 postgresql-15-pgtap postgresql-15-pgrouting
+          libtap-parser-sourcehandler-pgtap-perl
           chromium chromium-driver haproxy)
 missing=()
 [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15)
 { [ -f /usr/lib/postgresql/15/lib/postgis-3.so ] && [ -f /usr/share/postgresql/15/extension/postgis.control ]; } \
   || missing+=(postgresql-15-postgis-3)
 [ -f /usr/share/postgresql/15/extension/pgtap.control ] || missing+=(postgresql-15-pgtap)
+# pgRouting ranks candidates by road travel time (sql/migrations/0012_roads.sql).
+[ -f /usr/share/postgresql/15/extension/pgrouting.control ] || missing+=(postgresql-15-pgrouting)
 command -v pg_prove >/dev/null || missing+=(libtap-parser-sourcehandler-pgtap-perl)
 # The console's browser test (tests/test_console_browser.py) drives Debian's Chromium via Selenium.
 command -v chromium >/dev/null || missing+=(chromium)

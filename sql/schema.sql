@@ -20,6 +20,12 @@ SET row_security = off;
 CREATE SCHEMA dispatch;
 
 --
+-- Name: roads; Type: SCHEMA; Schema: -; Owner: -
+--
+
+CREATE SCHEMA roads;
+
+--
 -- Name: postgis; Type: EXTENSION; Schema: -; Owner: -
 --
 
@@ -30,6 +36,18 @@ CREATE EXTENSION IF NOT EXISTS postgis WITH SCHEMA public;
 --
 
 COMMENT ON EXTENSION postgis IS 'PostGIS geometry and geography spatial types and functions';
+
+--
+-- Name: pgrouting; Type: EXTENSION; Schema: -; Owner: -
+--
+
+CREATE EXTENSION IF NOT EXISTS pgrouting WITH SCHEMA public;
+
+--
+-- Name: EXTENSION pgrouting; Type: COMMENT; Schema: -; Owner: -
+--
+
+COMMENT ON EXTENSION pgrouting IS 'pgRouting Extension';
 
 --
 -- Name: accept_assistance(bigint, bigint); Type: FUNCTION; Schema: dispatch; Owner: -
@@ -5832,6 +5850,135 @@ CREATE TABLE dispatch.zone_tariffs (
 COMMENT ON TABLE dispatch.zone_tariffs IS 'A zone''s own prices; a (service, vehicle) pair without a row falls back to dispatch.tariffs (whose label, currency and final_price_on_completion always apply).';
 
 --
+-- Name: edges; Type: TABLE; Schema: roads; Owner: -
+--
+
+CREATE TABLE roads.edges (
+    id bigint NOT NULL,
+    region_id integer NOT NULL,
+    source bigint NOT NULL,
+    target bigint NOT NULL,
+    cost double precision NOT NULL,
+    reverse_cost double precision NOT NULL,
+    length_m double precision NOT NULL,
+    highway text NOT NULL,
+    osm_way bigint NOT NULL,
+    main boolean DEFAULT false NOT NULL,
+    geom public.geometry(LineString,4326) NOT NULL,
+    CONSTRAINT edges_cost_check CHECK (((cost = ('-1'::integer)::double precision) OR ((cost >= (0)::double precision) AND (cost < ('1000000'::numeric)::double precision)))),
+    CONSTRAINT edges_direction_check CHECK (((cost >= (0)::double precision) OR (reverse_cost >= (0)::double precision))),
+    CONSTRAINT edges_length_m_check CHECK (((length_m >= (0)::double precision) AND (length_m < ('1000000'::numeric)::double precision))),
+    CONSTRAINT edges_reverse_cost_check CHECK (((reverse_cost = ('-1'::integer)::double precision) OR ((reverse_cost >= (0)::double precision) AND (reverse_cost < ('1000000'::numeric)::double precision))))
+);
+
+--
+-- Name: TABLE edges; Type: COMMENT; Schema: roads; Owner: -
+--
+
+COMMENT ON TABLE roads.edges IS 'Road graph edges (pgRouting''s shape): a piece of an OSM car way between two vertices, drawn from source to target. main: both ends in the region''s largest strongly connected piece.';
+
+--
+-- Name: COLUMN edges.cost; Type: COMMENT; Schema: roads; Owner: -
+--
+
+COMMENT ON COLUMN roads.edges.cost IS 'Seconds to drive from source to target at the way''s speed; -1 where one-way forbids it.';
+
+--
+-- Name: COLUMN edges.reverse_cost; Type: COMMENT; Schema: roads; Owner: -
+--
+
+COMMENT ON COLUMN roads.edges.reverse_cost IS 'Seconds to drive from target to source; -1 where one-way forbids it.';
+
+--
+-- Name: edges_id_seq; Type: SEQUENCE; Schema: roads; Owner: -
+--
+
+ALTER TABLE roads.edges ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME roads.edges_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: regions; Type: TABLE; Schema: roads; Owner: -
+--
+
+CREATE TABLE roads.regions (
+    id integer NOT NULL,
+    name text NOT NULL,
+    source text NOT NULL,
+    sha256 text NOT NULL,
+    imported_at timestamp with time zone DEFAULT now() NOT NULL,
+    edges integer NOT NULL,
+    vertices integer NOT NULL,
+    area public.geometry(Polygon,4326) NOT NULL,
+    area_km2 double precision NOT NULL,
+    CONSTRAINT regions_area_km2_check CHECK ((area_km2 >= (0)::double precision)),
+    CONSTRAINT regions_edges_check CHECK ((edges >= 0)),
+    CONSTRAINT regions_name_check CHECK ((name ~ '^[a-z0-9][a-z0-9_-]{0,39}$'::text)),
+    CONSTRAINT regions_vertices_check CHECK ((vertices >= 0))
+);
+
+--
+-- Name: TABLE regions; Type: COMMENT; Schema: roads; Owner: -
+--
+
+COMMENT ON TABLE roads.regions IS 'One imported road graph: its source file, size, and the area it covers (the convex hull of its routable piece). A pickup inside an area, within roads_snap_max_m of its roads, is ranked by travel time.';
+
+--
+-- Name: regions_id_seq; Type: SEQUENCE; Schema: roads; Owner: -
+--
+
+ALTER TABLE roads.regions ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME roads.regions_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: vertices; Type: TABLE; Schema: roads; Owner: -
+--
+
+CREATE TABLE roads.vertices (
+    id bigint NOT NULL,
+    region_id integer NOT NULL,
+    osm_node bigint NOT NULL,
+    main boolean DEFAULT false NOT NULL,
+    geom public.geometry(Point,4326) NOT NULL
+);
+
+--
+-- Name: TABLE vertices; Type: COMMENT; Schema: roads; Owner: -
+--
+
+COMMENT ON TABLE roads.vertices IS 'Road graph vertices: OSM nodes where car ways meet or end. main: in the region''s largest strongly connected piece, the only one points are snapped to (elsewhere pairs can be unreachable).';
+
+--
+-- Name: COLUMN vertices.id; Type: COMMENT; Schema: roads; Owner: -
+--
+
+COMMENT ON COLUMN roads.vertices.id IS 'Unique across regions, so regions can be routed together.';
+
+--
+-- Name: vertices_id_seq; Type: SEQUENCE; Schema: roads; Owner: -
+--
+
+ALTER TABLE roads.vertices ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME roads.vertices_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
 -- Name: position_history_default; Type: TABLE ATTACH; Schema: dispatch; Owner: -
 --
 
@@ -6158,6 +6305,34 @@ ALTER TABLE ONLY dispatch.zone_tariffs
     ADD CONSTRAINT zone_tariffs_pkey PRIMARY KEY (zone_id, service_type, vehicle_type);
 
 --
+-- Name: edges edges_pkey; Type: CONSTRAINT; Schema: roads; Owner: -
+--
+
+ALTER TABLE ONLY roads.edges
+    ADD CONSTRAINT edges_pkey PRIMARY KEY (id);
+
+--
+-- Name: regions regions_name_key; Type: CONSTRAINT; Schema: roads; Owner: -
+--
+
+ALTER TABLE ONLY roads.regions
+    ADD CONSTRAINT regions_name_key UNIQUE (name);
+
+--
+-- Name: regions regions_pkey; Type: CONSTRAINT; Schema: roads; Owner: -
+--
+
+ALTER TABLE ONLY roads.regions
+    ADD CONSTRAINT regions_pkey PRIMARY KEY (id);
+
+--
+-- Name: vertices vertices_pkey; Type: CONSTRAINT; Schema: roads; Owner: -
+--
+
+ALTER TABLE ONLY roads.vertices
+    ADD CONSTRAINT vertices_pkey PRIMARY KEY (id);
+
+--
 -- Name: assistance_events_assistance_idx; Type: INDEX; Schema: dispatch; Owner: -
 --
 
@@ -6462,6 +6637,30 @@ CREATE INDEX shifts_assistant_idx ON dispatch.shifts USING btree (assistant_id, 
 --
 
 CREATE UNIQUE INDEX shifts_one_open ON dispatch.shifts USING btree (assistant_id) WHERE (ended_at IS NULL);
+
+--
+-- Name: edges_geom_idx; Type: INDEX; Schema: roads; Owner: -
+--
+
+CREATE INDEX edges_geom_idx ON roads.edges USING gist (geom) WHERE main;
+
+--
+-- Name: edges_region_idx; Type: INDEX; Schema: roads; Owner: -
+--
+
+CREATE INDEX edges_region_idx ON roads.edges USING btree (region_id);
+
+--
+-- Name: regions_area_idx; Type: INDEX; Schema: roads; Owner: -
+--
+
+CREATE INDEX regions_area_idx ON roads.regions USING gist (area);
+
+--
+-- Name: vertices_region_idx; Type: INDEX; Schema: roads; Owner: -
+--
+
+CREATE INDEX vertices_region_idx ON roads.vertices USING btree (region_id);
 
 --
 -- Name: position_history_default_pkey; Type: INDEX ATTACH; Schema: dispatch; Owner: -
@@ -6869,6 +7068,34 @@ ALTER TABLE ONLY dispatch.zone_tariffs
 
 ALTER TABLE ONLY dispatch.zone_tariffs
     ADD CONSTRAINT zone_tariffs_zone_id_fkey FOREIGN KEY (zone_id) REFERENCES dispatch.service_zones(id) ON DELETE CASCADE;
+
+--
+-- Name: edges edges_region_id_fkey; Type: FK CONSTRAINT; Schema: roads; Owner: -
+--
+
+ALTER TABLE ONLY roads.edges
+    ADD CONSTRAINT edges_region_id_fkey FOREIGN KEY (region_id) REFERENCES roads.regions(id) ON DELETE CASCADE;
+
+--
+-- Name: edges edges_source_fkey; Type: FK CONSTRAINT; Schema: roads; Owner: -
+--
+
+ALTER TABLE ONLY roads.edges
+    ADD CONSTRAINT edges_source_fkey FOREIGN KEY (source) REFERENCES roads.vertices(id) ON DELETE CASCADE;
+
+--
+-- Name: edges edges_target_fkey; Type: FK CONSTRAINT; Schema: roads; Owner: -
+--
+
+ALTER TABLE ONLY roads.edges
+    ADD CONSTRAINT edges_target_fkey FOREIGN KEY (target) REFERENCES roads.vertices(id) ON DELETE CASCADE;
+
+--
+-- Name: vertices vertices_region_id_fkey; Type: FK CONSTRAINT; Schema: roads; Owner: -
+--
+
+ALTER TABLE ONLY roads.vertices
+    ADD CONSTRAINT vertices_region_id_fkey FOREIGN KEY (region_id) REFERENCES roads.regions(id) ON DELETE CASCADE;
 
 --
 -- PostgreSQL database dump complete

@@ -61,6 +61,10 @@ BEGIN
             'pickupLocation', dispatch.point_json(request.pickup),
             'dropoffLocation', dispatch.point_json(request.dropoff),
             'distance_km', round(request.distance_km::numeric, 3),
+            'distance_source', request.distance_source,
+            -- The assistant's ETA to the pickup while they are on their way (etas.sql).
+            'eta_s', CASE WHEN request.status = 'accepted' THEN request.eta_s END,
+            'eta_source', CASE WHEN request.status = 'accepted' THEN request.eta_source END,
             'total_price', request.total_price,
             'currency', request.currency,
             'surge_multiplier', request.price -> 'surge_multiplier',
@@ -103,13 +107,16 @@ BEGIN
                                    ON p.user_id = s.id AND request.status IN ('accepted', 'ongoing')
                             WHERE s.id = request.assistant_id),
             'client', (SELECT jsonb_build_object('id', c.id, 'name', c.name)
-                         FROM dispatch.users c WHERE c.id = request.client_id)
+                         FROM dispatch.users c WHERE c.id = request.client_id),
+            'eta_s', CASE WHEN request.status = 'accepted' THEN request.eta_s END,
+            'eta_source', CASE WHEN request.status = 'accepted' THEN request.eta_source END
         )
     );
 END;
 $$;
 COMMENT ON FUNCTION dispatch.status_message(dispatch.assistance_requests) IS
-    'The WebSocket "status" frame for a request: {type, assistance_id, status, assistant|null, client}.';
+    'The WebSocket "status" frame for a request: {type, assistance_id, status, assistant|null, '
+    'client, eta_s, eta_source} (the ETA while accepted, else null).';
 
 -- Record a transition and announce it on the request's channel (internal helper).
 CREATE OR REPLACE FUNCTION dispatch.record_transition(
@@ -168,7 +175,7 @@ DECLARE
     caller_role text;
     existing    dispatch.assistance_requests;
     req         dispatch.assistance_requests;
-    km          double precision;
+    trip        record;
     quote       jsonb;
     matched     jsonb;
     candidates  jsonb;
@@ -215,12 +222,14 @@ BEGIN
     IF dropoff_lat IS NOT NULL THEN
         dropoff := ST_SetSRID(ST_MakePoint(dropoff_lng, dropoff_lat), 4326)::geography;
     END IF;
-    km := dispatch.route_distance_km(pickup_lat, pickup_lng, dropoff_lat, dropoff_lng);
+    -- By road where graphs cover both ends (etas.sql); the quote says which.
+    trip := dispatch.trip_distance(pickup, dropoff);
     quote := dispatch.quote_price(request_assistance.service_type, request_assistance.vehicle_type,
-                                  km, request_assistance.pickup_cell_r7,
-                                  request_assistance.neighbour_cells_r7, pickup);
+                                  trip.km, request_assistance.pickup_cell_r7,
+                                  request_assistance.neighbour_cells_r7, pickup)
+             || jsonb_build_object('distance_source', trip.source);
 
-    -- Round 1 (sql/functions/offers.sql): the N nearest eligible assistants within the first
+    -- Round 1 (sql/functions/offers.sql): the N soonest eligible assistants within the first
     -- round's radius; the response's nearby_assistants are exactly the offers sent.
     radius := dispatch.offer_round_radius_m(1);
     candidates := dispatch.candidates_json(NULL, pickup, request_assistance.service_type, radius);
@@ -231,15 +240,15 @@ BEGIN
         (client_id, service_type, vehicle_type, description, pickup, dropoff, pickup_h3_r7,
          distance_km, price, total_price, currency, matched_assistants, idempotency_key,
          idempotency_fingerprint, searching, offer_round, round_ends_at, round_radius_m,
-         arrivals_checked_at, pickup_h3_r8)
+         arrivals_checked_at, pickup_h3_r8, distance_source)
     VALUES
         (request_assistance.client_id, request_assistance.service_type,
          request_assistance.vehicle_type, coalesce(request_assistance.description, ''),
-         pickup, dropoff, request_assistance.pickup_cell_r7, km, quote,
+         pickup, dropoff, request_assistance.pickup_cell_r7, trip.km, quote,
          (quote ->> 'total')::numeric, quote ->> 'currency', matched,
          request_assistance.idempotency_key, request_assistance.idempotency_fingerprint,
          true, 1, dispatch.offer_round_ends_at(), radius, now(),
-         request_assistance.pickup_cell_r8)
+         request_assistance.pickup_cell_r8, trip.source)
     RETURNING * INTO req;
 
     -- One batch: the request's status and feed frames, then its offers (dispatch.offer_batch).

@@ -28,6 +28,20 @@ $$;
 COMMENT ON FUNCTION dispatch.offer_round_ends_at() IS
     'When a round starting now ends: now() + offer_timeout_s (database clock).';
 
+-- offer_candidates gained its ETA columns (issue 25): an older definition cannot be replaced.
+DO $$
+BEGIN
+    IF to_regprocedure('dispatch.offer_candidates(bigint, geography, text, double precision, integer)')
+           IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM pg_proc p
+                        WHERE p.oid = to_regprocedure('dispatch.offer_candidates(bigint, geography, '
+                                                      'text, double precision, integer)')
+                          AND 'rank_s' = ANY (p.proargnames)) THEN
+        DROP FUNCTION dispatch.offer_candidates(bigint, geography, text, double precision, integer);
+    END IF;
+END;
+$$;
+
 CREATE OR REPLACE FUNCTION dispatch.offer_candidates(
     assistance_id bigint,
     pickup geography,
@@ -35,13 +49,30 @@ CREATE OR REPLACE FUNCTION dispatch.offer_candidates(
     radius_m double precision,
     max_results integer
 )
-RETURNS TABLE (assistant_id bigint, distance_m double precision)
-LANGUAGE sql
+RETURNS TABLE (
+    assistant_id bigint,
+    distance_m   double precision,
+    eta_s        integer,
+    eta_source   text,
+    rank_s       double precision
+)
+LANGUAGE plpgsql
 STABLE
 AS $$
-    -- dispatch.nearby_assistants' exact top-N (KNN for N candidates, then a spheroid re-rank of
+DECLARE
+    -- Where a road graph covers the pickup, the straight line only preselects: the cut is by
+    -- road time among roads_preselect_factor times as many (etas.sql, dispatch.rank_by_eta).
+    k      integer := CASE WHEN roads.covers(pickup::geometry)
+                           THEN max_results * greatest(
+                                    dispatch.setting_numeric('roads_preselect_factor'), 1)::integer
+                           ELSE max_results END;
+    ids    bigint[];
+    places geography[];
+    ds     double precision[];
+BEGIN
+    -- dispatch.nearby_assistants' exact top-k (KNN for k candidates, then a spheroid re-rank of
     -- everyone within the largest of their distances + 1 %; that bound is the re-rank's only index
-    -- condition, so it touches O(N) rows whatever the density), leaving out whoever already had
+    -- condition, so it touches O(k) rows whatever the density), leaving out whoever already had
     -- an offer of this request in any state: nobody is offered the same request twice.
     WITH knn AS (
         SELECT ST_Distance(v.geog, offer_candidates.pickup) AS d
@@ -55,26 +86,38 @@ AS $$
                                WHERE o.assistance_id = offer_candidates.assistance_id
                                  AND o.assistant_id = v.user_id))
         ORDER BY v.geog <-> offer_candidates.pickup
-        LIMIT offer_candidates.max_results
+        LIMIT k
     ), bound AS (
         SELECT least(max(knn.d), offer_candidates.radius_m) * 1.01 AS b FROM knn
+    ), nearest AS (
+        SELECT v.user_id, v.geog, x.d
+        FROM bound, dispatch.available_assistants v,
+             LATERAL (SELECT ST_Distance(v.geog, offer_candidates.pickup) AS d) x
+        WHERE v.service_type = offer_candidates.service_type
+          AND ST_DWithin(v.geog, offer_candidates.pickup, bound.b, false)
+          AND x.d <= offer_candidates.radius_m
+          AND (offer_candidates.assistance_id IS NULL
+               OR NOT EXISTS (SELECT 1 FROM dispatch.offers o
+                               WHERE o.assistance_id = offer_candidates.assistance_id
+                                 AND o.assistant_id = v.user_id))
+        ORDER BY x.d, v.user_id
+        LIMIT k
     )
-    SELECT v.user_id, x.d
-    FROM bound, dispatch.available_assistants v,
-         LATERAL (SELECT ST_Distance(v.geog, offer_candidates.pickup) AS d) x
-    WHERE v.service_type = offer_candidates.service_type
-      AND ST_DWithin(v.geog, offer_candidates.pickup, bound.b, false)
-      AND x.d <= offer_candidates.radius_m
-      AND (offer_candidates.assistance_id IS NULL
-           OR NOT EXISTS (SELECT 1 FROM dispatch.offers o
-                           WHERE o.assistance_id = offer_candidates.assistance_id
-                             AND o.assistant_id = v.user_id))
-    ORDER BY x.d, v.user_id
-    LIMIT offer_candidates.max_results
+    SELECT array_agg(n.user_id ORDER BY n.d, n.user_id), array_agg(n.geog ORDER BY n.d, n.user_id),
+           array_agg(n.d ORDER BY n.d, n.user_id)
+      INTO ids, places, ds
+      FROM nearest n;
+    IF ids IS NULL THEN
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT * FROM dispatch.rank_by_eta(pickup, ids, places, ds, max_results);
+END;
 $$;
 COMMENT ON FUNCTION dispatch.offer_candidates(bigint, geography, text, double precision, integer) IS
-    'The nearest max_results available assistants of service_type within radius_m metres of '
-    'pickup who were never offered request assistance_id, nearest first (geodesic metres).';
+    'The max_results available assistants of service_type within radius_m metres of pickup who '
+    'were never offered request assistance_id, soonest first: by road travel time where a graph '
+    'covers the pickup (among the straight-line nearest roads_preselect_factor x max_results), '
+    'else by geodesic distance; each with distance_m, eta_s, eta_source and the ranking key rank_s.';
 
 CREATE OR REPLACE FUNCTION dispatch.offer_frame(request dispatch.assistance_requests)
 RETURNS jsonb
@@ -115,16 +158,19 @@ AS $$
 BEGIN
     -- A duplicate here would be a bug (the caller holds the request's lock and left out everyone
     -- already offered): the primary key makes it an error rather than a second offer.
-    INSERT INTO dispatch.offers (assistance_id, assistant_id, round, distance_m, expires_at)
+    INSERT INTO dispatch.offers (assistance_id, assistant_id, round, distance_m, expires_at, eta_s,
+                                 eta_source)
     SELECT request.id, (c ->> 'assistant_id')::bigint, request.offer_round,
-           (c ->> 'distance_m')::double precision, request.round_ends_at
+           (c ->> 'distance_m')::double precision, request.round_ends_at, (c ->> 'eta_s')::integer,
+           c ->> 'eta_source'
     FROM jsonb_array_elements(candidates) c;
     RETURN jsonb_array_length(candidates);
 END;
 $$;
 COMMENT ON FUNCTION dispatch.insert_offers(dispatch.assistance_requests, jsonb) IS
     'Internal: record offers of the request''s current round to candidates ([{assistant_id, '
-    'distance (km), distance_m}]), announcing nothing (dispatch.offer_batch). Returns the count.';
+    'distance (km), distance_m, eta_s, eta_source}]), announcing nothing (dispatch.offer_batch). '
+    'Returns the count.';
 
 CREATE OR REPLACE FUNCTION dispatch.offer_batch(
     request dispatch.assistance_requests,
@@ -143,7 +189,8 @@ BEGIN
     END IF;
     frame := dispatch.offer_frame(request);
     SELECT array_agg('assistant:' || (c ->> 'assistant_id')) || ARRAY['dispatch'],
-           array_agg(frame || jsonb_build_object('distance', c -> 'distance'))
+           array_agg(frame || jsonb_build_object('distance', c -> 'distance', 'eta_s', c -> 'eta_s',
+                                                 'eta_source', c -> 'eta_source'))
                || ARRAY[jsonb_build_object(
                       'type', 'offer',
                       'assistance_id', request.id,
@@ -155,8 +202,8 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION dispatch.offer_batch(dispatch.assistance_requests, jsonb) IS
-    'Internal: the frames announcing offers to candidates: new_assistance_request to each '
-    'assistant:<id>, then one {type: offer, assistance_id, round, assistant_ids, expires_at} to '
+    'Internal: the frames announcing offers to candidates: new_assistance_request (with the '
+    'assistant''s distance, eta_s and eta_source) to each assistant:<id>, then one {type: offer, assistance_id, round, assistant_ids, expires_at} to '
     'dispatch (NULL arrays for no candidate).';
 
 CREATE OR REPLACE FUNCTION dispatch.send_offers(
@@ -187,7 +234,7 @@ CREATE OR REPLACE FUNCTION dispatch.candidates_json(
     pickup geography,
     service_type text,
     radius_m double precision,
-    closer_than_m double precision DEFAULT NULL
+    sooner_than_s double precision DEFAULT NULL
 )
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -199,19 +246,23 @@ BEGIN
     RETURN (
     SELECT coalesce(jsonb_agg(jsonb_build_object('assistant_id', n.assistant_id,
                                                  'distance', round((n.distance_m / 1000)::numeric, 3),
-                                                 'distance_m', n.distance_m)
-                              ORDER BY n.distance_m, n.assistant_id), '[]')
+                                                 'distance_m', n.distance_m,
+                                                 'eta_s', n.eta_s,
+                                                 'eta_source', n.eta_source)
+                              ORDER BY n.eta_source = 'straight_line', n.rank_s, n.distance_m,
+                                       n.assistant_id), '[]')
     FROM dispatch.offer_candidates(candidates_json.assistance_id, candidates_json.pickup,
                                    candidates_json.service_type, candidates_json.radius_m,
                                    dispatch.setting_numeric('matching_max_results')::integer) n
-    WHERE candidates_json.closer_than_m IS NULL OR n.distance_m < candidates_json.closer_than_m
+    WHERE candidates_json.sooner_than_s IS NULL OR n.rank_s < candidates_json.sooner_than_s
     );
 END;
 $$;
 COMMENT ON FUNCTION dispatch.candidates_json(bigint, geography, text, double precision,
                                             double precision) IS
     'dispatch.offer_candidates (N = matching_max_results) as [{assistant_id, distance (km), '
-    'distance_m}], optionally only those strictly closer than closer_than_m.';
+    'distance_m, eta_s, eta_source}], optionally only those sooner than sooner_than_s (the '
+    'ranking key, seconds).';
 
 CREATE OR REPLACE FUNCTION dispatch.start_offer_round(request dispatch.assistance_requests)
 RETURNS dispatch.assistance_requests
@@ -294,14 +345,16 @@ DECLARE
 BEGIN
     -- An assistant who became eligible (or came within reach) during the round joins it when the
     -- round start would have picked them: anyone within the radius while the round reached fewer
-    -- than N, else anyone closer than the farthest assistant the round reached.
-    SELECT count(*), max(o.distance_m) INTO offered, farthest
+    -- than N, else anyone sooner than the latest assistant the round reached (by road time, or
+    -- by the straight line, as each was ranked).
+    SELECT count(*),
+           max(CASE WHEN o.eta_source = 'road' THEN o.eta_s
+                    ELSE dispatch.straight_line_eta_s(o.distance_m) END)
+      INTO offered, farthest
       FROM dispatch.offers o
      WHERE o.assistance_id = request.id AND o.round = request.offer_round;
     candidates := dispatch.candidates_json(
-        request.id, request.pickup, request.service_type,
-        CASE WHEN offered < n_max THEN request.round_radius_m
-             ELSE least(farthest, request.round_radius_m) END,
+        request.id, request.pickup, request.service_type, request.round_radius_m,
         CASE WHEN offered < n_max THEN NULL ELSE farthest END);
     UPDATE dispatch.assistance_requests r SET arrivals_checked_at = now() WHERE r.id = request.id;
     sent := dispatch.send_offers(request, candidates);

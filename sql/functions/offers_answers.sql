@@ -115,6 +115,7 @@ BEGIN
            updated_at = now()
      WHERE r.id = req.id
     RETURNING * INTO req;
+    req := dispatch.set_job_eta(req);  -- etas.sql: the status frame carries it
     PERFORM dispatch.record_transition(req, take_request.actor_id, 'requested');
     RETURN req;
 END;

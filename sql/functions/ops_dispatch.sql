@@ -91,6 +91,8 @@ BEGIN
                            'assistant_name', u.name,
                            'round', o.round,
                            'distance', round((o.distance_m / 1000)::numeric, 3),
+                           'eta_s', o.eta_s,
+                           'eta_source', o.eta_source,
                            'sent_at', dispatch.iso_utc(o.sent_at),
                            'expires_at', dispatch.iso_utc(o.expires_at),
                            'closed_at', dispatch.iso_utc(o.closed_at),
@@ -107,7 +109,24 @@ BEGIN
                            'reason', e.reason,
                            'at', dispatch.iso_utc(e.created_at))
                        ORDER BY e.id)
-                FROM dispatch.assistance_events e WHERE e.assistance_id = r.id), '[]'))
+                FROM dispatch.assistance_events e WHERE e.assistance_id = r.id), '[]'),
+            -- Who could take it now, soonest first (the same ranking as the offer rounds, but
+            -- anyone available within the widest round, offered before or not); the first is
+            -- the suggestion.
+            'candidates', CASE WHEN r.status = 'requested' THEN coalesce((
+                SELECT jsonb_agg(jsonb_build_object(
+                           'assistant_id', c.assistant_id,
+                           'assistant_name', u.name,
+                           'distance', round((c.distance_m / 1000)::numeric, 3),
+                           'eta_s', c.eta_s,
+                           'eta_source', c.eta_source)
+                       ORDER BY c.eta_source = 'straight_line', c.rank_s, c.assistant_id)
+                FROM dispatch.offer_candidates(NULL, r.pickup, r.service_type,
+                                               dispatch.setting_numeric('offer_max_radius_m')
+                                                   ::double precision,
+                                               dispatch.setting_numeric('matching_max_results')
+                                                   ::integer) c
+                JOIN dispatch.users u ON u.id = c.assistant_id), '[]') ELSE '[]' END)
         FROM dispatch.assistance_requests r
         WHERE r.id = dispatch_request_detail.assistance_id
     );
@@ -115,8 +134,10 @@ END;
 $$;
 COMMENT ON FUNCTION dispatch.dispatch_request_detail(bigint, bigint) IS
     'One request for a dispatcher: the assistance object plus offers [{assistant_id, round, '
-    'distance, sent_at, state, ...}] and events [{from_status, to_status, actor_id, actor_role, '
-    'reason, at}]; NULL for an unknown id. DP046 unless the caller is a dispatcher.';
+    'distance, eta_s, eta_source, sent_at, state, ...}], events [{from_status, to_status, '
+    'actor_id, actor_role, reason, at}] and, while requested, candidates [{assistant_id, '
+    'assistant_name, distance, eta_s, eta_source}] soonest first; NULL for an unknown id. DP046 '
+    'unless the caller is a dispatcher.';
 
 -- The checks of a dispatcher's assign are an accept's: dispatch.lock_job_taker (lifecycle.sql).
 DROP FUNCTION IF EXISTS dispatch.lock_assignable(bigint, text);
@@ -166,6 +187,8 @@ AS $$
         'distance', (SELECT round((ST_Distance(p.geog, request.pickup) / 1000)::numeric, 3)
                        FROM dispatch.positions p WHERE p.user_id = request.assistant_id),
         'distance_km', round(request.distance_km::numeric, 3),
+        'eta_s', request.eta_s,
+        'eta_source', request.eta_source,
         'total_price', request.total_price,
         'currency', request.currency,
         'offer_round', request.offer_round,
@@ -175,7 +198,7 @@ AS $$
 $$;
 COMMENT ON FUNCTION dispatch.assigned_frame(dispatch.assistance_requests, text) IS
     'The "assigned" frame an assistant gets when a dispatcher gives them a job: the offer''s fields '
-    '(new_assistance_request) plus reason.';
+    '(new_assistance_request, with the assistant''s eta_s and eta_source) plus reason.';
 
 CREATE OR REPLACE FUNCTION dispatch.assign_assistance(
     assistance_id bigint,
@@ -261,6 +284,7 @@ BEGIN
        SET assistant_id = reassign_assistance.assistant_id, accepted_at = now(), updated_at = now()
      WHERE r.id = req.id
     RETURNING * INTO req;
+    req := dispatch.set_job_eta(req);  -- etas.sql: the new assistant's
 
     PERFORM dispatch.emit_many(
         ARRAY['assistant:' || previous, 'assistant:' || req.assistant_id],

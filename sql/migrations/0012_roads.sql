@@ -92,3 +92,31 @@ COMMENT ON COLUMN roads.edges.reverse_cost IS
     'Seconds to drive from target to source; -1 where one-way forbids it.';
 CREATE INDEX edges_geom_idx ON roads.edges USING gist (geom) WHERE main;
 CREATE INDEX edges_region_idx ON roads.edges (region_id);
+
+-- What matching and the jobs keep of travel times (sql/functions/roads.sql ranks, offers.sql
+-- records): each offer's ETA, the accepted assistant's current ETA, and which distance priced
+-- the trip.
+ALTER TABLE dispatch.offers
+    ADD COLUMN eta_s integer CONSTRAINT offers_eta_s_check CHECK (eta_s >= 0),
+    ADD COLUMN eta_source text CONSTRAINT offers_eta_source_check
+        CHECK (eta_source IN ('road', 'straight_line'));
+COMMENT ON COLUMN dispatch.offers.eta_s IS
+    'The assistant''s travel time to the pickup when offered, seconds (eta_source: by road or by '
+    'the straight line at straight_line_speed_kmh).';
+
+ALTER TABLE dispatch.assistance_requests
+    ADD COLUMN eta_s integer CONSTRAINT assistance_requests_eta_s_check CHECK (eta_s >= 0),
+    ADD COLUMN eta_source text CONSTRAINT assistance_requests_eta_source_check
+        CHECK (eta_source IN ('road', 'straight_line')),
+    ADD COLUMN eta_at timestamptz,
+    ADD COLUMN distance_source text NOT NULL DEFAULT 'straight_line'
+        CONSTRAINT assistance_requests_distance_source_check
+        CHECK (distance_source IN ('road', 'straight_line'));
+COMMENT ON COLUMN dispatch.assistance_requests.eta_s IS
+    'While accepted: the assistant''s travel time to the pickup, seconds, as of eta_at '
+    '(refreshed from their positions every eta_refresh_s by dispatch.refresh_etas).';
+COMMENT ON COLUMN dispatch.assistance_requests.distance_source IS
+    'Which pickup-to-dropoff distance priced the trip: road (the fastest route''s length over an '
+    'imported graph) or straight_line (geodesic).';
+CREATE INDEX assistance_requests_eta_idx ON dispatch.assistance_requests (eta_at)
+    WHERE status = 'accepted';

@@ -1,0 +1,227 @@
+-- Travel times over the imported road graphs (roads.edges, pgRouting's shape; `dispatch roads
+-- import`). A point is snapped onto the nearest edge of a region's main piece (within
+-- roads_snap_max_m) and routed from the exact spot on that edge, as pgr_withPoints would: the
+-- cost of a trip is the snap legs at roads_snap_speed_kmh, the part of the start edge driven
+-- out, the graph between, and the part of the end edge driven in. pgRouting builds its graph
+-- on every call, so each call loads only the edges in a box around its points, and refuses
+-- (returns nothing: callers fall back to the straight line) when that box would hold more than
+-- roads_max_edges.
+
+CREATE OR REPLACE FUNCTION roads.covers(p geometry)
+RETURNS boolean
+LANGUAGE sql
+STABLE
+PARALLEL SAFE
+AS $$
+    SELECT EXISTS (SELECT 1 FROM roads.regions r WHERE ST_Intersects(r.area, p))
+$$;
+COMMENT ON FUNCTION roads.covers(geometry) IS
+    'Whether an imported region''s area holds the point (its roads may still be farther than '
+    'roads_snap_max_m: roads.snap decides).';
+
+CREATE OR REPLACE FUNCTION roads.snap(p geometry)
+RETURNS TABLE (
+    edge_id      bigint,
+    source       bigint,
+    target       bigint,
+    cost         double precision,
+    reverse_cost double precision,
+    length_m     double precision,
+    fraction     double precision,
+    snap_m       double precision
+)
+LANGUAGE sql
+STABLE
+PARALLEL SAFE
+AS $$
+    -- The index's order is planar (degrees): the true nearest (metres) is among its first few.
+    SELECT e.id, e.source, e.target, e.cost, e.reverse_cost, e.length_m,
+           ST_LineLocatePoint(e.geom, p), d.m
+    FROM (SELECT * FROM roads.edges x WHERE x.main ORDER BY x.geom <-> p LIMIT 8) e,
+         LATERAL (SELECT ST_Distance(e.geom::geography, p::geography) AS m) d
+    WHERE d.m <= dispatch.setting_numeric('roads_snap_max_m')
+    ORDER BY d.m, e.id
+    LIMIT 1
+$$;
+COMMENT ON FUNCTION roads.snap(geometry) IS
+    'The point''s place on the road network: the nearest edge of a main piece within '
+    'roads_snap_max_m (none farther), the fraction along it (0 at source) and the distance to it.';
+
+CREATE OR REPLACE FUNCTION roads.routing_box(points geometry[])
+RETURNS geometry
+LANGUAGE plpgsql
+STABLE
+AS $$
+DECLARE
+    margin double precision := dispatch.setting_numeric('roads_box_margin_m');
+    box    geometry := ST_Envelope(ST_Collect(points));
+    lat    double precision := ST_Y(ST_Centroid(box));
+    load   double precision;
+BEGIN
+    box := ST_Expand(box, margin / (111320.0 * greatest(cos(radians(lat)), 0.01)), margin / 110574.0);
+    -- The edges the box would load, from each region's density: pgRouting's cost is linear in it.
+    SELECT coalesce(sum(r.edges * ST_Area(ST_Intersection(r.area, box))
+                        / nullif(ST_Area(r.area), 0)), 0)
+      INTO load
+      FROM roads.regions r
+     WHERE r.area && box;
+    IF load > dispatch.setting_numeric('roads_max_edges') THEN
+        RETURN NULL;
+    END IF;
+    RETURN box;
+END;
+$$;
+COMMENT ON FUNCTION roads.routing_box(geometry[]) IS
+    'The box of edges one routing call loads: the points'' envelope widened by roads_box_margin_m; '
+    'NULL when it would hold more than roads_max_edges (the call''s work budget).';
+
+CREATE OR REPLACE FUNCTION roads.times_to(destination geometry, origins geometry[])
+RETURNS TABLE (ord integer, seconds double precision)
+LANGUAGE plpgsql
+STABLE
+AS $$
+DECLARE
+    t    record;
+    box  geometry;
+    walk double precision := dispatch.setting_numeric('roads_snap_speed_kmh') / 3.6;
+BEGIN
+    SELECT * INTO t FROM roads.snap(destination);
+    IF NOT FOUND OR coalesce(cardinality(origins), 0) = 0 THEN
+        RETURN;
+    END IF;
+    box := roads.routing_box(origins || destination);
+    IF box IS NULL THEN
+        RETURN;
+    END IF;
+    -- One search backwards from the destination's edge ends over the reversed graph (cost and
+    -- reverse_cost swapped) reaches every origin's edge ends: the pgRouting call runs two
+    -- searches, whatever the number of origins.
+    RETURN QUERY
+    WITH o AS MATERIALIZED (
+        SELECT u.i::integer AS ord, s.*
+        FROM unnest(origins) WITH ORDINALITY AS u(p, i)
+        LEFT JOIN LATERAL roads.snap(u.p) s ON true
+    ), exits AS MATERIALIZED (
+        SELECT o.ord, o.target AS vid, (1 - o.fraction) * o.cost AS c FROM o WHERE o.cost >= 0
+        UNION ALL
+        SELECT o.ord, o.source, o.fraction * o.reverse_cost FROM o WHERE o.reverse_cost >= 0
+    ), entries AS MATERIALIZED (
+        SELECT e.vid, e.c FROM (VALUES
+            (t.source, CASE WHEN t.cost >= 0 THEN t.fraction * t.cost END),
+            (t.target, CASE WHEN t.reverse_cost >= 0 THEN (1 - t.fraction) * t.reverse_cost END)
+        ) AS e(vid, c)
+        WHERE e.c IS NOT NULL
+    ), legs AS (
+        SELECT d.start_vid AS entry, d.end_vid AS exit, d.agg_cost
+        FROM pgr_dijkstraCost(
+            format('SELECT id, source, target, reverse_cost AS cost, cost AS reverse_cost '
+                   'FROM roads.edges WHERE main AND geom && %L::geometry', box),
+            ARRAY(SELECT DISTINCT en.vid FROM entries en),
+            ARRAY(SELECT DISTINCT x.vid FROM exits x),
+            true) d
+        UNION ALL
+        SELECT en.vid, en.vid, 0 FROM entries en
+    ), routed AS (
+        SELECT x.ord, min(x.c + l.agg_cost + en.c) AS s
+        FROM exits x
+        JOIN legs l ON l.exit = x.vid
+        JOIN entries en ON en.vid = l.entry
+        GROUP BY x.ord
+    ), along AS (
+        -- Origin and destination on the same edge: straight along it where its direction allows.
+        SELECT o.ord,
+               CASE WHEN o.fraction <= t.fraction AND o.cost >= 0
+                        THEN (t.fraction - o.fraction) * o.cost
+                    WHEN o.fraction >= t.fraction AND o.reverse_cost >= 0
+                        THEN (o.fraction - t.fraction) * o.reverse_cost
+               END AS s
+        FROM o WHERE o.edge_id = t.edge_id
+    )
+    SELECT o.ord, (o.snap_m + t.snap_m) / walk + least(r.s, a.s)
+    FROM o
+    LEFT JOIN routed r ON r.ord = o.ord
+    LEFT JOIN along a ON a.ord = o.ord;
+END;
+$$;
+COMMENT ON FUNCTION roads.times_to(geometry, geometry[]) IS
+    'Driving time in seconds from each origin (ord = its 1-based index) to the destination over '
+    'the road graphs, snap legs included; seconds NULL for an origin off the roads or unable to '
+    'reach it. No rows when the destination is off every graph or the routing box is over budget.';
+
+CREATE OR REPLACE FUNCTION roads.route(
+    origin geometry,
+    destination geometry,
+    OUT seconds double precision,
+    OUT metres double precision
+)
+LANGUAGE plpgsql
+STABLE
+AS $$
+DECLARE
+    a    record;
+    b    record;
+    box  geometry;
+    walk double precision := dispatch.setting_numeric('roads_snap_speed_kmh') / 3.6;
+BEGIN
+    SELECT * INTO a FROM roads.snap(origin);
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    SELECT * INTO b FROM roads.snap(destination);
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    box := roads.routing_box(ARRAY[origin, destination]);
+    IF box IS NULL THEN
+        RETURN;
+    END IF;
+    WITH exits AS (
+        SELECT x.vid, x.c, x.m FROM (VALUES
+            (a.target, CASE WHEN a.cost >= 0 THEN (1 - a.fraction) * a.cost END,
+             (1 - a.fraction) * a.length_m),
+            (a.source, CASE WHEN a.reverse_cost >= 0 THEN a.fraction * a.reverse_cost END,
+             a.fraction * a.length_m)
+        ) AS x(vid, c, m) WHERE x.c IS NOT NULL
+    ), entries AS (
+        SELECT y.vid, y.c, y.m FROM (VALUES
+            (b.source, CASE WHEN b.cost >= 0 THEN b.fraction * b.cost END, b.fraction * b.length_m),
+            (b.target, CASE WHEN b.reverse_cost >= 0 THEN (1 - b.fraction) * b.reverse_cost END,
+             (1 - b.fraction) * b.length_m)
+        ) AS y(vid, c, m) WHERE y.c IS NOT NULL
+    ), legs AS (
+        SELECT p.start_vid AS exit, p.end_vid AS entry, sum(p.cost) AS s,
+               coalesce(sum(e.length_m), 0) AS m
+        FROM pgr_dijkstra(
+            format('SELECT id, source, target, cost, reverse_cost FROM roads.edges '
+                   'WHERE main AND geom && %L::geometry', box),
+            ARRAY(SELECT DISTINCT x.vid FROM exits x),
+            ARRAY(SELECT DISTINCT y.vid FROM entries y),
+            true) p
+        LEFT JOIN roads.edges e ON e.id = p.edge
+        GROUP BY p.start_vid, p.end_vid
+        UNION ALL
+        SELECT x.vid, x.vid, 0, 0 FROM exits x
+    ), trips AS (
+        SELECT x.c + l.s + y.c AS s, x.m + l.m + y.m AS m
+        FROM exits x JOIN legs l ON l.exit = x.vid JOIN entries y ON y.vid = l.entry
+        UNION ALL
+        SELECT CASE WHEN a.fraction <= b.fraction AND a.cost >= 0
+                        THEN (b.fraction - a.fraction) * a.cost
+                    WHEN a.fraction >= b.fraction AND a.reverse_cost >= 0
+                        THEN (a.fraction - b.fraction) * a.reverse_cost
+               END,
+               abs(b.fraction - a.fraction) * a.length_m
+        WHERE a.edge_id = b.edge_id
+    )
+    SELECT (a.snap_m + b.snap_m) / walk + t.s, a.snap_m + b.snap_m + t.m
+      INTO seconds, metres
+      FROM trips t
+     WHERE t.s IS NOT NULL
+     ORDER BY t.s
+     LIMIT 1;
+END;
+$$;
+COMMENT ON FUNCTION roads.route(geometry, geometry) IS
+    'The fastest drive from origin to destination over the road graphs: seconds and its length in '
+    'metres (snap legs included); NULLs when either point is off the roads, the box is over '
+    'budget, or no route exists.';

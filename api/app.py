@@ -34,6 +34,7 @@ from api.security import setup_security
 from api.ws.hub import Hub
 from api.ws.sessions import SESSIONS, SessionSockets
 from dispatch.accounts import revocation
+from dispatch.assistance.etas import EtaRefresher
 from dispatch.assistance.offers import OfferDriver
 from dispatch.core import db
 from dispatch.core.config import Settings
@@ -119,7 +120,8 @@ async def _fleet_feed_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _offers_ctx(app: web.Application) -> AsyncIterator[None]:
-    """The offer-round driver (only on the app's own pool: not in test transactions)."""
+    """The offer-round driver and the ETA refresher (only on the app's own pool: not in test
+    transactions)."""
     settings = app[SETTINGS].dispatch
     driver = OfferDriver(
         app[POOL],
@@ -128,9 +130,17 @@ async def _offers_ctx(app: web.Application) -> AsyncIterator[None]:
         # The frames of a pass go out at once instead of at the publisher's next timer pass.
         on_change=app[PUBLISHER].kick,
     )
+    # Accepted jobs' ETAs, refreshed as their assistants drive (etas.sql).
+    etas = EtaRefresher(
+        app[POOL],
+        interval=settings.eta_refresh_interval_ms / 1000,
+        on_change=app[PUBLISHER].kick,
+    )
     if app[OWN_POOL]:
         await driver.start()
+        await etas.start()
     yield
+    await etas.stop()
     await driver.stop()
 
 

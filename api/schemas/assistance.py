@@ -16,6 +16,7 @@ from pydantic import (
 from api.schemas.common import REQUEST_TOTAL_PRICE, Lat, Lng, Out, StoredIn
 
 Status = Literal["requested", "accepted", "ongoing", "completed", "canceled"]
+EtaSource = Literal["road", "straight_line"]
 
 MAX_IDEMPOTENCY_KEY = 255
 
@@ -117,6 +118,15 @@ class Assistance(Out):
     pickupLocation: Point
     dropoffLocation: Point | None
     distance_km: float
+    distance_source: EtaSource = Field(
+        "straight_line", description="Which pickup-to-dropoff distance priced the trip."
+    )
+    eta_s: int | None = Field(
+        None, description="While accepted: the assistant's travel time to the pickup, seconds."
+    )
+    eta_source: EtaSource | None = Field(
+        None, description="road (over an imported graph) or straight_line."
+    )
     total_price: float | None
     currency: str | None
     surge_multiplier: float | None = None
@@ -134,6 +144,8 @@ class Assistance(Out):
 class NearbyAssistant(Out):
     assistant_id: int
     distance: float = Field(description="Kilometres from the pickup.")
+    eta_s: int = Field(description="Travel time to the pickup, seconds.")
+    eta_source: EtaSource
 
 
 class AssistanceCreated(Out):

@@ -14,7 +14,7 @@ from pydantic import (
     field_validator,
 )
 
-from api.schemas.assistance import Assistance
+from api.schemas.assistance import Assistance, EtaSource
 from api.schemas.common import IsoDateTime, Out
 
 MAX_REASON = 500
@@ -146,10 +146,22 @@ class Offer(Out):
     assistant_name: str | None = None
     round: int
     distance: float = Field(description="Kilometres from the pickup.")
+    eta_s: int | None = Field(None, description="Travel time to the pickup when offered, seconds.")
+    eta_source: EtaSource | None = None
     sent_at: dt.datetime
     expires_at: dt.datetime | None = None
     closed_at: dt.datetime | None = None
     state: Literal["open", "declined", "expired", "withdrawn", "accepted"]
+
+
+class Candidate(Out):
+    """An assistant who could take a searching request now (the first is the suggestion)."""
+
+    assistant_id: int
+    assistant_name: str | None = None
+    distance: float = Field(description="Kilometres from the pickup.")
+    eta_s: int = Field(description="Travel time to the pickup, seconds.")
+    eta_source: EtaSource
 
 
 class Transition(Out):
@@ -167,6 +179,11 @@ class DispatchAssistance(Assistance):
     exhausted_at: dt.datetime | None = Field(None, description="When the search ran out.")
     offers: list[Offer]
     events: list[Transition]
+    candidates: list[Candidate] = Field(
+        default_factory=list,
+        description="While requested: available assistants soonest first, by road time where a "
+        "graph covers the pickup (the offer rounds' ranking, offered before or not).",
+    )
 
 
 class DispatchRequests(Out):

@@ -23,10 +23,11 @@ ASSISTANT_CHANNEL = Channel(
     server_frames={
         **_COMMON_OUT,
         "new_assistance_request": "{assistance_id, service_type, assistance_type, vehicle_type, "
-        "description, pickup_location {lat, lng}, dropoff_location, distance, client {id, name}, "
-        "offer_round, expires_at} - an offer",
+        "description, pickup_location {lat, lng}, dropoff_location, distance, eta_s, eta_source, "
+        "client {id, name}, offer_round, expires_at} - an offer",
         "offer_withdrawn": "{assistance_id, reason: accepted|canceled|expired}",
-        "assigned": "{assistance_id, reason, ...offer fields} - a dispatcher gave you the job",
+        "assigned": "{assistance_id, reason, eta_s, eta_source, ...offer fields} - a dispatcher "
+        "gave you the job",
         "unassigned": "{assistance_id, reason} - a dispatcher moved the job to someone else",
     },
     client_frames=_COMMON_IN,
@@ -35,7 +36,9 @@ ASSISTANCE_CHANNEL = Channel(
     server_frames={
         **_COMMON_OUT,
         "status": "{assistance_id, status, assistant {id, name, phone_number, lat, lng} | null, "
-        "client {id, name}} - at once on connect, then on every transition",
+        "client {id, name}, eta_s, eta_source} - at once on connect, then on every transition",
+        "eta": "{assistance_id, assistant_id, eta_s, eta_source: road|straight_line, at} - the "
+        "accepted assistant's new ETA to the pickup, as their positions arrive",
         "chat": "{message, sender, sender_name, sender_role, sent_at}",
         "search_exhausted": "{assistance_id}",
     },
@@ -50,6 +53,8 @@ DISPATCH_CHANNEL = Channel(
         "offer": "{assistance_id, assistant_id, round, distance, state, close_reason, sent_at, "
         "closed_at, pickup {lat, lng}}",
         "search_exhausted": "{assistance_id, ...} - waits in the queue",
+        "eta": "{assistance_id, assistant_id, eta_s, eta_source, at, pickup {lat, lng}} - an "
+        "accepted job's new ETA",
         "positions": "{assistants: [{assistant_id, lat, lng, state, at}]} - at most once per "
         "assistant per DISPATCH_FLEET_FEED_S, up to 40 to a frame",
         "error": "{message} - a bad frame; the connection stays open",

@@ -380,6 +380,15 @@ class DispatchSettings:
         100,
         "Most requests one driver pass advances (a full pass is followed by another at once).",
     )
+    eta_refresh_interval_ms: int = setting(
+        "DISPATCH_ETA_REFRESH_INTERVAL_MS",
+        1000,
+        (
+            "Milliseconds between two looks of each process for accepted jobs whose assistant "
+            "moved (`dispatch.refresh_etas`; the database setting `eta_refresh_s` bounds how "
+            "often one job's ETA is recomputed). `0`: not in this process."
+        ),
+    )
 
 
 @dataclasses.dataclass(frozen=True)

@@ -203,7 +203,9 @@ BEGIN
         req := dispatch.set_job_eta(req);
         IF req.eta_s IS DISTINCT FROM before THEN
             PERFORM dispatch.emit_many(ARRAY['assistance:' || req.id, 'dispatch'],
-                                       ARRAY[dispatch.eta_frame(req), dispatch.eta_frame(req)]);
+                                       ARRAY[dispatch.eta_frame(req),
+                                             dispatch.eta_frame(req) || jsonb_build_object(
+                                                 'pickup', dispatch.point_json(req.pickup))]);
             changed := changed + 1;
         END IF;
     END LOOP;
@@ -213,4 +215,4 @@ $$;
 COMMENT ON FUNCTION dispatch.refresh_etas(integer) IS
     'Recompute the ETA of up to max_jobs accepted jobs whose assistant moved since it was last '
     'computed (at most every eta_refresh_s); a changed ETA is announced as an eta frame to '
-    'assistance:<id> and dispatch. Returns how many changed. Safe to run in every process.';
+    'assistance:<id> and (with the pickup, for the feed''s area filter) to dispatch. Returns how many changed. Safe to run in every process.';

@@ -110,9 +110,9 @@ BEGIN
                            'at', dispatch.iso_utc(e.created_at))
                        ORDER BY e.id)
                 FROM dispatch.assistance_events e WHERE e.assistance_id = r.id), '[]'),
-            -- Who could take it now, soonest first (the same ranking as the offer rounds, but
-            -- anyone available within the widest round, offered before or not); the first is
-            -- the suggestion.
+            -- Who could take it now: the ten soonest (the offer rounds' ranking, but anyone
+            -- available within the widest round, offered before or not); the first is the
+            -- suggestion.
             'candidates', CASE WHEN r.status = 'requested' THEN coalesce((
                 SELECT jsonb_agg(jsonb_build_object(
                            'assistant_id', c.assistant_id,
@@ -124,8 +124,7 @@ BEGIN
                 FROM dispatch.offer_candidates(NULL, r.pickup, r.service_type,
                                                dispatch.setting_numeric('offer_max_radius_m')
                                                    ::double precision,
-                                               dispatch.setting_numeric('matching_max_results')
-                                                   ::integer) c
+                                               10) c
                 JOIN dispatch.users u ON u.id = c.assistant_id), '[]') ELSE '[]' END)
         FROM dispatch.assistance_requests r
         WHERE r.id = dispatch_request_detail.assistance_id
@@ -136,7 +135,7 @@ COMMENT ON FUNCTION dispatch.dispatch_request_detail(bigint, bigint) IS
     'One request for a dispatcher: the assistance object plus offers [{assistant_id, round, '
     'distance, eta_s, eta_source, sent_at, state, ...}], events [{from_status, to_status, '
     'actor_id, actor_role, reason, at}] and, while requested, candidates [{assistant_id, '
-    'assistant_name, distance, eta_s, eta_source}] soonest first; NULL for an unknown id. DP046 '
+    'assistant_name, distance, eta_s, eta_source}], the ten soonest; NULL for an unknown id. DP046 '
     'unless the caller is a dispatcher.';
 
 -- The checks of a dispatcher's assign are an accept's: dispatch.lock_job_taker (lifecycle.sql).

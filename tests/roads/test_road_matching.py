@@ -1,0 +1,240 @@
+"""Matching by road travel time over the Monaco graph, over real HTTP and WebSocket.
+
+The places are midpoints of Monaco streets (unambiguous snaps): from PICKUP, assistant NEAR is the
+geodesic nearest (≈263 m) but needs minutes by road (up the hill and round); FAST is ≈300 m away
+down a straight street. © OpenStreetMap contributors (ODbL)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+import pytest
+
+from dispatch.core.config import Settings
+from tests.support.assist import call
+from tests.support.factories import User, create_user
+from tests.support.sockets import frames_within, next_of_type, ws_url
+
+PICKUP = {"lat": 43.74888186650659, "lng": 7.43315668683752}
+NEAR = {"lat": 43.7509452, "lng": 7.43154505}
+FAST = {"lat": 43.74667743841256, "lng": 7.431014638274152}
+DROPOFF = {"lat": 43.7347, "lng": 7.4228}  # Port Hercule
+ALGIERS = {"lat": 36.7525, "lng": 3.0420}
+
+
+
+@pytest.fixture
+def throwaway_db(monaco: str) -> str:
+    """The rt fixture's database (tests/conftest.py): here a copy with the Monaco graph."""
+    return monaco
+
+
+async def _assistant(conn: asyncpg.Connection, at: dict[str, float]) -> User:
+    return await create_user(conn, role="assistant", is_active=True, **at)
+
+
+async def _set(conn: asyncpg.Connection, **values: Any) -> None:
+    for key, value in values.items():
+        await conn.execute(
+            "UPDATE dispatch.settings SET value = to_jsonb($2::numeric) WHERE key = $1", key, value
+        )
+
+
+async def _geodesic_m(conn: asyncpg.Connection, a: dict[str, float], b: dict[str, float]) -> float:
+    metres: float = await conn.fetchval(
+        "SELECT ST_Distance(ST_MakePoint($2, $1)::geography, ST_MakePoint($4, $3)::geography)",
+        a["lat"],
+        a["lng"],
+        b["lat"],
+        b["lng"],
+    )
+    return metres
+
+
+async def test_the_road_nearest_gets_the_offer_not_the_geodesic_nearest(
+    settings: Settings, rt: tuple[Any, asyncpg.Connection]
+) -> None:
+    client, conn = rt
+    await _set(conn, matching_max_results=1)
+    near, fast = await _assistant(conn, NEAR), await _assistant(conn, FAST)
+    assert await _geodesic_m(conn, PICKUP, NEAR) < await _geodesic_m(conn, PICKUP, FAST)
+    rider = await create_user(conn, role="client")
+    async with (
+        client.session.ws_connect(ws_url(settings, "/ws/assistant/", near)) as ws_near,
+        client.session.ws_connect(ws_url(settings, "/ws/assistant/", fast)) as ws_fast,
+    ):
+        status, body = await call(
+            client, settings, rider, "POST", "/api/assistance/request/", {"pickup": PICKUP}
+        )
+        assert status == 201, body
+        [offered] = body["nearby_assistants"]
+        assert offered["assistant_id"] == fast.id
+        assert offered["eta_source"] == "road"
+        offer = await next_of_type(ws_fast, "new_assistance_request")
+        assert offer["assistance_id"] == body["assistance"]["id"]
+        assert offer["eta_source"] == "road" and offer["eta_s"] == offered["eta_s"]
+        assert not [
+            f for f in await frames_within(ws_near, 0.5) if f["type"] == "new_assistance_request"
+        ]
+
+
+async def test_both_offered_soonest_first_with_road_etas(
+    settings: Settings, rt: tuple[Any, asyncpg.Connection]
+) -> None:
+    client, conn = rt
+    near, fast = await _assistant(conn, NEAR), await _assistant(conn, FAST)
+    rider = await create_user(conn, role="client")
+    status, body = await call(
+        client, settings, rider, "POST", "/api/assistance/request/", {"pickup": PICKUP}
+    )
+    assert status == 201, body
+    items = body["nearby_assistants"]
+    assert [i["assistant_id"] for i in items] == [fast.id, near.id]
+    assert {i["eta_source"] for i in items} == {"road"}
+    # Minutes round the hill against under a minute down the street; a straight-line ETA of
+    # the nearer one would be the smaller.
+    assert items[0]["eta_s"] < 60 < items[1]["eta_s"]
+    assert items[0]["distance"] > items[1]["distance"]
+    rows = await conn.fetch(
+        "SELECT assistant_id, eta_s, eta_source FROM dispatch.offers WHERE assistance_id = $1"
+        " ORDER BY eta_s",
+        body["assistance"]["id"],
+    )
+    assert [(r["assistant_id"], r["eta_s"], r["eta_source"]) for r in rows] == [
+        (i["assistant_id"], i["eta_s"], "road") for i in items
+    ]
+
+
+async def test_outside_every_graph_the_eta_is_straight_line(
+    settings: Settings, rt: tuple[Any, asyncpg.Connection]
+) -> None:
+    client, conn = rt
+    there = {"lat": ALGIERS["lat"] + 0.009, "lng": ALGIERS["lng"]}
+    helper = await _assistant(conn, there)
+    rider = await create_user(conn, role="client")
+    status, body = await call(
+        client, settings, rider, "POST", "/api/assistance/request/", {"pickup": ALGIERS}
+    )
+    assert status == 201, body
+    [item] = body["nearby_assistants"]
+    metres = await _geodesic_m(conn, ALGIERS, there)
+    speed = await conn.fetchval(
+        "SELECT dispatch.setting_numeric('straight_line_speed_kmh')::float8"
+    )
+    assert item == {
+        "assistant_id": helper.id,
+        "distance": round(metres / 1000, 3),
+        "eta_s": round(metres / (speed / 3.6)),
+        "eta_source": "straight_line",
+    }
+    assert body["assistance"]["distance_source"] == "straight_line"
+
+
+async def test_a_dropped_or_broken_graph_falls_back_to_the_straight_line(
+    settings: Settings, rt: tuple[Any, asyncpg.Connection]
+) -> None:
+    client, conn = rt
+    await _assistant(conn, NEAR)
+    await _assistant(conn, FAST)
+    riders = [await create_user(conn, role="client") for _ in range(3)]
+
+    async def ask(rider: User) -> list[dict[str, Any]]:
+        status, body = await call(
+            client, settings, rider, "POST", "/api/assistance/request/", {"pickup": PICKUP}
+        )
+        assert status == 201, body
+        items: list[dict[str, Any]] = body["nearby_assistants"]
+        return items
+
+    assert {i["eta_source"] for i in await ask(riders[0])} == {"road"}
+    # The graph's edges vanish under a covering region: routing fails inside the request, which
+    # is ranked by the straight line instead (and stored: nothing half-written, no 500).
+    await conn.execute("ALTER TABLE roads.edges RENAME TO edges_gone")
+    try:
+        broken = await ask(riders[1])
+    finally:
+        await conn.execute("ALTER TABLE roads.edges_gone RENAME TO edges")
+    assert [i["eta_source"] for i in broken] == ["straight_line", "straight_line"]
+    assert broken[0]["distance"] < broken[1]["distance"]  # the geodesic order again
+    # The region dropped as `dispatch roads drop` does: no graph covers the pickup any more.
+    await conn.execute("DELETE FROM roads.regions")
+    assert {i["eta_source"] for i in await ask(riders[2])} == {"straight_line"}
+    stored = await conn.fetchval(
+        "SELECT count(*) FROM dispatch.assistance_requests WHERE client_id = ANY($1::bigint[])",
+        [r.id for r in riders],
+    )
+    assert stored == 3
+
+
+async def test_the_client_follows_the_accepted_assistants_road_eta(
+    settings: Settings, rt: tuple[Any, asyncpg.Connection]
+) -> None:
+    client, conn = rt
+    await _set(conn, eta_refresh_s=0)
+    fast = await _assistant(conn, FAST)
+    rider = await create_user(conn, role="client")
+    status, body = await call(
+        client,
+        settings,
+        rider,
+        "POST",
+        "/api/assistance/request/",
+        {"pickup": PICKUP, "dropoff": DROPOFF},
+    )
+    assert status == 201, body
+    job = body["assistance"]
+    assert job["distance_source"] == "road"
+    assert job["distance_km"] > round(await _geodesic_m(conn, PICKUP, DROPOFF) / 1000, 3)
+    assert job["eta_s"] is None  # nobody on the way yet
+    offered_eta = body["nearby_assistants"][0]["eta_s"]
+
+    status, accepted = await call(
+        client, settings, fast, "PATCH", f"/api/assistance/accept/{job['id']}/"
+    )
+    assert status == 200, accepted
+    async with client.session.ws_connect(
+        ws_url(settings, f"/ws/assistance/{job['id']}/", rider)
+    ) as ws:
+        first = await next_of_type(ws, "status")
+        assert first["status"] == "accepted"
+        assert first["eta_source"] == "road" and first["eta_s"] == offered_eta
+        # Halfway down the street: the next refresh announces a sooner arrival.
+        halfway = {
+            "lat": (FAST["lat"] + PICKUP["lat"]) / 2,
+            "lng": (FAST["lng"] + PICKUP["lng"]) / 2,
+        }
+        status, _ = await call(
+            client, settings, fast, "POST", "/api/profile/update-location/", halfway
+        )
+        assert status == 200
+        eta = await next_of_type(ws, "eta", timeout=10)
+        assert eta["assistance_id"] == job["id"] and eta["assistant_id"] == fast.id
+        assert eta["eta_source"] == "road" and eta["eta_s"] < offered_eta
+    status, view = await call(client, settings, rider, "GET", f"/api/assistance/view/{job['id']}/")
+    assert status == 200
+    assert view["Assistance"]["eta_s"] == eta["eta_s"]
+
+
+async def test_the_dispatcher_sees_candidates_by_road_eta(
+    settings: Settings, rt: tuple[Any, asyncpg.Connection]
+) -> None:
+    client, conn = rt
+    await _set(conn, matching_max_results=1)
+    near, fast = await _assistant(conn, NEAR), await _assistant(conn, FAST)
+    rider = await create_user(conn, role="client")
+    desk = await create_user(conn, role="dispatcher")
+    status, body = await call(
+        client, settings, rider, "POST", "/api/assistance/request/", {"pickup": PICKUP}
+    )
+    assert status == 201, body
+    job_id = body["assistance"]["id"]
+    await asyncio.sleep(0)
+    status, detail = await call(client, settings, desk, "GET", f"/api/dispatch/requests/{job_id}/")
+    assert status == 200, detail
+    [offer] = detail["offers"]
+    assert offer["assistant_id"] == fast.id and offer["eta_source"] == "road"
+    assert [c["assistant_id"] for c in detail["candidates"]] == [fast.id, near.id]
+    assert detail["candidates"][0]["eta_s"] < detail["candidates"][1]["eta_s"]
+    assert {c["eta_source"] for c in detail["candidates"]} == {"road"}

@@ -16,7 +16,9 @@ from pathlib import Path
 
 from dispatch.core.config import PROJECT_ROOT
 
-ATTRIBUTION = "Map data © OpenStreetMap contributors, ODbL (https://www.openstreetmap.org/copyright)"
+ATTRIBUTION = (
+    "Map data © OpenStreetMap contributors, ODbL (https://www.openstreetmap.org/copyright)"
+)
 CACHE = PROJECT_ROOT / ".dispatch" / "osm"
 
 

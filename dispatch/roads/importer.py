@@ -76,9 +76,7 @@ async def _load(
         records=((region_id, n, p) for n, p in zip(osm_nodes, points, strict=True)),
     )
     ids = dict(
-        await conn.fetch(
-            "SELECT osm_node, id FROM roads.vertices WHERE region_id = $1", region_id
-        )
+        await conn.fetch("SELECT osm_node, id FROM roads.vertices WHERE region_id = $1", region_id)
     )
     lines = [shapely.LineString(e.coords) for e in graph.edges]
     await conn.copy_records_to_table(
@@ -115,13 +113,14 @@ async def _load(
 
 async def _mark_main(conn: asyncpg.Connection, region_id: int) -> int:
     """Mark the region's largest strongly connected piece; returns its vertex count."""
-    edges_sql = (
-        "SELECT id, source, target, cost, reverse_cost FROM roads.edges "
-        f"WHERE region_id = {int(region_id)}"
-    )
     main: int = await conn.fetchval(
         """
-        WITH pieces AS (SELECT component, node FROM pgr_strongComponents($1)),
+        WITH pieces AS (
+            -- pgRouting takes its edges as SQL text; the region id goes in as a bound integer.
+            SELECT component, node FROM pgr_strongComponents(format(
+                'SELECT id, source, target, cost, reverse_cost FROM roads.edges '
+                'WHERE region_id = %s', $1::integer))
+        ),
         largest AS (
             SELECT component FROM pieces GROUP BY component ORDER BY count(*) DESC, component
             LIMIT 1
@@ -129,12 +128,11 @@ async def _mark_main(conn: asyncpg.Connection, region_id: int) -> int:
         marked AS (
             UPDATE roads.vertices v SET main = true
             FROM pieces p JOIN largest l USING (component)
-            WHERE v.id = p.node AND v.region_id = $2
+            WHERE v.id = p.node AND v.region_id = $1
             RETURNING v.id
         )
         SELECT count(*) FROM marked
         """,
-        edges_sql,
         region_id,
     )
     await conn.execute(
@@ -155,7 +153,9 @@ async def _set_area(conn: asyncpg.Connection, region_id: int) -> float:
         region_id,
     )
     if hull != "ST_Polygon":
-        raise RoadImportError("the graph's largest connected piece covers no area: nothing to import")
+        raise RoadImportError(
+            "the graph's largest connected piece covers no area: nothing to import"
+        )
     area_km2: float = await conn.fetchval(
         """
         UPDATE roads.regions r SET area = h.area, area_km2 = ST_Area(h.area::geography) / 1e6
@@ -178,15 +178,15 @@ async def import_file(conn: asyncpg.Connection, path: Path, *, name: str | None 
     started = time.perf_counter()
     name = name if name is not None else region_name(path)
     if not NAME.match(name):
-        raise RoadImportError(f"a region name is 1-40 of a-z, 0-9, _ and -, starting alphanumeric: {name!r}")
+        raise RoadImportError(
+            f"a region name is 1-40 of a-z, 0-9, _ and -, starting alphanumeric: {name!r}"
+        )
     await require_pgrouting(conn)
     graph = read_graph(path)
     if not graph.edges:
         raise RoadImportError(f"{path.name} holds no road a car may drive")
     async with conn.transaction():
-        region_id = await _load(
-            conn, graph, name=name, source=path.name, sha256=sha256_file(path)
-        )
+        region_id = await _load(conn, graph, name=name, source=path.name, sha256=sha256_file(path))
         main = await _mark_main(conn, region_id)
         area_km2 = await _set_area(conn, region_id)
     return Imported(
@@ -210,4 +210,7 @@ async def list_regions(conn: asyncpg.Connection) -> list[asyncpg.Record]:
 
 async def drop_region(conn: asyncpg.Connection, name: str) -> bool:
     """Drop a region with its vertices and edges; False when there was none of that name."""
-    return await conn.fetchval("DELETE FROM roads.regions WHERE name = $1 RETURNING true", name) is True
+    return (
+        await conn.fetchval("DELETE FROM roads.regions WHERE name = $1 RETURNING true", name)
+        is True
+    )

@@ -3,6 +3,7 @@ meet, each edge's length and travel time both ways."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 from dataclasses import dataclass, field
@@ -42,9 +43,10 @@ class Graph:
 def haversine_m(a: tuple[float, float], b: tuple[float, float]) -> float:
     """Great-circle distance in metres between two (lon, lat) points."""
     lon1, lat1, lon2, lat2 = map(math.radians, (*a, *b))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(
-        (lon2 - lon1) / 2
-    ) ** 2
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
 
 
@@ -69,12 +71,13 @@ def _car_ways(path: Path) -> list[_Way]:
     ways = []
     processor = osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY).with_locations()
     for obj in processor:
-        if not obj.is_way() or "highway" not in obj.tags:
+        if not isinstance(obj, osmium.osm.Way) or "highway" not in obj.tags:
             continue
         profile = car_way({tag.k: tag.v for tag in obj.tags})
         if profile is None:
             continue
-        refs, coords = [], []
+        refs: list[int] = []
+        coords: list[tuple[float, float]] = []
         for node in obj.nodes:
             if not node.location.valid():
                 continue  # a node cut off by the extract's boundary
@@ -84,7 +87,9 @@ def _car_ways(path: Path) -> list[_Way]:
             coords.append((node.lon, node.lat))
         if len(refs) >= 2:
             ways.append(
-                _Way(obj.id, profile.highway, profile.forward_kmh, profile.backward_kmh, refs, coords)
+                _Way(
+                    obj.id, profile.highway, profile.forward_kmh, profile.backward_kmh, refs, coords
+                )
             )
     return ways
 
@@ -106,7 +111,7 @@ def read_graph(path: Path) -> Graph:
             start = i
             if source == target:
                 continue  # a closed loop with one junction never shortens a route
-            length = sum(haversine_m(a, b) for a, b in zip(coords, coords[1:], strict=False))
+            length = sum(haversine_m(a, b) for a, b in itertools.pairwise(coords))
             graph.edges.append(
                 Edge(
                     source=source,

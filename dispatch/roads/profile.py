@@ -297,7 +297,11 @@ def _physically_closed(tags: Tags) -> tuple[bool, bool]:
     closed = [False, False]
     checks = (
         (("maxheight:physical", "maxheight"), True, lambda v: v < VEHICLE_HEIGHT),
-        (("maxwidth:physical", "maxwidth", "width", "est_width"), False, lambda v: v <= VEHICLE_WIDTH),
+        (
+            ("maxwidth:physical", "maxwidth", "width", "est_width"),
+            False,
+            lambda v: v <= VEHICLE_WIDTH,
+        ),
         (("maxlength",), False, lambda v: v < VEHICLE_LENGTH),
     )
     for keys, height, too_small in checks:
@@ -313,7 +317,7 @@ def car_way(tags: Tags) -> Way | None:
     neither direction. Runs OSRM's handlers in OSRM's order: blocked ways, physical limits, access
     (`motorcar` > `motor_vehicle` > `vehicle` > `access`, blacklisted values close a direction),
     one-way, class speed (or the default speed where access tags open another class), movable
-    bridges, maxspeed × 0.8, then surface, tracktype and smoothness caps."""
+    bridges, maxspeed times 0.8, then surface, tracktype and smoothness caps."""
     highway = tags.get("highway") or ""
     if not highway or _blocked(tags, highway):
         return None
@@ -334,8 +338,12 @@ def car_way(tags: Tags) -> Way | None:
     elif highway in HIGHWAY_SPEEDS:
         fwd = bwd = HIGHWAY_SPEEDS[highway]
     else:
-        fwd = DEFAULT_SPEED if fwd_access is not None and fwd_access not in ACCESS_BLACKLIST else None
-        bwd = DEFAULT_SPEED if bwd_access is not None and bwd_access not in ACCESS_BLACKLIST else None
+        fwd = (
+            DEFAULT_SPEED if fwd_access is not None and fwd_access not in ACCESS_BLACKLIST else None
+        )
+        bwd = (
+            DEFAULT_SPEED if bwd_access is not None and bwd_access not in ACCESS_BLACKLIST else None
+        )
 
     fwd_max, bwd_max = (parse_maxspeed(v) for v in forward_backward(tags, MAXSPEED_KEYS))
     if fwd is not None and fwd_max > 0:

@@ -103,7 +103,10 @@ def fetch(name: str, cache: Path = CACHE) -> Path:
             raise ExtractError(f"could not download {extract.url}: {exc}") from exc
         if got != extract.archive_sha256:
             raise ExtractError(f"{extract.url}: sha256 {got}, expected {extract.archive_sha256}")
-        data = _member(archive, extract.member)
+        try:
+            data = _member(archive, extract.member)
+        except (KeyError, OSError, zipfile.BadZipFile, tarfile.TarError) as exc:
+            raise ExtractError(f"{extract.member} not found in {extract.url}: {exc}") from exc
         if hashlib.sha256(data).hexdigest() != extract.sha256:
             raise ExtractError(f"{extract.member} does not match its pinned sha256")
         partial = Path(tmp) / target.name

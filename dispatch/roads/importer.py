@@ -182,7 +182,10 @@ async def import_file(conn: asyncpg.Connection, path: Path, *, name: str | None 
             f"a region name is 1-40 of a-z, 0-9, _ and -, starting alphanumeric: {name!r}"
         )
     await require_pgrouting(conn)
-    graph = read_graph(path)
+    try:
+        graph = read_graph(path)
+    except RuntimeError as exc:  # libosmium's errors: not a PBF, a truncated file
+        raise RoadImportError(f"cannot read {path.name}: {exc}") from exc
     if not graph.edges:
         raise RoadImportError(f"{path.name} holds no road a car may drive")
     async with conn.transaction():

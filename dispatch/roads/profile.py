@@ -194,14 +194,18 @@ class Way:
 def forward_backward(tags: Tags, keys: Sequence[str]) -> tuple[str | None, str | None]:
     """tags.lua `get_forward_backward_by_set`: the first of `keys` (with :forward / :backward
     suffixes first) that gives a value for each direction."""
-    forward = backward = None
+    forward: str | None = None
+    backward: str | None = None
     for key in keys:
-        forward = forward or tags.get(f"{key}:forward")
-        backward = backward or tags.get(f"{key}:backward")
-        if forward is None or backward is None:
-            common = tags.get(key)
-            forward = forward or common
-            backward = backward or common
+        if forward is None:
+            forward = tags.get(f"{key}:forward")
+        if backward is None:
+            backward = tags.get(f"{key}:backward")
+        common = tags.get(key)
+        if forward is None:
+            forward = common
+        if backward is None:
+            backward = common
         if forward is not None and backward is not None:
             break
     return forward, backward

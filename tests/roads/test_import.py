@@ -190,3 +190,17 @@ async def test_without_pgrouting_the_import_says_so(rconn, helsinki):
             await import_file(rconn, helsinki, name="nopgr")
     finally:
         await tx.rollback()
+
+
+async def test_a_file_that_is_not_osm_is_refused(rconn, tmp_path):
+    bad = tmp_path / "broken.osm.pbf"
+    bad.write_bytes(b"not a pbf")
+    with pytest.raises(RoadImportError, match="cannot read"):
+        await import_file(rconn, bad)
+
+
+def test_the_extract_cache_is_reused(helsinki):
+    assert extracts.fetch("helsinki") == helsinki
+    assert extracts.sha256_file(helsinki) == extracts.EXTRACTS["helsinki"].sha256
+    with pytest.raises(extracts.ExtractError, match="unknown extract"):
+        extracts.fetch("atlantis")

@@ -11,11 +11,12 @@ WORKERS ?= 1
 PROFILE ?= quick
 export HOST PORT WORKERS DATABASE_URL
 
-.PHONY: help run test setup system venv db-up migrate db-reset schema psql db-url db-down bench simulate docs docs-build lint typecheck pytest pgtap
+.PHONY: help run test setup system venv db-up migrate db-reset schema psql db-url db-down bench simulate docs docs-build lint typecheck pytest pgtap roads
 
 help:
 	@echo "make run   - install what is missing, start the embedded PostGIS, migrate, seed, serve"
 	@echo "make test  - the same set-up, then ruff, mypy, the manual (mkdocs --strict), pytest and pg_prove"
+	@echo "make roads - fetch the Monaco extract (OpenStreetMap) and import its roads (docs/roads.md)"
 	@echo "make psql | db-url | db-down | db-reset | schema | bench | simulate | docs"
 
 system:
@@ -73,6 +74,11 @@ bench: setup
 
 simulate: setup
 	@$(BIN)/python -m bench.simulate --profile $(PROFILE)
+
+# The Monaco demo extract (© OpenStreetMap contributors, ODbL), fetched once into .dispatch/osm/ and
+# imported as region `monaco` into the database in use (DATABASE_URL or the embedded cluster).
+roads: migrate
+	@$(BIN)/dispatch roads import "$$($(BIN)/dispatch roads fetch monaco | head -n 1)" --name monaco
 
 # The manual (docs/, mkdocs.yml). --strict fails on a broken link or page; mkdocs -q would also
 # hide the warnings that --strict counts, so only its INFO lines are filtered out.

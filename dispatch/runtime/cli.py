@@ -1,4 +1,4 @@
-"""The `dispatch` command's domain half: database set-up, migrations, demo data, accounts."""
+"""The `dispatch` command's domain half: database set-up, migrations, demo data, accounts, roads."""
 
 from __future__ import annotations
 
@@ -218,6 +218,52 @@ def cmd_create_dispatcher(settings: Settings, args: argparse.Namespace) -> None:
     print(f"dispatcher {user_id} created ({email})")
 
 
+def cmd_roads(settings: Settings, args: argparse.Namespace) -> None:
+    """`dispatch roads import|fetch|list|drop`: road graphs from OpenStreetMap (docs/roads.md)."""
+    from dispatch.roads import extracts, importer
+
+    if args.action == "fetch":
+        try:
+            path = extracts.fetch(args.extract)
+        except extracts.ExtractError as exc:
+            sys.exit(f"roads fetch: {exc}")
+        print(path)
+        print(extracts.ATTRIBUTION)
+        return
+
+    async def run() -> None:
+        conn = await asyncpg.connect(devdb.database_url(settings.db))
+        try:
+            await db.init_connection(conn)
+            if args.action == "import":
+                done = await importer.import_file(conn, Path(args.file), name=args.name)
+                print(
+                    f"region {done.name}: {done.edges} edges, {done.vertices} vertices, "
+                    f"{done.main_vertices} in the main piece, {done.area_km2:.2f} km², "
+                    f"{done.seconds:.1f} s"
+                )
+                print(extracts.ATTRIBUTION)
+            elif args.action == "list":
+                for r in await importer.list_regions(conn):
+                    print(
+                        f"{r['name']}\t{r['edges']} edges\t{r['vertices']} vertices\t"
+                        f"{r['area_km2']:.2f} km²\t{r['source']}\t{r['imported_at']:%Y-%m-%d %H:%M}"
+                    )
+            elif not await importer.drop_region(conn, args.name):
+                sys.exit(f"roads drop: no region named {args.name!r}")
+            else:
+                print(f"dropped region {args.name}")
+        finally:
+            await conn.close()
+
+    if args.action == "import" and not Path(args.file).is_file():
+        sys.exit(f"roads import: no such file: {args.file}")
+    try:
+        asyncio.run(run())
+    except (importer.RoadImportError, OSError, asyncpg.PostgresError) as exc:
+        sys.exit(f"roads {args.action}: {exc}")
+
+
 Command = Callable[[Settings, argparse.Namespace], None]
 
 
@@ -263,6 +309,16 @@ def main(argv: list[str] | None = None, *, extra: Sequence[Extra] = ()) -> None:
     hm.add_argument("--since", type=_day, required=True, help="first UTC day (YYYY-MM-DD)")
     hm.add_argument("--until", type=_day, default=None, help="day after the last (default: now)")
     hm.add_argument("--output", "-o", default="-", help="file to write (default: stdout)")
+    roads = sub.add_parser("roads", help="import OpenStreetMap road graphs (regions)")
+    roads_action = roads.add_subparsers(dest="action", required=True)
+    imp = roads_action.add_parser("import", help="import an .osm.pbf's car roads as a region")
+    imp.add_argument("file", help="an .osm.pbf file")
+    imp.add_argument("--name", default=None, help="region name (default: the file's stem)")
+    fetch = roads_action.add_parser("fetch", help="download a demo extract into .dispatch/osm/")
+    fetch.add_argument("extract", choices=("monaco", "helsinki"))
+    roads_action.add_parser("list", help="list imported regions")
+    drop = roads_action.add_parser("drop", help="drop a region and its roads")
+    drop.add_argument("name")
     commands: dict[str, Command] = {
         "db-up": cmd_db_up,
         "db-down": cmd_db_down,
@@ -275,6 +331,7 @@ def main(argv: list[str] | None = None, *, extra: Sequence[Extra] = ()) -> None:
         "pgtap": cmd_pgtap,
         "create-dispatcher": cmd_create_dispatcher,
         "export": cmd_export,
+        "roads": cmd_roads,
     }
     for command in extra:
         command.arguments(sub.add_parser(command.name, help=command.help))

@@ -1,7 +1,7 @@
 -- Roads: routable car graphs imported from OpenStreetMap (`dispatch roads import`), one region
 -- per import, side by side. Matching ranks candidates by travel time over them where a region
 -- covers the pickup (sql/functions/roads.sql); without a region nothing changes.
--- Why our own importer and these speeds: docs/decisions/0007-road-graph.md.
+-- Why our own importer and these speeds: docs/decisions/0008-road-graph.md.
 
 -- pgRouting when the server has it: a server without it still migrates, imports nothing, and
 -- every ETA is a straight-line one.

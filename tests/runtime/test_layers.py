@@ -21,6 +21,7 @@ COMMANDS = {
     "pgtap",
     "create-dispatcher",
     "export",
+    "roads",
 }
 
 
@@ -38,7 +39,7 @@ def _imports(path):
 # and demo data on top.
 LAYERS = [
     {"core"},
-    {"events"},
+    {"events", "roads"},
     {"positions"},
     {"accounts", "assistance"},
     {"fleet", "money", "scheduling", "operations"},

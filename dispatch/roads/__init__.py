@@ -1,0 +1,1 @@
+"""Road graphs: OpenStreetMap car ways imported into PostGIS/pgRouting, one region per import."""

@@ -364,8 +364,15 @@ CREATE TABLE dispatch.assistance_requests (
     round_radius_m double precision,
     arrivals_checked_at timestamp with time zone,
     pickup_h3_r8 bigint,
+    eta_s integer,
+    eta_source text,
+    eta_at timestamp with time zone,
+    distance_source text DEFAULT 'straight_line'::text NOT NULL,
     CONSTRAINT assistance_requests_assistant_check CHECK (((status = ANY (ARRAY['requested'::text, 'canceled'::text])) OR (assistant_id IS NOT NULL))),
     CONSTRAINT assistance_requests_distance_check CHECK ((distance_km >= (0)::double precision)),
+    CONSTRAINT assistance_requests_distance_source_check CHECK ((distance_source = ANY (ARRAY['road'::text, 'straight_line'::text]))),
+    CONSTRAINT assistance_requests_eta_s_check CHECK ((eta_s >= 0)),
+    CONSTRAINT assistance_requests_eta_source_check CHECK ((eta_source = ANY (ARRAY['road'::text, 'straight_line'::text]))),
     CONSTRAINT assistance_requests_offer_round_check CHECK ((offer_round >= 0)),
     CONSTRAINT assistance_requests_parties_check CHECK ((assistant_id IS DISTINCT FROM client_id)),
     CONSTRAINT assistance_requests_service_type_check CHECK ((service_type = ANY (ARRAY['towing'::text, 'repair'::text]))),
@@ -427,6 +434,18 @@ COMMENT ON COLUMN dispatch.assistance_requests.arrivals_checked_at IS 'When the 
 --
 
 COMMENT ON COLUMN dispatch.assistance_requests.pickup_h3_r8 IS 'The pickup''s H3 resolution-8 cell (computed by the application like pickup_h3_r7), for the analysts'' per-cell figures.';
+
+--
+-- Name: COLUMN assistance_requests.eta_s; Type: COMMENT; Schema: dispatch; Owner: -
+--
+
+COMMENT ON COLUMN dispatch.assistance_requests.eta_s IS 'While accepted: the assistant''s travel time to the pickup, seconds, as of eta_at (refreshed from their positions every eta_refresh_s by dispatch.refresh_etas).';
+
+--
+-- Name: COLUMN assistance_requests.distance_source; Type: COMMENT; Schema: dispatch; Owner: -
+--
+
+COMMENT ON COLUMN dispatch.assistance_requests.distance_source IS 'Which pickup-to-dropoff distance priced the trip: road (the fastest route''s length over an imported graph) or straight_line (geodesic).';
 
 --
 -- Name: advance_offer_round(dispatch.assistance_requests); Type: FUNCTION; Schema: dispatch; Owner: -
@@ -633,6 +652,8 @@ CREATE FUNCTION dispatch.assigned_frame(request dispatch.assistance_requests, re
         'distance', (SELECT round((ST_Distance(p.geog, request.pickup) / 1000)::numeric, 3)
                        FROM dispatch.positions p WHERE p.user_id = request.assistant_id),
         'distance_km', round(request.distance_km::numeric, 3),
+        'eta_s', request.eta_s,
+        'eta_source', request.eta_source,
         'total_price', request.total_price,
         'currency', request.currency,
         'offer_round', request.offer_round,
@@ -645,7 +666,7 @@ $$;
 -- Name: FUNCTION assigned_frame(request dispatch.assistance_requests, reason text); Type: COMMENT; Schema: dispatch; Owner: -
 --
 
-COMMENT ON FUNCTION dispatch.assigned_frame(request dispatch.assistance_requests, reason text) IS 'The "assigned" frame an assistant gets when a dispatcher gives them a job: the offer''s fields (new_assistance_request) plus reason.';
+COMMENT ON FUNCTION dispatch.assigned_frame(request dispatch.assistance_requests, reason text) IS 'The "assigned" frame an assistant gets when a dispatcher gives them a job: the offer''s fields (new_assistance_request, with the assistant''s eta_s and eta_source) plus reason.';
 
 --
 -- Name: assistance_json(dispatch.assistance_requests); Type: FUNCTION; Schema: dispatch; Owner: -
@@ -684,6 +705,10 @@ BEGIN
             'pickupLocation', dispatch.point_json(request.pickup),
             'dropoffLocation', dispatch.point_json(request.dropoff),
             'distance_km', round(request.distance_km::numeric, 3),
+            'distance_source', request.distance_source,
+            -- The assistant's ETA to the pickup while they are on their way (etas.sql).
+            'eta_s', CASE WHEN request.status = 'accepted' THEN request.eta_s END,
+            'eta_source', CASE WHEN request.status = 'accepted' THEN request.eta_source END,
             'total_price', request.total_price,
             'currency', request.currency,
             'surge_multiplier', request.price -> 'surge_multiplier',
@@ -757,6 +782,32 @@ $$;
 --
 
 COMMENT ON FUNCTION dispatch.assistance_track(assistance_id bigint, user_id bigint) IS 'The assistant''s path during a job (accepted until completed or canceled, or now) as a GeoJSON LineString ([lng, lat] positions, oldest first) with foreign members assistance_id, assistant_id, status, started_at, ended_at and timestamps (one per position); no positions before an accept. NULL unless the user is a party of the job or a dispatcher.';
+
+--
+-- Name: assistant_eta(bigint, public.geography); Type: FUNCTION; Schema: dispatch; Owner: -
+--
+
+CREATE FUNCTION dispatch.assistant_eta(assistant_id bigint, pickup public.geography, OUT eta_s integer, OUT eta_source text) RETURNS record
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE
+    place geography;
+BEGIN
+    SELECT p.geog INTO place FROM dispatch.positions p WHERE p.user_id = assistant_eta.assistant_id;
+    IF place IS NULL THEN
+        RETURN;
+    END IF;
+    SELECT r.eta_s, r.eta_source INTO eta_s, eta_source
+      FROM dispatch.rank_by_eta(pickup, ARRAY[assistant_id], ARRAY[place],
+                                ARRAY[ST_Distance(place, pickup)], 1) r;
+END;
+$$;
+
+--
+-- Name: FUNCTION assistant_eta(assistant_id bigint, pickup public.geography, OUT eta_s integer, OUT eta_source text); Type: COMMENT; Schema: dispatch; Owner: -
+--
+
+COMMENT ON FUNCTION dispatch.assistant_eta(assistant_id bigint, pickup public.geography, OUT eta_s integer, OUT eta_source text) IS 'One assistant''s ETA to a pickup from their last position (NULLs without one).';
 
 --
 -- Name: assistant_state(bigint); Type: FUNCTION; Schema: dispatch; Owner: -
@@ -1068,7 +1119,7 @@ COMMENT ON FUNCTION dispatch.cancel_booking(booking_id bigint, client_id bigint)
 -- Name: candidates_json(bigint, public.geography, text, double precision, double precision); Type: FUNCTION; Schema: dispatch; Owner: -
 --
 
-CREATE FUNCTION dispatch.candidates_json(assistance_id bigint, pickup public.geography, service_type text, radius_m double precision, closer_than_m double precision DEFAULT NULL::double precision) RETURNS jsonb
+CREATE FUNCTION dispatch.candidates_json(assistance_id bigint, pickup public.geography, service_type text, radius_m double precision, sooner_than_s double precision DEFAULT NULL::double precision) RETURNS jsonb
     LANGUAGE plpgsql STABLE
     AS $$
 BEGIN
@@ -1077,21 +1128,24 @@ BEGIN
     RETURN (
     SELECT coalesce(jsonb_agg(jsonb_build_object('assistant_id', n.assistant_id,
                                                  'distance', round((n.distance_m / 1000)::numeric, 3),
-                                                 'distance_m', n.distance_m)
-                              ORDER BY n.distance_m, n.assistant_id), '[]')
+                                                 'distance_m', n.distance_m,
+                                                 'eta_s', n.eta_s,
+                                                 'eta_source', n.eta_source)
+                              ORDER BY n.eta_source = 'straight_line', n.rank_s, n.distance_m,
+                                       n.assistant_id), '[]')
     FROM dispatch.offer_candidates(candidates_json.assistance_id, candidates_json.pickup,
                                    candidates_json.service_type, candidates_json.radius_m,
                                    dispatch.setting_numeric('matching_max_results')::integer) n
-    WHERE candidates_json.closer_than_m IS NULL OR n.distance_m < candidates_json.closer_than_m
+    WHERE candidates_json.sooner_than_s IS NULL OR n.rank_s < candidates_json.sooner_than_s
     );
 END;
 $$;
 
 --
--- Name: FUNCTION candidates_json(assistance_id bigint, pickup public.geography, service_type text, radius_m double precision, closer_than_m double precision); Type: COMMENT; Schema: dispatch; Owner: -
+-- Name: FUNCTION candidates_json(assistance_id bigint, pickup public.geography, service_type text, radius_m double precision, sooner_than_s double precision); Type: COMMENT; Schema: dispatch; Owner: -
 --
 
-COMMENT ON FUNCTION dispatch.candidates_json(assistance_id bigint, pickup public.geography, service_type text, radius_m double precision, closer_than_m double precision) IS 'dispatch.offer_candidates (N = matching_max_results) as [{assistant_id, distance (km), distance_m}], optionally only those strictly closer than closer_than_m.';
+COMMENT ON FUNCTION dispatch.candidates_json(assistance_id bigint, pickup public.geography, service_type text, radius_m double precision, sooner_than_s double precision) IS 'dispatch.offer_candidates (N = matching_max_results) as [{assistant_id, distance (km), distance_m, eta_s, eta_source}], optionally only those sooner than sooner_than_s (the ranking key, seconds).';
 
 --
 -- Name: cell_demand_supply(integer, timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: dispatch; Owner: -
@@ -1826,6 +1880,8 @@ BEGIN
                            'assistant_name', u.name,
                            'round', o.round,
                            'distance', round((o.distance_m / 1000)::numeric, 3),
+                           'eta_s', o.eta_s,
+                           'eta_source', o.eta_source,
                            'sent_at', dispatch.iso_utc(o.sent_at),
                            'expires_at', dispatch.iso_utc(o.expires_at),
                            'closed_at', dispatch.iso_utc(o.closed_at),
@@ -1842,7 +1898,23 @@ BEGIN
                            'reason', e.reason,
                            'at', dispatch.iso_utc(e.created_at))
                        ORDER BY e.id)
-                FROM dispatch.assistance_events e WHERE e.assistance_id = r.id), '[]'))
+                FROM dispatch.assistance_events e WHERE e.assistance_id = r.id), '[]'),
+            -- Who could take it now: the ten soonest (the offer rounds' ranking, but anyone
+            -- available within the widest round, offered before or not); the first is the
+            -- suggestion.
+            'candidates', CASE WHEN r.status = 'requested' THEN coalesce((
+                SELECT jsonb_agg(jsonb_build_object(
+                           'assistant_id', c.assistant_id,
+                           'assistant_name', u.name,
+                           'distance', round((c.distance_m / 1000)::numeric, 3),
+                           'eta_s', c.eta_s,
+                           'eta_source', c.eta_source)
+                       ORDER BY c.eta_source = 'straight_line', c.rank_s, c.assistant_id)
+                FROM dispatch.offer_candidates(NULL, r.pickup, r.service_type,
+                                               dispatch.setting_numeric('offer_max_radius_m')
+                                                   ::double precision,
+                                               10) c
+                JOIN dispatch.users u ON u.id = c.assistant_id), '[]') ELSE '[]' END)
         FROM dispatch.assistance_requests r
         WHERE r.id = dispatch_request_detail.assistance_id
     );
@@ -1853,7 +1925,7 @@ $$;
 -- Name: FUNCTION dispatch_request_detail(assistance_id bigint, dispatcher_id bigint); Type: COMMENT; Schema: dispatch; Owner: -
 --
 
-COMMENT ON FUNCTION dispatch.dispatch_request_detail(assistance_id bigint, dispatcher_id bigint) IS 'One request for a dispatcher: the assistance object plus offers [{assistant_id, round, distance, sent_at, state, ...}] and events [{from_status, to_status, actor_id, actor_role, reason, at}]; NULL for an unknown id. DP046 unless the caller is a dispatcher.';
+COMMENT ON FUNCTION dispatch.dispatch_request_detail(assistance_id bigint, dispatcher_id bigint) IS 'One request for a dispatcher: the assistance object plus offers [{assistant_id, round, distance, eta_s, eta_source, sent_at, state, ...}], events [{from_status, to_status, actor_id, actor_role, reason, at}] and, while requested, candidates [{assistant_id, assistant_name, distance, eta_s, eta_source}], the ten soonest; NULL for an unknown id. DP046 unless the caller is a dispatcher.';
 
 --
 -- Name: dispatch_requests(bigint, text[], boolean, timestamp with time zone, double precision[], integer, integer); Type: FUNCTION; Schema: dispatch; Owner: -
@@ -1963,6 +2035,25 @@ $$;
 COMMENT ON FUNCTION dispatch.emit_many(topics text[], messages jsonb[]) IS 'Publish several WebSocket messages (topics[i] gets messages[i]) on commit, in this order, as one batch of dispatch.event_log (entries with a NULL topic are left out).';
 
 --
+-- Name: eta_frame(dispatch.assistance_requests); Type: FUNCTION; Schema: dispatch; Owner: -
+--
+
+CREATE FUNCTION dispatch.eta_frame(request dispatch.assistance_requests) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT jsonb_build_object('type', 'eta', 'assistance_id', request.id,
+                              'assistant_id', request.assistant_id,
+                              'eta_s', request.eta_s, 'eta_source', request.eta_source,
+                              'at', dispatch.iso_utc(request.eta_at))
+$$;
+
+--
+-- Name: FUNCTION eta_frame(request dispatch.assistance_requests); Type: COMMENT; Schema: dispatch; Owner: -
+--
+
+COMMENT ON FUNCTION dispatch.eta_frame(request dispatch.assistance_requests) IS 'The {type: eta, assistance_id, assistant_id, eta_s, eta_source, at} frame of a job''s channel.';
+
+--
 -- Name: event_frame(jsonb, bigint); Type: FUNCTION; Schema: dispatch; Owner: -
 --
 
@@ -1993,8 +2084,12 @@ CREATE TABLE dispatch.offers (
     state text DEFAULT 'open'::text NOT NULL,
     closed_at timestamp with time zone,
     close_reason text,
+    eta_s integer,
+    eta_source text,
     CONSTRAINT offers_closed_check CHECK (((state = 'open'::text) = (closed_at IS NULL))),
     CONSTRAINT offers_distance_check CHECK ((distance_m >= (0)::double precision)),
+    CONSTRAINT offers_eta_s_check CHECK ((eta_s >= 0)),
+    CONSTRAINT offers_eta_source_check CHECK ((eta_source = ANY (ARRAY['road'::text, 'straight_line'::text]))),
     CONSTRAINT offers_expiry_check CHECK ((expires_at > sent_at)),
     CONSTRAINT offers_round_check CHECK ((round >= 1)),
     CONSTRAINT offers_state_check CHECK ((state = ANY (ARRAY['open'::text, 'declined'::text, 'expired'::text, 'withdrawn'::text, 'accepted'::text])))
@@ -2024,6 +2119,12 @@ COMMENT ON COLUMN dispatch.offers.assistant_id IS 'The assistant offered it. No 
 --
 
 COMMENT ON COLUMN dispatch.offers.close_reason IS 'Why a withdrawn offer closed: accepted (by someone else) | canceled | assigned.';
+
+--
+-- Name: COLUMN offers.eta_s; Type: COMMENT; Schema: dispatch; Owner: -
+--
+
+COMMENT ON COLUMN dispatch.offers.eta_s IS 'The assistant''s travel time to the pickup when offered, seconds (eta_source: by road or by the straight line at straight_line_speed_kmh).';
 
 --
 -- Name: feed_offer_frame(dispatch.offers, jsonb); Type: FUNCTION; Schema: dispatch; Owner: -
@@ -2172,9 +2273,11 @@ CREATE FUNCTION dispatch.insert_offers(request dispatch.assistance_requests, can
 BEGIN
     -- A duplicate here would be a bug (the caller holds the request's lock and left out everyone
     -- already offered): the primary key makes it an error rather than a second offer.
-    INSERT INTO dispatch.offers (assistance_id, assistant_id, round, distance_m, expires_at)
+    INSERT INTO dispatch.offers (assistance_id, assistant_id, round, distance_m, expires_at, eta_s,
+                                 eta_source)
     SELECT request.id, (c ->> 'assistant_id')::bigint, request.offer_round,
-           (c ->> 'distance_m')::double precision, request.round_ends_at
+           (c ->> 'distance_m')::double precision, request.round_ends_at, (c ->> 'eta_s')::integer,
+           c ->> 'eta_source'
     FROM jsonb_array_elements(candidates) c;
     RETURN jsonb_array_length(candidates);
 END;
@@ -2184,7 +2287,7 @@ $$;
 -- Name: FUNCTION insert_offers(request dispatch.assistance_requests, candidates jsonb); Type: COMMENT; Schema: dispatch; Owner: -
 --
 
-COMMENT ON FUNCTION dispatch.insert_offers(request dispatch.assistance_requests, candidates jsonb) IS 'Internal: record offers of the request''s current round to candidates ([{assistant_id, distance (km), distance_m}]), announcing nothing (dispatch.offer_batch). Returns the count.';
+COMMENT ON FUNCTION dispatch.insert_offers(request dispatch.assistance_requests, candidates jsonb) IS 'Internal: record offers of the request''s current round to candidates ([{assistant_id, distance (km), distance_m, eta_s, eta_source}]), announcing nothing (dispatch.offer_batch). Returns the count.';
 
 --
 -- Name: invoice_json(bigint); Type: FUNCTION; Schema: dispatch; Owner: -
@@ -2773,7 +2876,8 @@ BEGIN
     END IF;
     frame := dispatch.offer_frame(request);
     SELECT array_agg('assistant:' || (c ->> 'assistant_id')) || ARRAY['dispatch'],
-           array_agg(frame || jsonb_build_object('distance', c -> 'distance'))
+           array_agg(frame || jsonb_build_object('distance', c -> 'distance', 'eta_s', c -> 'eta_s',
+                                                 'eta_source', c -> 'eta_source'))
                || ARRAY[jsonb_build_object(
                       'type', 'offer',
                       'assistance_id', request.id,
@@ -2789,18 +2893,29 @@ $$;
 -- Name: FUNCTION offer_batch(request dispatch.assistance_requests, candidates jsonb, OUT topics text[], OUT frames jsonb[]); Type: COMMENT; Schema: dispatch; Owner: -
 --
 
-COMMENT ON FUNCTION dispatch.offer_batch(request dispatch.assistance_requests, candidates jsonb, OUT topics text[], OUT frames jsonb[]) IS 'Internal: the frames announcing offers to candidates: new_assistance_request to each assistant:<id>, then one {type: offer, assistance_id, round, assistant_ids, expires_at} to dispatch (NULL arrays for no candidate).';
+COMMENT ON FUNCTION dispatch.offer_batch(request dispatch.assistance_requests, candidates jsonb, OUT topics text[], OUT frames jsonb[]) IS 'Internal: the frames announcing offers to candidates: new_assistance_request (with the assistant''s distance, eta_s and eta_source) to each assistant:<id>, then one {type: offer, assistance_id, round, assistant_ids, expires_at} to dispatch (NULL arrays for no candidate).';
 
 --
 -- Name: offer_candidates(bigint, public.geography, text, double precision, integer); Type: FUNCTION; Schema: dispatch; Owner: -
 --
 
-CREATE FUNCTION dispatch.offer_candidates(assistance_id bigint, pickup public.geography, service_type text, radius_m double precision, max_results integer) RETURNS TABLE(assistant_id bigint, distance_m double precision)
-    LANGUAGE sql STABLE
+CREATE FUNCTION dispatch.offer_candidates(assistance_id bigint, pickup public.geography, service_type text, radius_m double precision, max_results integer) RETURNS TABLE(assistant_id bigint, distance_m double precision, eta_s integer, eta_source text, rank_s double precision)
+    LANGUAGE plpgsql STABLE
     AS $$
-    -- dispatch.nearby_assistants' exact top-N (KNN for N candidates, then a spheroid re-rank of
+DECLARE
+    -- Where a road graph covers the pickup, the straight line only preselects: the cut is by
+    -- road time among roads_preselect_factor times as many (etas.sql, dispatch.rank_by_eta).
+    k      integer := CASE WHEN roads.covers(pickup::geometry)
+                           THEN max_results * greatest(
+                                    dispatch.setting_numeric('roads_preselect_factor'), 1)::integer
+                           ELSE max_results END;
+    ids    bigint[];
+    places geography[];
+    ds     double precision[];
+BEGIN
+    -- dispatch.nearby_assistants' exact top-k (KNN for k candidates, then a spheroid re-rank of
     -- everyone within the largest of their distances + 1 %; that bound is the re-rank's only index
-    -- condition, so it touches O(N) rows whatever the density), leaving out whoever already had
+    -- condition, so it touches O(k) rows whatever the density), leaving out whoever already had
     -- an offer of this request in any state: nobody is offered the same request twice.
     WITH knn AS (
         SELECT ST_Distance(v.geog, offer_candidates.pickup) AS d
@@ -2814,29 +2929,39 @@ CREATE FUNCTION dispatch.offer_candidates(assistance_id bigint, pickup public.ge
                                WHERE o.assistance_id = offer_candidates.assistance_id
                                  AND o.assistant_id = v.user_id))
         ORDER BY v.geog <-> offer_candidates.pickup
-        LIMIT offer_candidates.max_results
+        LIMIT k
     ), bound AS (
         SELECT least(max(knn.d), offer_candidates.radius_m) * 1.01 AS b FROM knn
+    ), nearest AS (
+        SELECT v.user_id, v.geog, x.d
+        FROM bound, dispatch.available_assistants v,
+             LATERAL (SELECT ST_Distance(v.geog, offer_candidates.pickup) AS d) x
+        WHERE v.service_type = offer_candidates.service_type
+          AND ST_DWithin(v.geog, offer_candidates.pickup, bound.b, false)
+          AND x.d <= offer_candidates.radius_m
+          AND (offer_candidates.assistance_id IS NULL
+               OR NOT EXISTS (SELECT 1 FROM dispatch.offers o
+                               WHERE o.assistance_id = offer_candidates.assistance_id
+                                 AND o.assistant_id = v.user_id))
+        ORDER BY x.d, v.user_id
+        LIMIT k
     )
-    SELECT v.user_id, x.d
-    FROM bound, dispatch.available_assistants v,
-         LATERAL (SELECT ST_Distance(v.geog, offer_candidates.pickup) AS d) x
-    WHERE v.service_type = offer_candidates.service_type
-      AND ST_DWithin(v.geog, offer_candidates.pickup, bound.b, false)
-      AND x.d <= offer_candidates.radius_m
-      AND (offer_candidates.assistance_id IS NULL
-           OR NOT EXISTS (SELECT 1 FROM dispatch.offers o
-                           WHERE o.assistance_id = offer_candidates.assistance_id
-                             AND o.assistant_id = v.user_id))
-    ORDER BY x.d, v.user_id
-    LIMIT offer_candidates.max_results
+    SELECT array_agg(n.user_id ORDER BY n.d, n.user_id), array_agg(n.geog ORDER BY n.d, n.user_id),
+           array_agg(n.d ORDER BY n.d, n.user_id)
+      INTO ids, places, ds
+      FROM nearest n;
+    IF ids IS NULL THEN
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT * FROM dispatch.rank_by_eta(pickup, ids, places, ds, max_results);
+END;
 $$;
 
 --
 -- Name: FUNCTION offer_candidates(assistance_id bigint, pickup public.geography, service_type text, radius_m double precision, max_results integer); Type: COMMENT; Schema: dispatch; Owner: -
 --
 
-COMMENT ON FUNCTION dispatch.offer_candidates(assistance_id bigint, pickup public.geography, service_type text, radius_m double precision, max_results integer) IS 'The nearest max_results available assistants of service_type within radius_m metres of pickup who were never offered request assistance_id, nearest first (geodesic metres).';
+COMMENT ON FUNCTION dispatch.offer_candidates(assistance_id bigint, pickup public.geography, service_type text, radius_m double precision, max_results integer) IS 'The max_results available assistants of service_type within radius_m metres of pickup who were never offered request assistance_id, soonest first: by road travel time where a graph covers the pickup (among the straight-line nearest roads_preselect_factor x max_results), else by geodesic distance; each with distance_m, eta_s, eta_source and the ranking key rank_s.';
 
 --
 -- Name: offer_frame(dispatch.assistance_requests); Type: FUNCTION; Schema: dispatch; Owner: -
@@ -2924,14 +3049,16 @@ DECLARE
 BEGIN
     -- An assistant who became eligible (or came within reach) during the round joins it when the
     -- round start would have picked them: anyone within the radius while the round reached fewer
-    -- than N, else anyone closer than the farthest assistant the round reached.
-    SELECT count(*), max(o.distance_m) INTO offered, farthest
+    -- than N, else anyone sooner than the latest assistant the round reached (by road time, or
+    -- by the straight line, as each was ranked).
+    SELECT count(*),
+           max(CASE WHEN o.eta_source = 'road' THEN o.eta_s
+                    ELSE dispatch.straight_line_eta_s(o.distance_m) END)
+      INTO offered, farthest
       FROM dispatch.offers o
      WHERE o.assistance_id = request.id AND o.round = request.offer_round;
     candidates := dispatch.candidates_json(
-        request.id, request.pickup, request.service_type,
-        CASE WHEN offered < n_max THEN request.round_radius_m
-             ELSE least(farthest, request.round_radius_m) END,
+        request.id, request.pickup, request.service_type, request.round_radius_m,
         CASE WHEN offered < n_max THEN NULL ELSE farthest END);
     UPDATE dispatch.assistance_requests r SET arrivals_checked_at = now() WHERE r.id = request.id;
     sent := dispatch.send_offers(request, candidates);
@@ -3399,6 +3526,35 @@ $$;
 COMMENT ON FUNCTION dispatch.quote_price(service_type text, vehicle_type text, distance_km double precision, pickup_cell_r7 bigint, neighbour_cells_r7 bigint[], pickup public.geography) IS 'Price of a job: {total, currency, surge_multiplier, lines: [{label, amount}], zone: {id, name} | null, final_price_on_completion}. The tariff is the one dispatch.tariffs_at gives at the pickup (the smallest covering zone''s own, else dispatch.tariffs; the base line names the zone): base fare (or callout fee) + per-km × distance_km, times the surge over pickup_cell_r7 and neighbour_cells_r7 (1.0 when pickup_cell_r7 is NULL), each line rounded to the currency''s minor unit; the lines add up to the total. DP020 pickup in a zone that is not serviceable; unknown tariff or bad distance: DP009; DP029 a total that assistance_requests.total_price cannot hold (dispatch.numeric_max).';
 
 --
+-- Name: rank_by_eta(public.geography, bigint[], public.geography[], double precision[], integer); Type: FUNCTION; Schema: dispatch; Owner: -
+--
+
+CREATE FUNCTION dispatch.rank_by_eta(pickup public.geography, ids bigint[], places public.geography[], distances double precision[], max_results integer) RETURNS TABLE(assistant_id bigint, distance_m double precision, eta_s integer, eta_source text, rank_s double precision)
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE
+    times double precision[] := dispatch.road_times(pickup, places);
+BEGIN
+    -- Those the roads reach first, by road time; then any the roads could not route, by the
+    -- straight line (they are not dropped: an assistant off the graph may still be the answer).
+    RETURN QUERY
+    SELECT u.id, u.d,
+           round(coalesce(times[u.i], dispatch.straight_line_eta_s(u.d)))::integer,
+           CASE WHEN times[u.i] IS NULL THEN 'straight_line' ELSE 'road' END,
+           coalesce(times[u.i], dispatch.straight_line_eta_s(u.d))
+    FROM unnest(ids, distances) WITH ORDINALITY AS u(id, d, i)
+    ORDER BY times[u.i] IS NULL, coalesce(times[u.i], u.d), u.d, u.id
+    LIMIT max_results;
+END;
+$$;
+
+--
+-- Name: FUNCTION rank_by_eta(pickup public.geography, ids bigint[], places public.geography[], distances double precision[], max_results integer); Type: COMMENT; Schema: dispatch; Owner: -
+--
+
+COMMENT ON FUNCTION dispatch.rank_by_eta(pickup public.geography, ids bigint[], places public.geography[], distances double precision[], max_results integer) IS 'The first max_results of candidates (ids at places, distances metres from the pickup) by travel time to the pickup: road time where a graph covers it, else straight-line. eta_s is rounded seconds, rank_s the unrounded key.';
+
+--
 -- Name: rate_assistance(bigint, bigint, integer, text); Type: FUNCTION; Schema: dispatch; Owner: -
 --
 
@@ -3503,6 +3659,7 @@ BEGIN
        SET assistant_id = reassign_assistance.assistant_id, accepted_at = now(), updated_at = now()
      WHERE r.id = req.id
     RETURNING * INTO req;
+    req := dispatch.set_job_eta(req);  -- etas.sql: the new assistant's
 
     PERFORM dispatch.emit_many(
         ARRAY['assistant:' || previous, 'assistant:' || req.assistant_id],
@@ -3594,6 +3751,52 @@ $$;
 --
 
 COMMENT ON FUNCTION dispatch.refresh_cell_supply() IS 'Re-count matchable assistants per H3 r7 cell into dispatch.cell_supply from scratch (after bulk writes that bypassed its triggers, e.g. TRUNCATE).';
+
+--
+-- Name: refresh_etas(integer); Type: FUNCTION; Schema: dispatch; Owner: -
+--
+
+CREATE FUNCTION dispatch.refresh_etas(max_jobs integer DEFAULT 100) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    req     dispatch.assistance_requests;
+    before  integer;
+    changed integer := 0;
+BEGIN
+    -- Accepted jobs whose ETA is older than eta_refresh_s and whose assistant moved since.
+    -- SKIP LOCKED: every server process runs this; each job is refreshed by one of them, and a
+    -- job being started or canceled right now waits for the next pass.
+    FOR req IN
+        SELECT r.* FROM dispatch.assistance_requests r
+        JOIN dispatch.positions p ON p.user_id = r.assistant_id
+        WHERE r.status = 'accepted'
+          AND (r.eta_at IS NULL
+               OR (r.eta_at < now() - make_interval(secs => dispatch.setting_numeric('eta_refresh_s'))
+                   AND p.updated_at > r.eta_at))
+        ORDER BY r.eta_at NULLS FIRST
+        LIMIT max_jobs
+        FOR UPDATE OF r SKIP LOCKED
+    LOOP
+        before := req.eta_s;
+        req := dispatch.set_job_eta(req);
+        IF req.eta_s IS DISTINCT FROM before THEN
+            PERFORM dispatch.emit_many(ARRAY['assistance:' || req.id, 'dispatch'],
+                                       ARRAY[dispatch.eta_frame(req),
+                                             dispatch.eta_frame(req) || jsonb_build_object(
+                                                 'pickup', dispatch.point_json(req.pickup))]);
+            changed := changed + 1;
+        END IF;
+    END LOOP;
+    RETURN changed;
+END;
+$$;
+
+--
+-- Name: FUNCTION refresh_etas(max_jobs integer); Type: COMMENT; Schema: dispatch; Owner: -
+--
+
+COMMENT ON FUNCTION dispatch.refresh_etas(max_jobs integer) IS 'Recompute the ETA of up to max_jobs accepted jobs whose assistant moved since it was last computed (at most every eta_refresh_s); a changed ETA is announced as an eta frame to assistance:<id> and (with the pickup, for the feed''s area filter) to dispatch. Returns how many changed. Safe to run in every process.';
 
 --
 -- Name: refresh_matchable(bigint[]); Type: FUNCTION; Schema: dispatch; Owner: -
@@ -3709,7 +3912,7 @@ DECLARE
     caller_role text;
     existing    dispatch.assistance_requests;
     req         dispatch.assistance_requests;
-    km          double precision;
+    trip        record;
     quote       jsonb;
     matched     jsonb;
     candidates  jsonb;
@@ -3756,12 +3959,14 @@ BEGIN
     IF dropoff_lat IS NOT NULL THEN
         dropoff := ST_SetSRID(ST_MakePoint(dropoff_lng, dropoff_lat), 4326)::geography;
     END IF;
-    km := dispatch.route_distance_km(pickup_lat, pickup_lng, dropoff_lat, dropoff_lng);
+    -- By road where graphs cover both ends (etas.sql); the quote says which.
+    trip := dispatch.trip_distance(pickup, dropoff);
     quote := dispatch.quote_price(request_assistance.service_type, request_assistance.vehicle_type,
-                                  km, request_assistance.pickup_cell_r7,
-                                  request_assistance.neighbour_cells_r7, pickup);
+                                  trip.km, request_assistance.pickup_cell_r7,
+                                  request_assistance.neighbour_cells_r7, pickup)
+             || jsonb_build_object('distance_source', trip.source);
 
-    -- Round 1 (sql/functions/offers.sql): the N nearest eligible assistants within the first
+    -- Round 1 (sql/functions/offers.sql): the N soonest eligible assistants within the first
     -- round's radius; the response's nearby_assistants are exactly the offers sent.
     radius := dispatch.offer_round_radius_m(1);
     candidates := dispatch.candidates_json(NULL, pickup, request_assistance.service_type, radius);
@@ -3772,15 +3977,15 @@ BEGIN
         (client_id, service_type, vehicle_type, description, pickup, dropoff, pickup_h3_r7,
          distance_km, price, total_price, currency, matched_assistants, idempotency_key,
          idempotency_fingerprint, searching, offer_round, round_ends_at, round_radius_m,
-         arrivals_checked_at, pickup_h3_r8)
+         arrivals_checked_at, pickup_h3_r8, distance_source)
     VALUES
         (request_assistance.client_id, request_assistance.service_type,
          request_assistance.vehicle_type, coalesce(request_assistance.description, ''),
-         pickup, dropoff, request_assistance.pickup_cell_r7, km, quote,
+         pickup, dropoff, request_assistance.pickup_cell_r7, trip.km, quote,
          (quote ->> 'total')::numeric, quote ->> 'currency', matched,
          request_assistance.idempotency_key, request_assistance.idempotency_fingerprint,
          true, 1, dispatch.offer_round_ends_at(), radius, now(),
-         request_assistance.pickup_cell_r8)
+         request_assistance.pickup_cell_r8, trip.source)
     RETURNING * INTO req;
 
     -- One batch: the request's status and feed frames, then its offers (dispatch.offer_batch).
@@ -3865,6 +4070,40 @@ $$;
 --
 
 COMMENT ON FUNCTION dispatch.require_dispatcher(user_id bigint) IS 'Raise DP046 unless the user is an enabled dispatcher.';
+
+--
+-- Name: road_times(public.geography, public.geography[]); Type: FUNCTION; Schema: dispatch; Owner: -
+--
+
+CREATE FUNCTION dispatch.road_times(pickup public.geography, places public.geography[]) RETURNS double precision[]
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE
+    times double precision[];
+BEGIN
+    IF coalesce(cardinality(places), 0) = 0 OR NOT roads.covers(pickup::geometry) THEN
+        RETURN NULL;
+    END IF;
+    -- A failing graph (dropped mid-run, pgRouting missing, a bad edge) must not fail the request:
+    -- it is ranked by the straight line instead, and says so (eta_source).
+    BEGIN
+        SELECT array_agg(t.seconds ORDER BY t.ord) INTO times
+          FROM roads.times_to(pickup::geometry,
+                              ARRAY(SELECT p::geometry FROM unnest(places) WITH ORDINALITY u(p, i)
+                                    ORDER BY i)) t;
+    EXCEPTION WHEN OTHERS THEN
+        RAISE WARNING 'road ranking failed, ranking by the straight line: %', SQLERRM;
+        RETURN NULL;
+    END;
+    RETURN times;
+END;
+$$;
+
+--
+-- Name: FUNCTION road_times(pickup public.geography, places public.geography[]); Type: COMMENT; Schema: dispatch; Owner: -
+--
+
+COMMENT ON FUNCTION dispatch.road_times(pickup public.geography, places public.geography[]) IS 'Road travel times in seconds from each place to the pickup (roads.times_to), NULL where a place cannot be routed; NULL altogether when no graph covers the pickup, the call is over its work budget or routing fails.';
 
 --
 -- Name: rotate_refresh_token(bytea, bytea, timestamp with time zone); Type: FUNCTION; Schema: dispatch; Owner: -
@@ -4085,6 +4324,35 @@ $$;
 COMMENT ON FUNCTION dispatch.set_assistant_active(assistant_id bigint, active boolean) IS 'Switch an assistant on or off duty; going active needs a known position (DPA01) and an unexpired licence (DPA02); DPA03 when the user has no assistant profile.';
 
 --
+-- Name: set_job_eta(dispatch.assistance_requests); Type: FUNCTION; Schema: dispatch; Owner: -
+--
+
+CREATE FUNCTION dispatch.set_job_eta(request dispatch.assistance_requests) RETURNS dispatch.assistance_requests
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    eta record;
+    req dispatch.assistance_requests;
+BEGIN
+    IF request.status = 'accepted' THEN
+        eta := dispatch.assistant_eta(request.assistant_id, request.pickup);
+    END IF;
+    UPDATE dispatch.assistance_requests r
+       SET eta_s = eta.eta_s, eta_source = eta.eta_source,
+           eta_at = CASE WHEN request.status = 'accepted' THEN now() END
+     WHERE r.id = request.id
+    RETURNING * INTO req;
+    RETURN req;
+END;
+$$;
+
+--
+-- Name: FUNCTION set_job_eta(request dispatch.assistance_requests); Type: COMMENT; Schema: dispatch; Owner: -
+--
+
+COMMENT ON FUNCTION dispatch.set_job_eta(request dispatch.assistance_requests) IS 'Internal (request row locked): store the ETA of an accepted job''s assistant now (NULLs for any other status); returns the row.';
+
+--
 -- Name: set_zone_tariffs(bigint, jsonb); Type: FUNCTION; Schema: dispatch; Owner: -
 --
 
@@ -4235,7 +4503,9 @@ BEGIN
                                    ON p.user_id = s.id AND request.status IN ('accepted', 'ongoing')
                             WHERE s.id = request.assistant_id),
             'client', (SELECT jsonb_build_object('id', c.id, 'name', c.name)
-                         FROM dispatch.users c WHERE c.id = request.client_id)
+                         FROM dispatch.users c WHERE c.id = request.client_id),
+            'eta_s', CASE WHEN request.status = 'accepted' THEN request.eta_s END,
+            'eta_source', CASE WHEN request.status = 'accepted' THEN request.eta_source END
         )
     );
 END;
@@ -4245,7 +4515,7 @@ $$;
 -- Name: FUNCTION status_message(request dispatch.assistance_requests); Type: COMMENT; Schema: dispatch; Owner: -
 --
 
-COMMENT ON FUNCTION dispatch.status_message(request dispatch.assistance_requests) IS 'The WebSocket "status" frame for a request: {type, assistance_id, status, assistant|null, client}.';
+COMMENT ON FUNCTION dispatch.status_message(request dispatch.assistance_requests) IS 'The WebSocket "status" frame for a request: {type, assistance_id, status, assistant|null, client, eta_s, eta_source} (the ETA while accepted, else null).';
 
 --
 -- Name: store_telematics(bigint, double precision[], double precision[], bigint[], timestamp with time zone[], real[], real[]); Type: FUNCTION; Schema: dispatch; Owner: -
@@ -4294,6 +4564,22 @@ $$;
 --
 
 COMMENT ON FUNCTION dispatch.store_telematics(user_id bigint, lats double precision[], lngs double precision[], cells_r9 bigint[], recorded timestamp with time zone[], speeds real[], headings real[]) IS 'Internal (POST /api/telematics/): append a batch''s points to the position history in one statement, one row per user and recorded_at (the batch''s last point of an instant wins; an instant already stored is kept: a retried batch adds nothing). The caller then sends the newest point through the position path. DP034 names points older than the retention.';
+
+--
+-- Name: straight_line_eta_s(double precision); Type: FUNCTION; Schema: dispatch; Owner: -
+--
+
+CREATE FUNCTION dispatch.straight_line_eta_s(distance_m double precision) RETURNS double precision
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT distance_m / (dispatch.setting_numeric('straight_line_speed_kmh')::double precision / 3.6)
+$$;
+
+--
+-- Name: FUNCTION straight_line_eta_s(distance_m double precision); Type: COMMENT; Schema: dispatch; Owner: -
+--
+
+COMMENT ON FUNCTION dispatch.straight_line_eta_s(distance_m double precision) IS 'A straight-line ETA: metres over straight_line_speed_kmh, in seconds (unrounded).';
 
 --
 -- Name: surge_for_cells(bigint[]); Type: FUNCTION; Schema: dispatch; Owner: -
@@ -4419,6 +4705,7 @@ BEGIN
            updated_at = now()
      WHERE r.id = req.id
     RETURNING * INTO req;
+    req := dispatch.set_job_eta(req);  -- etas.sql: the status frame carries it
     PERFORM dispatch.record_transition(req, take_request.actor_id, 'requested');
     RETURN req;
 END;
@@ -4548,6 +4835,44 @@ $$;
 --
 
 COMMENT ON FUNCTION dispatch.track_assistant_activity() IS 'Trigger: append to dispatch.assistant_activity when an assistant profile is created or its is_active changes.';
+
+--
+-- Name: trip_distance(public.geography, public.geography); Type: FUNCTION; Schema: dispatch; Owner: -
+--
+
+CREATE FUNCTION dispatch.trip_distance(pickup public.geography, dropoff public.geography, OUT km double precision, OUT source text) RETURNS record
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE
+    metres double precision;
+BEGIN
+    source := 'straight_line';
+    IF dropoff IS NULL THEN
+        km := 0;
+        RETURN;
+    END IF;
+    IF roads.covers(pickup::geometry) AND roads.covers(dropoff::geometry) THEN
+        BEGIN
+            SELECT r.metres INTO metres FROM roads.route(pickup::geometry, dropoff::geometry) r;
+        EXCEPTION WHEN OTHERS THEN
+            RAISE WARNING 'road distance failed, pricing by the straight line: %', SQLERRM;
+            metres := NULL;
+        END;
+        IF metres IS NOT NULL THEN
+            km := metres / 1000.0;
+            source := 'road';
+            RETURN;
+        END IF;
+    END IF;
+    km := ST_Distance(pickup, dropoff) / 1000.0;
+END;
+$$;
+
+--
+-- Name: FUNCTION trip_distance(pickup public.geography, dropoff public.geography, OUT km double precision, OUT source text); Type: COMMENT; Schema: dispatch; Owner: -
+--
+
+COMMENT ON FUNCTION dispatch.trip_distance(pickup public.geography, dropoff public.geography, OUT km double precision, OUT source text) IS 'The distance that prices a trip: the length of the fastest road route where graphs cover both ends (source road), else geodesic (source straight_line); 0 km without a dropoff.';
 
 --
 -- Name: update_assistance_status(bigint, bigint, text, numeric); Type: FUNCTION; Schema: dispatch; Owner: -
@@ -4917,6 +5242,233 @@ $$;
 --
 
 COMMENT ON FUNCTION dispatch.zone_json(zone_id bigint) IS 'A zone as the API shows it: {id, name, geometry (GeoJSON MultiPolygon), serviceable, area_km2, tariffs: [{service_type, vehicle_type, base_fare, per_km}], created_at, updated_at}; NULL for an unknown id.';
+
+--
+-- Name: covers(public.geometry); Type: FUNCTION; Schema: roads; Owner: -
+--
+
+CREATE FUNCTION roads.covers(p public.geometry) RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT EXISTS (SELECT 1 FROM roads.regions r WHERE ST_Intersects(r.area, p))
+$$;
+
+--
+-- Name: FUNCTION covers(p public.geometry); Type: COMMENT; Schema: roads; Owner: -
+--
+
+COMMENT ON FUNCTION roads.covers(p public.geometry) IS 'Whether an imported region''s area holds the point (its roads may still be farther than roads_snap_max_m: roads.snap decides).';
+
+--
+-- Name: route(public.geometry, public.geometry); Type: FUNCTION; Schema: roads; Owner: -
+--
+
+CREATE FUNCTION roads.route(origin public.geometry, destination public.geometry, OUT seconds double precision, OUT metres double precision) RETURNS record
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE
+    a    record;
+    b    record;
+    box  geometry;
+    walk double precision := dispatch.setting_numeric('roads_snap_speed_kmh') / 3.6;
+BEGIN
+    SELECT * INTO a FROM roads.snap(origin);
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    SELECT * INTO b FROM roads.snap(destination);
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    box := roads.routing_box(ARRAY[origin, destination]);
+    IF box IS NULL THEN
+        RETURN;
+    END IF;
+    WITH exits AS (
+        SELECT x.vid, x.c, x.m FROM (VALUES
+            (a.target, CASE WHEN a.cost >= 0 THEN (1 - a.fraction) * a.cost END,
+             (1 - a.fraction) * a.length_m),
+            (a.source, CASE WHEN a.reverse_cost >= 0 THEN a.fraction * a.reverse_cost END,
+             a.fraction * a.length_m)
+        ) AS x(vid, c, m) WHERE x.c IS NOT NULL
+    ), entries AS (
+        SELECT y.vid, y.c, y.m FROM (VALUES
+            (b.source, CASE WHEN b.cost >= 0 THEN b.fraction * b.cost END, b.fraction * b.length_m),
+            (b.target, CASE WHEN b.reverse_cost >= 0 THEN (1 - b.fraction) * b.reverse_cost END,
+             (1 - b.fraction) * b.length_m)
+        ) AS y(vid, c, m) WHERE y.c IS NOT NULL
+    ), legs AS (
+        SELECT p.start_vid AS exit, p.end_vid AS entry, sum(p.cost) AS s,
+               coalesce(sum(e.length_m), 0) AS m
+        FROM pgr_dijkstra(
+            format('SELECT id, source, target, cost, reverse_cost FROM roads.edges '
+                   'WHERE main AND geom && %L::geometry', box),
+            ARRAY(SELECT DISTINCT x.vid FROM exits x),
+            ARRAY(SELECT DISTINCT y.vid FROM entries y),
+            true) p
+        LEFT JOIN roads.edges e ON e.id = p.edge
+        GROUP BY p.start_vid, p.end_vid
+        UNION ALL
+        SELECT x.vid, x.vid, 0, 0 FROM exits x
+    ), trips AS (
+        SELECT x.c + l.s + y.c AS s, x.m + l.m + y.m AS m
+        FROM exits x JOIN legs l ON l.exit = x.vid JOIN entries y ON y.vid = l.entry
+        UNION ALL
+        SELECT CASE WHEN a.fraction <= b.fraction AND a.cost >= 0
+                        THEN (b.fraction - a.fraction) * a.cost
+                    WHEN a.fraction >= b.fraction AND a.reverse_cost >= 0
+                        THEN (a.fraction - b.fraction) * a.reverse_cost
+               END,
+               abs(b.fraction - a.fraction) * a.length_m
+        WHERE a.edge_id = b.edge_id
+    )
+    SELECT (a.snap_m + b.snap_m) / walk + t.s, a.snap_m + b.snap_m + t.m
+      INTO seconds, metres
+      FROM trips t
+     WHERE t.s IS NOT NULL
+     ORDER BY t.s
+     LIMIT 1;
+END;
+$$;
+
+--
+-- Name: FUNCTION route(origin public.geometry, destination public.geometry, OUT seconds double precision, OUT metres double precision); Type: COMMENT; Schema: roads; Owner: -
+--
+
+COMMENT ON FUNCTION roads.route(origin public.geometry, destination public.geometry, OUT seconds double precision, OUT metres double precision) IS 'The fastest drive from origin to destination over the road graphs: seconds and its length in metres (snap legs included); NULLs when either point is off the roads, the box is over budget, or no route exists.';
+
+--
+-- Name: routing_box(public.geometry[]); Type: FUNCTION; Schema: roads; Owner: -
+--
+
+CREATE FUNCTION roads.routing_box(points public.geometry[]) RETURNS public.geometry
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE
+    margin double precision := dispatch.setting_numeric('roads_box_margin_m');
+    box    geometry := ST_Envelope(ST_Collect(points));
+    lat    double precision := ST_Y(ST_Centroid(box));
+    load   double precision;
+BEGIN
+    box := ST_Expand(box, margin / (111320.0 * greatest(cos(radians(lat)), 0.01)), margin / 110574.0);
+    -- The edges the box would load, from each region's density: pgRouting's cost is linear in it.
+    SELECT coalesce(sum(r.edges * ST_Area(ST_Intersection(r.area, box))
+                        / nullif(ST_Area(r.area), 0)), 0)
+      INTO load
+      FROM roads.regions r
+     WHERE r.area && box;
+    IF load > dispatch.setting_numeric('roads_max_edges') THEN
+        RETURN NULL;
+    END IF;
+    RETURN box;
+END;
+$$;
+
+--
+-- Name: FUNCTION routing_box(points public.geometry[]); Type: COMMENT; Schema: roads; Owner: -
+--
+
+COMMENT ON FUNCTION roads.routing_box(points public.geometry[]) IS 'The box of edges one routing call loads: the points'' envelope widened by roads_box_margin_m; NULL when it would hold more than roads_max_edges (the call''s work budget).';
+
+--
+-- Name: snap(public.geometry); Type: FUNCTION; Schema: roads; Owner: -
+--
+
+CREATE FUNCTION roads.snap(p public.geometry) RETURNS TABLE(edge_id bigint, source bigint, target bigint, cost double precision, reverse_cost double precision, length_m double precision, fraction double precision, snap_m double precision)
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    -- The index's order is planar (degrees): the true nearest (metres) is among its first few.
+    SELECT e.id, e.source, e.target, e.cost, e.reverse_cost, e.length_m,
+           ST_LineLocatePoint(e.geom, p), d.m
+    FROM (SELECT * FROM roads.edges x WHERE x.main ORDER BY x.geom <-> p LIMIT 8) e,
+         LATERAL (SELECT ST_Distance(e.geom::geography, p::geography) AS m) d
+    WHERE d.m <= dispatch.setting_numeric('roads_snap_max_m')
+    ORDER BY d.m, e.id
+    LIMIT 1
+$$;
+
+--
+-- Name: FUNCTION snap(p public.geometry); Type: COMMENT; Schema: roads; Owner: -
+--
+
+COMMENT ON FUNCTION roads.snap(p public.geometry) IS 'The point''s place on the road network: the nearest edge of a main piece within roads_snap_max_m (none farther), the fraction along it (0 at source) and the distance to it.';
+
+--
+-- Name: times_to(public.geometry, public.geometry[]); Type: FUNCTION; Schema: roads; Owner: -
+--
+
+CREATE FUNCTION roads.times_to(destination public.geometry, origins public.geometry[]) RETURNS TABLE(ord integer, seconds double precision)
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE
+    t    record;
+    box  geometry;
+    walk double precision := dispatch.setting_numeric('roads_snap_speed_kmh') / 3.6;
+BEGIN
+    SELECT * INTO t FROM roads.snap(destination);
+    IF NOT FOUND OR coalesce(cardinality(origins), 0) = 0 THEN
+        RETURN;
+    END IF;
+    box := roads.routing_box(origins || destination);
+    IF box IS NULL THEN
+        RETURN;
+    END IF;
+    -- One search backwards from the destination's edge ends over the reversed graph (cost and
+    -- reverse_cost swapped) reaches every origin's edge ends: the pgRouting call runs two
+    -- searches, whatever the number of origins.
+    RETURN QUERY
+    WITH o AS MATERIALIZED (
+        SELECT u.i::integer AS ord, s.*
+        FROM unnest(origins) WITH ORDINALITY AS u(p, i)
+        LEFT JOIN LATERAL roads.snap(u.p) s ON true
+    ), exits AS MATERIALIZED (
+        SELECT o.ord, o.target AS vid, (1 - o.fraction) * o.cost AS c FROM o WHERE o.cost >= 0
+        UNION ALL
+        SELECT o.ord, o.source, o.fraction * o.reverse_cost FROM o WHERE o.reverse_cost >= 0
+    ), entries AS MATERIALIZED (
+        SELECT e.vid, e.c FROM (VALUES
+            (t.source, CASE WHEN t.cost >= 0 THEN t.fraction * t.cost END),
+            (t.target, CASE WHEN t.reverse_cost >= 0 THEN (1 - t.fraction) * t.reverse_cost END)
+        ) AS e(vid, c)
+        WHERE e.c IS NOT NULL
+    ), legs AS (
+        SELECT d.start_vid AS entry, d.end_vid AS exit, d.agg_cost
+        FROM pgr_dijkstraCost(
+            format('SELECT id, source, target, reverse_cost AS cost, cost AS reverse_cost '
+                   'FROM roads.edges WHERE main AND geom && %L::geometry', box),
+            ARRAY(SELECT DISTINCT en.vid FROM entries en),
+            ARRAY(SELECT DISTINCT x.vid FROM exits x),
+            true) d
+        UNION ALL
+        SELECT en.vid, en.vid, 0 FROM entries en
+    ), routed AS (
+        SELECT x.ord, min(x.c + l.agg_cost + en.c) AS s
+        FROM exits x
+        JOIN legs l ON l.exit = x.vid
+        JOIN entries en ON en.vid = l.entry
+        GROUP BY x.ord
+    ), along AS (
+        -- Origin and destination on the same edge: straight along it where its direction allows.
+        SELECT o.ord,
+               CASE WHEN o.fraction <= t.fraction AND o.cost >= 0
+                        THEN (t.fraction - o.fraction) * o.cost
+                    WHEN o.fraction >= t.fraction AND o.reverse_cost >= 0
+                        THEN (o.fraction - t.fraction) * o.reverse_cost
+               END AS s
+        FROM o WHERE o.edge_id = t.edge_id
+    )
+    SELECT o.ord, (o.snap_m + t.snap_m) / walk + least(r.s, a.s)
+    FROM o
+    LEFT JOIN routed r ON r.ord = o.ord
+    LEFT JOIN along a ON a.ord = o.ord;
+END;
+$$;
+
+--
+-- Name: FUNCTION times_to(destination public.geometry, origins public.geometry[]); Type: COMMENT; Schema: roads; Owner: -
+--
+
+COMMENT ON FUNCTION roads.times_to(destination public.geometry, origins public.geometry[]) IS 'Driving time in seconds from each origin (ord = its 1-based index) to the destination over the road graphs, snap legs included; seconds NULL for an origin off the roads or unable to reach it. No rows when the destination is off every graph or the routing box is over budget.';
 
 --
 -- Name: assistance_events; Type: TABLE; Schema: dispatch; Owner: -
@@ -6385,6 +6937,12 @@ CREATE INDEX assistance_requests_client_idx ON dispatch.assistance_requests USIN
 --
 
 CREATE INDEX assistance_requests_created_idx ON dispatch.assistance_requests USING btree (created_at DESC, id DESC);
+
+--
+-- Name: assistance_requests_eta_idx; Type: INDEX; Schema: dispatch; Owner: -
+--
+
+CREATE INDEX assistance_requests_eta_idx ON dispatch.assistance_requests USING btree (eta_at) WHERE (status = 'accepted'::text);
 
 --
 -- Name: assistance_requests_idempotency_key; Type: INDEX; Schema: dispatch; Owner: -

@@ -24,7 +24,6 @@ DROPOFF = {"lat": 43.7347, "lng": 7.4228}  # Port Hercule
 ALGIERS = {"lat": 36.7525, "lng": 3.0420}
 
 
-
 @pytest.fixture
 def throwaway_db(monaco: str) -> str:
     """The rt fixture's database (tests/conftest.py): here a copy with the Monaco graph."""
@@ -62,8 +61,8 @@ async def test_the_road_nearest_gets_the_offer_not_the_geodesic_nearest(
     assert await _geodesic_m(conn, PICKUP, NEAR) < await _geodesic_m(conn, PICKUP, FAST)
     rider = await create_user(conn, role="client")
     async with (
-        client.session.ws_connect(ws_url(settings, "/ws/assistant/", near)) as ws_near,
-        client.session.ws_connect(ws_url(settings, "/ws/assistant/", fast)) as ws_fast,
+        client.ws_connect(ws_url(settings, f"/ws/assistant/{near.id}/", near)) as ws_near,
+        client.ws_connect(ws_url(settings, f"/ws/assistant/{fast.id}/", fast)) as ws_fast,
     ):
         status, body = await call(
             client, settings, rider, "POST", "/api/assistance/request/", {"pickup": PICKUP}
@@ -194,9 +193,7 @@ async def test_the_client_follows_the_accepted_assistants_road_eta(
         client, settings, fast, "PATCH", f"/api/assistance/accept/{job['id']}/"
     )
     assert status == 200, accepted
-    async with client.session.ws_connect(
-        ws_url(settings, f"/ws/assistance/{job['id']}/", rider)
-    ) as ws:
+    async with client.ws_connect(ws_url(settings, f"/ws/assistance/{job['id']}/", rider)) as ws:
         first = await next_of_type(ws, "status")
         assert first["status"] == "accepted"
         assert first["eta_source"] == "road" and first["eta_s"] == offered_eta

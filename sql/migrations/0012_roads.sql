@@ -22,7 +22,7 @@ INSERT INTO dispatch.settings (key, value, description) VALUES
      'A point farther than this from a region''s road network (metres) is not covered by it.'),
     ('roads_snap_speed_kmh', '10',
      'Speed of the leg between a point and its snap onto the road network, km/h.'),
-    ('roads_box_margin_m', '1500',
+    ('roads_box_margin_m', '1000',
      'Roads loaded for one routing call: the box around its points widened by this, metres.'),
     ('roads_preselect_factor', '3',
      'Road ranking re-orders this many times N straight-line nearest candidates by travel time.'),

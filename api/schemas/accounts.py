@@ -383,8 +383,10 @@ class ActiveAssistant(Out):
     lat: float
     lng: float
     distance: float | None = Field(description="Kilometres from the origin.")
+    eta_s: int | None = Field(None, description="Travel time to the origin, seconds.")
+    eta_source: Literal["road", "straight_line"] | None = None
     position_updated_at: dt.datetime | None
 
 
 class ActiveAssistants(RootModel[list[ActiveAssistant]]):
-    """Active assistants, nearest first."""
+    """Active assistants, soonest first (by road time where a graph covers the origin)."""

@@ -507,7 +507,8 @@ async def active_assistants(
     radius_km: float | None,
     limit: int,
 ) -> list[dict[str, Any]]:
-    """Active assistants nearest first from the given point, else from the caller's position."""
+    """Active assistants soonest first (road time where a graph covers the origin, else the
+    straight line) from the given point, else from the caller's position."""
     if lat is None or lng is None:
         own = await conn.fetchrow(
             """
@@ -544,6 +545,8 @@ async def active_assistants(
             "lat": r["lat"],
             "lng": r["lng"],
             "distance": round(r["distance_m"] / 1000, 3) if r["distance_m"] is not None else None,
+            "eta_s": r["eta_s"],
+            "eta_source": r["eta_source"],
             "position_updated_at": r["position_updated_at"],
         }
         for r in rows

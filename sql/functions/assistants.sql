@@ -32,6 +32,22 @@ COMMENT ON FUNCTION dispatch.set_assistant_active(bigint, boolean) IS
     'Switch an assistant on or off duty; going active needs a known position (DPA01) and an '
     'unexpired licence (DPA02); DPA03 when the user has no assistant profile.';
 
+-- active_assistants_near gained ETA columns (issue 25): an older definition cannot be replaced.
+DO $$
+BEGIN
+    IF to_regprocedure('dispatch.active_assistants_near(double precision, double precision, text, '
+                       'double precision, integer, bigint)') IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM pg_proc p
+                        WHERE p.oid = to_regprocedure('dispatch.active_assistants_near(double '
+                                                      'precision, double precision, text, double '
+                                                      'precision, integer, bigint)')
+                          AND 'eta_s' = ANY (p.proargnames)) THEN
+        DROP FUNCTION dispatch.active_assistants_near(double precision, double precision, text,
+                                                      double precision, integer, bigint);
+    END IF;
+END;
+$$;
+
 CREATE OR REPLACE FUNCTION dispatch.active_assistants_near(
     origin_lat double precision DEFAULT NULL,
     origin_lng double precision DEFAULT NULL,
@@ -48,36 +64,78 @@ RETURNS TABLE (
     lat double precision,
     lng double precision,
     distance_m double precision,
-    position_updated_at timestamptz
+    position_updated_at timestamptz,
+    eta_s integer,
+    eta_source text
 )
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 AS $$
-    WITH origin AS (
-        SELECT CASE WHEN origin_lat IS NULL OR origin_lng IS NULL THEN NULL::geography
-                    ELSE ST_SetSRID(ST_MakePoint(origin_lng, origin_lat), 4326)::geography
-               END AS geog
+#variable_conflict use_column
+DECLARE
+    origin geography;
+    n      integer := greatest(max_results, 0);
+    k      integer := greatest(max_results, 0);
+    ids    bigint[];
+    places geography[];
+    ds     double precision[];
+BEGIN
+    IF origin_lat IS NOT NULL AND origin_lng IS NOT NULL THEN
+        origin := ST_SetSRID(ST_MakePoint(origin_lng, origin_lat), 4326)::geography;
+        -- Where a road graph covers the origin: the soonest by road among more of the nearest,
+        -- as the offer rounds rank (etas.sql).
+        IF roads.covers(origin::geometry) THEN
+            k := n * greatest(dispatch.setting_numeric('roads_preselect_factor'), 1)::integer;
+        END IF;
+    END IF;
+    WITH chosen AS (
+        SELECT a.user_id, p.geog, ST_Distance(p.geog, origin) AS d
+          FROM dispatch.assistants a
+          JOIN dispatch.users u ON u.id = a.user_id
+          JOIN dispatch.positions p ON p.user_id = a.user_id
+         WHERE a.is_active
+           AND NOT u.is_disabled
+           AND a.driving_license_expiry > current_date
+           AND (wanted_service IS NULL OR a.service_type = wanted_service)
+           AND (radius_m IS NULL OR origin IS NULL OR ST_DWithin(p.geog, origin, radius_m))
+           AND (exclude_user_id IS NULL OR u.id <> exclude_user_id)
+         ORDER BY ST_Distance(p.geog, origin) NULLS LAST, u.id
+         LIMIT k
+    )
+    SELECT array_agg(c.user_id ORDER BY c.d NULLS LAST, c.user_id),
+           array_agg(c.geog ORDER BY c.d NULLS LAST, c.user_id),
+           array_agg(c.d ORDER BY c.d NULLS LAST, c.user_id)
+      INTO ids, places, ds
+      FROM chosen c;
+    IF ids IS NULL THEN
+        RETURN;
+    END IF;
+    RETURN QUERY
+    WITH ranked AS (
+        SELECT r.assistant_id AS id, r.eta_s, r.eta_source, r.rank_s, NULL::bigint AS i
+          FROM dispatch.rank_by_eta(origin, ids, places, ds, n) r
+         WHERE origin IS NOT NULL
+        UNION ALL
+        SELECT u.id, NULL, NULL, NULL, u.i
+          FROM unnest(ids) WITH ORDINALITY AS u(id, i)
+         WHERE origin IS NULL AND u.i <= n
     )
     SELECT u.id, u.name, a.service_type, a.vehicle_type,
            ST_Y(p.geog::geometry), ST_X(p.geog::geometry),
-           ST_Distance(p.geog, o.geog), p.updated_at
-      FROM dispatch.assistants a
-      JOIN dispatch.users u ON u.id = a.user_id
-      JOIN dispatch.positions p ON p.user_id = a.user_id
-      CROSS JOIN origin o
-     WHERE a.is_active
-       AND NOT u.is_disabled
-       AND a.driving_license_expiry > current_date
-       AND (wanted_service IS NULL OR a.service_type = wanted_service)
-       AND (radius_m IS NULL OR o.geog IS NULL OR ST_DWithin(p.geog, o.geog, radius_m))
-       AND (exclude_user_id IS NULL OR u.id <> exclude_user_id)
-     ORDER BY ST_Distance(p.geog, o.geog) NULLS LAST, u.id
-     LIMIT greatest(max_results, 0)
+           ST_Distance(p.geog, origin), p.updated_at, x.eta_s, x.eta_source
+      FROM ranked x
+      JOIN dispatch.users u ON u.id = x.id
+      JOIN dispatch.assistants a ON a.user_id = x.id
+      JOIN dispatch.positions p ON p.user_id = x.id
+     ORDER BY x.eta_source = 'straight_line', x.rank_s, x.i, u.id;
+END;
 $$;
 COMMENT ON FUNCTION dispatch.active_assistants_near(
     double precision, double precision, text, double precision, integer, bigint) IS
-    'Active assistants with an unexpired licence and a known position, nearest first by geodesic '
-    'distance (metres) from the origin (unordered by distance when no origin is given).';
+    'Active assistants with an unexpired licence and a known position, soonest first from the '
+    'origin with their geodesic distance (metres) and ETA: by road time where a graph covers the '
+    'origin, else by the straight line (dispatch.rank_by_eta); by id when no origin is given '
+    '(distance and ETA NULL).';
 
 CREATE OR REPLACE FUNCTION dispatch.track_assistant_activity() RETURNS trigger
 LANGUAGE plpgsql

@@ -235,3 +235,17 @@ async def test_the_dispatcher_sees_candidates_by_road_eta(
     assert [c["assistant_id"] for c in detail["candidates"]] == [fast.id, near.id]
     assert detail["candidates"][0]["eta_s"] < detail["candidates"][1]["eta_s"]
     assert {c["eta_source"] for c in detail["candidates"]} == {"road"}
+
+
+async def test_the_assistants_list_is_soonest_first_by_road(
+    settings: Settings, rt: tuple[Any, asyncpg.Connection]
+) -> None:
+    client, conn = rt
+    near, fast = await _assistant(conn, NEAR), await _assistant(conn, FAST)
+    rider = await create_user(conn, role="client")
+    query = f"lat={PICKUP['lat']}&lng={PICKUP['lng']}"
+    status, listed = await call(client, settings, rider, "GET", f"/api/assistants/?{query}")
+    assert status == 200, listed
+    assert [a["id"] for a in listed] == [fast.id, near.id]
+    assert [a["eta_source"] for a in listed] == ["road", "road"]
+    assert listed[0]["eta_s"] < listed[1]["eta_s"] and listed[0]["distance"] > listed[1]["distance"]

@@ -50,8 +50,8 @@ DISPATCH_CHANNEL = Channel(
         "request_created": "{assistance_id, status, service_type, vehicle_type, pickup {lat, lng}, "
         "searching, offer_round, exhausted_at, created_at, updated_at, ...}",
         "status": "the same fields as request_created - on every transition",
-        "offer": "{assistance_id, assistant_id, round, distance, state, close_reason, sent_at, "
-        "closed_at, pickup {lat, lng}}",
+        "offer": "{assistance_id, assistant_id, round, distance, eta_s, eta_source, state, "
+        "close_reason, sent_at, closed_at, pickup {lat, lng}}",
         "search_exhausted": "{assistance_id, ...} - waits in the queue",
         "eta": "{assistance_id, assistant_id, eta_s, eta_source, at, pickup {lat, lng}} - an "
         "accepted job's new ETA",

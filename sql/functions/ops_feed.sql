@@ -69,14 +69,14 @@ AS $$
     SELECT jsonb_build_object(
         'type', 'offer', 'assistance_id', offer.assistance_id, 'assistant_id', offer.assistant_id,
         'round', offer.round, 'distance', round((offer.distance_m / 1000)::numeric, 3),
-        'state', offer.state, 'close_reason', offer.close_reason,
+        'eta_s', offer.eta_s, 'eta_source', offer.eta_source, 'state', offer.state, 'close_reason', offer.close_reason,
         'sent_at', dispatch.iso_utc(offer.sent_at), 'closed_at', dispatch.iso_utc(offer.closed_at),
         'pickup', pickup)
 $$;
 COMMENT ON FUNCTION dispatch.feed_offer_frame(dispatch.offers, jsonb) IS
     'The dispatchers'' feed frame (topic dispatch) of an offer that just closed: "offer" '
-    '{assistance_id, assistant_id, round, distance, state, close_reason, sent_at, closed_at, '
-    'pickup}. The functions that close offers emit it in the batch of their own frames.';
+    '{assistance_id, assistant_id, round, distance, eta_s, eta_source, state, close_reason, '
+    'sent_at, closed_at, pickup}. The functions that close offers emit it in the batch of their own frames.';
 
 CREATE OR REPLACE FUNCTION dispatch.publish_fleet_positions(
     min_interval_s double precision DEFAULT 1,

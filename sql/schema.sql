@@ -234,36 +234,74 @@ COMMENT ON FUNCTION dispatch.activate_due_bookings(max_bookings integer) IS 'Tur
 -- Name: active_assistants_near(double precision, double precision, text, double precision, integer, bigint); Type: FUNCTION; Schema: dispatch; Owner: -
 --
 
-CREATE FUNCTION dispatch.active_assistants_near(origin_lat double precision DEFAULT NULL::double precision, origin_lng double precision DEFAULT NULL::double precision, wanted_service text DEFAULT NULL::text, radius_m double precision DEFAULT NULL::double precision, max_results integer DEFAULT 50, exclude_user_id bigint DEFAULT NULL::bigint) RETURNS TABLE(assistant_id bigint, name text, service_type text, vehicle_type text, lat double precision, lng double precision, distance_m double precision, position_updated_at timestamp with time zone)
-    LANGUAGE sql STABLE
+CREATE FUNCTION dispatch.active_assistants_near(origin_lat double precision DEFAULT NULL::double precision, origin_lng double precision DEFAULT NULL::double precision, wanted_service text DEFAULT NULL::text, radius_m double precision DEFAULT NULL::double precision, max_results integer DEFAULT 50, exclude_user_id bigint DEFAULT NULL::bigint) RETURNS TABLE(assistant_id bigint, name text, service_type text, vehicle_type text, lat double precision, lng double precision, distance_m double precision, position_updated_at timestamp with time zone, eta_s integer, eta_source text)
+    LANGUAGE plpgsql STABLE
     AS $$
-    WITH origin AS (
-        SELECT CASE WHEN origin_lat IS NULL OR origin_lng IS NULL THEN NULL::geography
-                    ELSE ST_SetSRID(ST_MakePoint(origin_lng, origin_lat), 4326)::geography
-               END AS geog
+#variable_conflict use_column
+DECLARE
+    origin geography;
+    n      integer := greatest(max_results, 0);
+    k      integer := greatest(max_results, 0);
+    ids    bigint[];
+    places geography[];
+    ds     double precision[];
+BEGIN
+    IF origin_lat IS NOT NULL AND origin_lng IS NOT NULL THEN
+        origin := ST_SetSRID(ST_MakePoint(origin_lng, origin_lat), 4326)::geography;
+        -- Where a road graph covers the origin: the soonest by road among more of the nearest,
+        -- as the offer rounds rank (etas.sql).
+        IF roads.covers(origin::geometry) THEN
+            k := n * greatest(dispatch.setting_numeric('roads_preselect_factor'), 1)::integer;
+        END IF;
+    END IF;
+    WITH chosen AS (
+        SELECT a.user_id, p.geog, ST_Distance(p.geog, origin) AS d
+          FROM dispatch.assistants a
+          JOIN dispatch.users u ON u.id = a.user_id
+          JOIN dispatch.positions p ON p.user_id = a.user_id
+         WHERE a.is_active
+           AND NOT u.is_disabled
+           AND a.driving_license_expiry > current_date
+           AND (wanted_service IS NULL OR a.service_type = wanted_service)
+           AND (radius_m IS NULL OR origin IS NULL OR ST_DWithin(p.geog, origin, radius_m))
+           AND (exclude_user_id IS NULL OR u.id <> exclude_user_id)
+         ORDER BY ST_Distance(p.geog, origin) NULLS LAST, u.id
+         LIMIT k
+    )
+    SELECT array_agg(c.user_id ORDER BY c.d NULLS LAST, c.user_id),
+           array_agg(c.geog ORDER BY c.d NULLS LAST, c.user_id),
+           array_agg(c.d ORDER BY c.d NULLS LAST, c.user_id)
+      INTO ids, places, ds
+      FROM chosen c;
+    IF ids IS NULL THEN
+        RETURN;
+    END IF;
+    RETURN QUERY
+    WITH ranked AS (
+        SELECT r.assistant_id AS id, r.eta_s, r.eta_source, r.rank_s, NULL::bigint AS i
+          FROM dispatch.rank_by_eta(origin, ids, places, ds, n) r
+         WHERE origin IS NOT NULL
+        UNION ALL
+        SELECT u.id, NULL, NULL, NULL, u.i
+          FROM unnest(ids) WITH ORDINALITY AS u(id, i)
+         WHERE origin IS NULL AND u.i <= n
     )
     SELECT u.id, u.name, a.service_type, a.vehicle_type,
            ST_Y(p.geog::geometry), ST_X(p.geog::geometry),
-           ST_Distance(p.geog, o.geog), p.updated_at
-      FROM dispatch.assistants a
-      JOIN dispatch.users u ON u.id = a.user_id
-      JOIN dispatch.positions p ON p.user_id = a.user_id
-      CROSS JOIN origin o
-     WHERE a.is_active
-       AND NOT u.is_disabled
-       AND a.driving_license_expiry > current_date
-       AND (wanted_service IS NULL OR a.service_type = wanted_service)
-       AND (radius_m IS NULL OR o.geog IS NULL OR ST_DWithin(p.geog, o.geog, radius_m))
-       AND (exclude_user_id IS NULL OR u.id <> exclude_user_id)
-     ORDER BY ST_Distance(p.geog, o.geog) NULLS LAST, u.id
-     LIMIT greatest(max_results, 0)
+           ST_Distance(p.geog, origin), p.updated_at, x.eta_s, x.eta_source
+      FROM ranked x
+      JOIN dispatch.users u ON u.id = x.id
+      JOIN dispatch.assistants a ON a.user_id = x.id
+      JOIN dispatch.positions p ON p.user_id = x.id
+     ORDER BY x.eta_source = 'straight_line', x.rank_s, x.i, u.id;
+END;
 $$;
 
 --
 -- Name: FUNCTION active_assistants_near(origin_lat double precision, origin_lng double precision, wanted_service text, radius_m double precision, max_results integer, exclude_user_id bigint); Type: COMMENT; Schema: dispatch; Owner: -
 --
 
-COMMENT ON FUNCTION dispatch.active_assistants_near(origin_lat double precision, origin_lng double precision, wanted_service text, radius_m double precision, max_results integer, exclude_user_id bigint) IS 'Active assistants with an unexpired licence and a known position, nearest first by geodesic distance (metres) from the origin (unordered by distance when no origin is given).';
+COMMENT ON FUNCTION dispatch.active_assistants_near(origin_lat double precision, origin_lng double precision, wanted_service text, radius_m double precision, max_results integer, exclude_user_id bigint) IS 'Active assistants with an unexpired licence and a known position, soonest first from the origin with their geodesic distance (metres) and ETA: by road time where a graph covers the origin, else by the straight line (dispatch.rank_by_eta); by id when no origin is given (distance and ETA NULL).';
 
 --
 -- Name: add_cost_line(bigint, bigint, text, numeric, numeric); Type: FUNCTION; Schema: dispatch; Owner: -
@@ -2136,7 +2174,7 @@ CREATE FUNCTION dispatch.feed_offer_frame(offer dispatch.offers, pickup jsonb) R
     SELECT jsonb_build_object(
         'type', 'offer', 'assistance_id', offer.assistance_id, 'assistant_id', offer.assistant_id,
         'round', offer.round, 'distance', round((offer.distance_m / 1000)::numeric, 3),
-        'state', offer.state, 'close_reason', offer.close_reason,
+        'eta_s', offer.eta_s, 'eta_source', offer.eta_source, 'state', offer.state, 'close_reason', offer.close_reason,
         'sent_at', dispatch.iso_utc(offer.sent_at), 'closed_at', dispatch.iso_utc(offer.closed_at),
         'pickup', pickup)
 $$;
@@ -2145,7 +2183,7 @@ $$;
 -- Name: FUNCTION feed_offer_frame(offer dispatch.offers, pickup jsonb); Type: COMMENT; Schema: dispatch; Owner: -
 --
 
-COMMENT ON FUNCTION dispatch.feed_offer_frame(offer dispatch.offers, pickup jsonb) IS 'The dispatchers'' feed frame (topic dispatch) of an offer that just closed: "offer" {assistance_id, assistant_id, round, distance, state, close_reason, sent_at, closed_at, pickup}. The functions that close offers emit it in the batch of their own frames.';
+COMMENT ON FUNCTION dispatch.feed_offer_frame(offer dispatch.offers, pickup jsonb) IS 'The dispatchers'' feed frame (topic dispatch) of an offer that just closed: "offer" {assistance_id, assistant_id, round, distance, eta_s, eta_source, state, close_reason, sent_at, closed_at, pickup}. The functions that close offers emit it in the batch of their own frames.';
 
 --
 -- Name: feed_status_frame(dispatch.assistance_requests, text, jsonb); Type: FUNCTION; Schema: dispatch; Owner: -

@@ -108,6 +108,8 @@
       // One offer ended: {assistant_id, state: declined|expired|withdrawn|accepted, ...}.
       const a = state.assistants.get(f.assistant_id);
       if (a && a.state === "offered") a.state = f.state === "accepted" ? "busy" : "idle";
+    } else if (f.type === "eta") {
+      putRequest({ assistance_id: f.assistance_id, eta_s: f.eta_s, eta_source: f.eta_source });
     } else if (f.type === "positions") {
       for (const p of f.assistants) {
         const a = state.assistants.get(p.assistant_id) || { id: p.assistant_id, name: "#" + p.assistant_id };
@@ -240,8 +242,9 @@
     const waiting = reqs.filter((r) => r.status === "requested" && !r.searching && r.exhausted_at);
     const jobs = reqs.filter((r) => r.status === "accepted" || r.status === "ongoing");
     const reqItem = (r) => {
+      const eta = r.status === "accepted" && r.eta_s != null ? " · ETA " + etaText(r) : "";
       const li = item("req-" + r.id, "#" + r.id + " " + (r.service_type || ""), r.status +
-        (r.offer_round ? " · round " + r.offer_round : ""), () => pickRequest(r.id), { status: r.status });
+        (r.offer_round ? " · round " + r.offer_round : "") + eta, () => pickRequest(r.id), { status: r.status });
       if (r.id === state.selected) li.classList.add("selected");
       return li;
     };
@@ -259,6 +262,12 @@
   // ---- two-click assign -----------------------------------------------------------------------
   function say(text) { $("message").textContent = text; }
 
+  // "4 min (road)": a road ETA over OpenStreetMap data, or a straight-line estimate.
+  function etaText(x) {
+    const min = Math.max(1, Math.round(x.eta_s / 60));
+    return min + " min (" + (x.eta_source === "road" ? "road" : "straight line") + ")";
+  }
+
   function pickRequest(id) {
     const r = state.requests.get(id);
     if (!r || r.status !== "requested") {
@@ -266,8 +275,21 @@
       return;
     }
     state.selected = id;
-    say("Request #" + id + " selected: now click an assistant.");
+    say("Request #" + id + " selected: now click an assistant (candidates soonest first).");
+    showCandidates(id).catch((e) => say(e.message));
     render();
+  }
+
+  // The request's candidates, soonest first (road ETAs where a graph covers the pickup).
+  async function showCandidates(id) {
+    const detail = await api("GET", "/api/dispatch/requests/" + id + "/");
+    if (state.selected !== id) return;
+    const list = detail.candidates || [];
+    $("candidates-for").textContent = "for #" + id;
+    $("candidates-list").replaceChildren(...list.map((c) => item("cand-" + c.assistant_id,
+      c.assistant_name || "#" + c.assistant_id, etaText(c) + " · " + c.distance + " km",
+      () => pickAssistant(c.assistant_id), { eta: c.eta_s, source: c.eta_source })));
+    $("osm").hidden = !list.some((c) => c.eta_source === "road");
   }
 
   async function pickAssistant(id) {
@@ -277,6 +299,8 @@
     }
     const rid = state.selected;
     state.selected = null;
+    $("candidates-list").replaceChildren();
+    $("candidates-for").textContent = "";
     try {
       const r = await api("POST", "/api/dispatch/requests/" + rid + "/assign/", { assistant_id: id, reason: "assigned from the console" });
       putRequest(r);

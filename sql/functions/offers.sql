@@ -229,6 +229,20 @@ COMMENT ON FUNCTION dispatch.send_offers(dispatch.assistance_requests, jsonb) IS
     'Internal: record offers of the request''s current round to candidates (dispatch.insert_offers) '
     'and emit their frames (dispatch.offer_batch) as one batch. Returns the count.';
 
+-- candidates_json's last parameter became sooner_than_s (issue 25): a renamed parameter cannot be
+-- replaced in place.
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_proc p
+                WHERE p.oid = to_regprocedure('dispatch.candidates_json(bigint, geography, text, '
+                                              'double precision, double precision)')
+                  AND 'closer_than_m' = ANY (p.proargnames)) THEN
+        DROP FUNCTION dispatch.candidates_json(bigint, geography, text, double precision,
+                                               double precision);
+    END IF;
+END;
+$$;
+
 CREATE OR REPLACE FUNCTION dispatch.candidates_json(
     assistance_id bigint,
     pickup geography,

@@ -89,6 +89,9 @@ def _flow(base: str, dispatcher_email: str, client_headers: dict[str, str], help
 
         _click_marker(browser, "request", job_id)  # first click: the request ...
         wait.until(lambda b: "selected" in (_attr(b, f"req-{job_id}", "class") or ""))
+        # The request's candidates, soonest first with their ETA (no road graph here: straight line).
+        wait.until(lambda b: _attr(b, f"cand-{helper_id}", "data-source") == "straight_line")
+        assert "min (straight line)" in browser.find_element(By.ID, f"cand-{helper_id}").text
         _click_marker(browser, "assistant", helper_id)  # ... second click: the assistant
         wait.until(lambda b: _attr(b, f"req-{job_id}", "data-status") == "accepted")
         # The feed's status frame marks the assistant busy on the map and in the fleet list.

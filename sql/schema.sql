@@ -5235,6 +5235,9 @@ DECLARE
     total  double precision;
     hit    double precision;
 BEGIN
+    IF seconds IS NULL OR seconds < 0 THEN
+        RAISE EXCEPTION 'The seconds are a number, 0 or more.' USING ERRCODE = 'DP009';
+    END IF;
     SELECT z.geom INTO zone FROM dispatch.service_zones z WHERE z.id = coverage.zone_id;
     IF zone IS NULL THEN
         RETURN NULL;
@@ -5273,7 +5276,7 @@ $$;
 -- Name: FUNCTION coverage(zone_id bigint, seconds double precision); Type: COMMENT; Schema: roads; Owner: -
 --
 
-COMMENT ON FUNCTION roads.coverage(zone_id bigint, seconds double precision) IS 'The share of a service zone within seconds of an idle assistant now, by road length: of the main road edges whose midpoint lies in the zone (road_km, each edge whole), the length that some assistant of dispatch.available_assistants reaches by car within seconds from their snapped position (covered_km, partly reached edges counted in part), and share = covered_km / road_km (NULL without roads). idle_assistants: those on the roads within seconds x 130 km/h of the zone (the only ones that can count). NULL for an unknown zone.';
+COMMENT ON FUNCTION roads.coverage(zone_id bigint, seconds double precision) IS 'The share of a service zone within seconds of an idle assistant now, by road length: of the main road edges whose midpoint lies in the zone (road_km, each edge whole), the length that some assistant of dispatch.available_assistants reaches by car within seconds from their snapped position (covered_km, partly reached edges counted in part), and share = covered_km / road_km (NULL without roads). idle_assistants: those on the roads within seconds x 130 km/h of the zone (the only ones that can count). NULL for an unknown zone; DP009 for seconds NULL or below 0.';
 
 --
 -- Name: covers(public.geometry); Type: FUNCTION; Schema: roads; Owner: -
@@ -5303,7 +5306,10 @@ DECLARE
     hull geometry;
 BEGIN
     IF direction IS NULL OR direction NOT IN ('from', 'to') THEN
-        RAISE EXCEPTION 'direction must be from or to, not %', direction USING ERRCODE = 'DP009';
+        RAISE EXCEPTION 'The direction is from or to.' USING ERRCODE = 'DP009';
+    END IF;
+    IF seconds IS NULL OR seconds < 0 THEN
+        RAISE EXCEPTION 'The seconds are a number, 0 or more.' USING ERRCODE = 'DP009';
     END IF;
     IF NOT EXISTS (SELECT 1 FROM roads.snap(p)) THEN
         RETURN NULL;
@@ -5333,7 +5339,7 @@ $$;
 -- Name: FUNCTION isochrone(lat double precision, lng double precision, seconds double precision, direction text); Type: COMMENT; Schema: roads; Owner: -
 --
 
-COMMENT ON FUNCTION roads.isochrone(lat double precision, lng double precision, seconds double precision, direction text) IS 'GeoJSON polygon of the area reachable by car from (lat, lng) within seconds (direction to: that can reach it), over the road graphs from the point''s snapped spot (snap leg and partial first edge counted). The polygon is the concave hull (ST_ConcaveHull, pctconvex 0.3) of the reached road pieces, including the partly driven ends of edges; NULL when the point is off the roads. Refuses another direction with DP009.';
+COMMENT ON FUNCTION roads.isochrone(lat double precision, lng double precision, seconds double precision, direction text) IS 'GeoJSON polygon of the area reachable by car from (lat, lng) within seconds (direction to: that can reach it), over the road graphs from the point''s snapped spot (snap leg and partial first edge counted). The polygon is the concave hull (ST_ConcaveHull, pctconvex 0.3) of the reached road pieces, including the partly driven ends of edges; NULL when the point is off the roads. Refuses another direction, or seconds NULL or below 0, with DP009.';
 
 --
 -- Name: reach(public.geometry[], double precision, public.geometry, boolean); Type: FUNCTION; Schema: roads; Owner: -

@@ -198,7 +198,10 @@ DECLARE
     hull geometry;
 BEGIN
     IF direction IS NULL OR direction NOT IN ('from', 'to') THEN
-        RAISE EXCEPTION 'direction must be from or to, not %', direction USING ERRCODE = 'DP009';
+        RAISE EXCEPTION 'The direction is from or to.' USING ERRCODE = 'DP009';
+    END IF;
+    IF seconds IS NULL OR seconds < 0 THEN
+        RAISE EXCEPTION 'The seconds are a number, 0 or more.' USING ERRCODE = 'DP009';
     END IF;
     IF NOT EXISTS (SELECT 1 FROM roads.snap(p)) THEN
         RETURN NULL;
@@ -228,7 +231,7 @@ COMMENT ON FUNCTION roads.isochrone(double precision, double precision, double p
     'that can reach it), over the road graphs from the point''s snapped spot (snap leg and partial '
     'first edge counted). The polygon is the concave hull (ST_ConcaveHull, pctconvex 0.3) of the '
     'reached road pieces, including the partly driven ends of edges; NULL when the point is off '
-    'the roads. Refuses another direction with DP009.';
+    'the roads. Refuses another direction, or seconds NULL or below 0, with DP009.';
 
 CREATE OR REPLACE FUNCTION roads.coverage(zone_id bigint, seconds double precision)
 RETURNS jsonb
@@ -242,6 +245,9 @@ DECLARE
     total  double precision;
     hit    double precision;
 BEGIN
+    IF seconds IS NULL OR seconds < 0 THEN
+        RAISE EXCEPTION 'The seconds are a number, 0 or more.' USING ERRCODE = 'DP009';
+    END IF;
     SELECT z.geom INTO zone FROM dispatch.service_zones z WHERE z.id = coverage.zone_id;
     IF zone IS NULL THEN
         RETURN NULL;
@@ -281,4 +287,5 @@ COMMENT ON FUNCTION roads.coverage(bigint, double precision) IS
     'some assistant of dispatch.available_assistants reaches by car within seconds from their '
     'snapped position (covered_km, partly reached edges counted in part), and share = covered_km / '
     'road_km (NULL without roads). idle_assistants: those on the roads within seconds x 130 km/h '
-    'of the zone (the only ones that can count). NULL for an unknown zone.';
+    'of the zone (the only ones that can count). NULL for an unknown zone; DP009 for seconds NULL '
+    'or below 0.';

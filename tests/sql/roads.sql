@@ -11,7 +11,7 @@
 --
 -- P: the middle of e2 (20.01, 10.005); Q: the middle of e4 (20.00, 10.005).
 BEGIN;
-SELECT plan(41);
+SELECT plan(43);
 
 INSERT INTO roads.regions (id, name, source, sha256, edges, vertices, area, area_km2)
 OVERRIDING SYSTEM VALUE
@@ -223,6 +223,9 @@ SELECT is((SELECT (pg_temp.r((c ->> 'covered_km')::float8 * 1000), pg_temp.r((c 
           'coverage of two: 1300 + 250 + 600 + 1100 x 35/70 = 2700 of 4600 m');
 SELECT is(roads.coverage(:zone, 1000) ->> 'share', '1', 'coverage in 1000 s: all of it');
 SELECT is(roads.coverage(-1, 60), NULL, 'coverage of an unknown zone: NULL');
+SELECT throws_ok($$SELECT roads.coverage(1, -1)$$, 'DP009', NULL, 'coverage: negative seconds are DP009');
+SELECT throws_ok($$SELECT roads.isochrone(10.005, 20.01, NULL)$$, 'DP009', NULL,
+                 'isochrone: NULL seconds are DP009');
 
 SELECT ok(NOT EXISTS (
     SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace

@@ -93,25 +93,6 @@ COMMENT ON FUNCTION dispatch.nearby_assistants(double precision, double precisio
     'radius_m metres of (lat, lng), nearest first by geodesic distance (WGS84), at most max_results. '
     'NULL radius_m / max_results take the settings matching_radius_m / matching_max_results.';
 
-CREATE OR REPLACE FUNCTION dispatch.route_distance_km(
-    pickup_lat double precision,
-    pickup_lng double precision,
-    dropoff_lat double precision,
-    dropoff_lng double precision
-)
-RETURNS double precision
-LANGUAGE sql
-IMMUTABLE
-PARALLEL SAFE
-AS $$
-    SELECT coalesce(
-        ST_Distance(
-            ST_SetSRID(ST_MakePoint(pickup_lng, pickup_lat), 4326)::geography,
-            ST_SetSRID(ST_MakePoint(dropoff_lng, dropoff_lat), 4326)::geography
-        ) / 1000.0,
-        0
-    )
-$$;
-COMMENT ON FUNCTION dispatch.route_distance_km(double precision, double precision,
-                                               double precision, double precision) IS
-    'Geodesic (WGS84) pickup-to-dropoff distance in km; 0 when the dropoff is NULL.';
+-- dispatch.trip_distance (etas.sql) prices trips now, by road where a graph covers both ends.
+DROP FUNCTION IF EXISTS dispatch.route_distance_km(double precision, double precision,
+                                                   double precision, double precision);

@@ -1,4 +1,4 @@
--- Matching: nearby_assistants eligibility, order, radius and limit, the GiST KNN plan; distances.
+-- Matching: nearby_assistants eligibility, order, radius and limit, the GiST KNN plan; trip distances.
 BEGIN;
 SELECT plan(14);
 
@@ -90,11 +90,13 @@ SELECT doesnt_match(
     pg_temp.plan_of('SELECT * FROM dispatch.nearby_assistants(25, -5, ''towing'', 10000, 10)'),
     'Seq Scan on positions', 'positions are never scanned sequentially');
 
-SELECT is(dispatch.route_distance_km(10, 10, 10, 10.01),
-          ST_Distance(ST_MakePoint(10, 10)::geography, ST_MakePoint(10.01, 10)::geography) / 1000,
-          'route distance is the geodesic km');
-SELECT is(dispatch.route_distance_km(10, 10, NULL, NULL), 0::double precision,
-          'no dropoff: 0 km');
+SELECT is((SELECT (km, source)::text FROM dispatch.trip_distance(ST_MakePoint(10, 10)::geography,
+                                                                  ST_MakePoint(10.01, 10)::geography)),
+          (SELECT (ST_Distance(ST_MakePoint(10, 10)::geography, ST_MakePoint(10.01, 10)::geography)
+                   / 1000, 'straight_line')::text),
+          'trip distance without a road graph: the geodesic km');
+SELECT is((SELECT (km, source)::text FROM dispatch.trip_distance(ST_MakePoint(10, 10)::geography, NULL)),
+          '(0,straight_line)', 'no dropoff: 0 km');
 
 SELECT * FROM finish();
 ROLLBACK;

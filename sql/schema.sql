@@ -5524,23 +5524,42 @@ CREATE FUNCTION roads.route(origin public.geometry, destination public.geometry,
     LANGUAGE plpgsql STABLE
     AS $$
 DECLARE
+    box geometry;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM roads.snap(origin))
+       OR NOT EXISTS (SELECT 1 FROM roads.snap(destination)) THEN
+        RETURN;
+    END IF;
+    FOR widen IN 1..2 LOOP
+        box := roads.routing_box(ARRAY[origin, destination], CASE widen WHEN 1 THEN 1 ELSE 4 END);
+        EXIT WHEN box IS NULL;
+        SELECT r.seconds, r.metres INTO seconds, metres
+          FROM roads.route_in_box(origin, destination, box) r;
+        EXIT WHEN seconds IS NOT NULL;
+    END LOOP;
+END;
+$$;
+
+--
+-- Name: FUNCTION route(origin public.geometry, destination public.geometry, OUT seconds double precision, OUT metres double precision); Type: COMMENT; Schema: roads; Owner: -
+--
+
+COMMENT ON FUNCTION roads.route(origin public.geometry, destination public.geometry, OUT seconds double precision, OUT metres double precision) IS 'The fastest drive from origin to destination over the road graphs: seconds and its length in metres (snap legs included); NULLs when either point is off the roads, the box is over budget, or no route exists (tried in a box four times as wide before saying so).';
+
+--
+-- Name: route_in_box(public.geometry, public.geometry, public.geometry); Type: FUNCTION; Schema: roads; Owner: -
+--
+
+CREATE FUNCTION roads.route_in_box(origin public.geometry, destination public.geometry, box public.geometry, OUT seconds double precision, OUT metres double precision) RETURNS record
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE
     a    record;
     b    record;
-    box  geometry;
     walk double precision := dispatch.setting_numeric('roads_snap_speed_kmh') / 3.6;
 BEGIN
     SELECT * INTO a FROM roads.snap(origin);
-    IF NOT FOUND THEN
-        RETURN;
-    END IF;
     SELECT * INTO b FROM roads.snap(destination);
-    IF NOT FOUND THEN
-        RETURN;
-    END IF;
-    box := roads.routing_box(ARRAY[origin, destination]);
-    IF box IS NULL THEN
-        RETURN;
-    END IF;
     WITH exits AS (
         SELECT x.vid, x.c, x.m FROM (VALUES
             (a.target, CASE WHEN a.cost >= 0 THEN (1 - a.fraction) * a.cost END,
@@ -5589,20 +5608,20 @@ END;
 $$;
 
 --
--- Name: FUNCTION route(origin public.geometry, destination public.geometry, OUT seconds double precision, OUT metres double precision); Type: COMMENT; Schema: roads; Owner: -
+-- Name: FUNCTION route_in_box(origin public.geometry, destination public.geometry, box public.geometry, OUT seconds double precision, OUT metres double precision); Type: COMMENT; Schema: roads; Owner: -
 --
 
-COMMENT ON FUNCTION roads.route(origin public.geometry, destination public.geometry, OUT seconds double precision, OUT metres double precision) IS 'The fastest drive from origin to destination over the road graphs: seconds and its length in metres (snap legs included); NULLs when either point is off the roads, the box is over budget, or no route exists.';
+COMMENT ON FUNCTION roads.route_in_box(origin public.geometry, destination public.geometry, box public.geometry, OUT seconds double precision, OUT metres double precision) IS 'Internal (roads.route): the fastest drive between two snapped points over the edges inside box only.';
 
 --
--- Name: routing_box(public.geometry[]); Type: FUNCTION; Schema: roads; Owner: -
+-- Name: routing_box(public.geometry[], double precision); Type: FUNCTION; Schema: roads; Owner: -
 --
 
-CREATE FUNCTION roads.routing_box(points public.geometry[]) RETURNS public.geometry
+CREATE FUNCTION roads.routing_box(points public.geometry[], widen double precision DEFAULT 1) RETURNS public.geometry
     LANGUAGE plpgsql STABLE
     AS $$
 DECLARE
-    margin double precision := dispatch.setting_numeric('roads_box_margin_m');
+    margin double precision := dispatch.setting_numeric('roads_box_margin_m') * widen;
     box    geometry := ST_Envelope(ST_Collect(points));
     lat    double precision := ST_Y(ST_Centroid(box));
     load   double precision;
@@ -5622,10 +5641,10 @@ END;
 $$;
 
 --
--- Name: FUNCTION routing_box(points public.geometry[]); Type: COMMENT; Schema: roads; Owner: -
+-- Name: FUNCTION routing_box(points public.geometry[], widen double precision); Type: COMMENT; Schema: roads; Owner: -
 --
 
-COMMENT ON FUNCTION roads.routing_box(points public.geometry[]) IS 'The box of edges one routing call loads: the points'' envelope widened by roads_box_margin_m; NULL when it would hold more than roads_max_edges (the call''s work budget).';
+COMMENT ON FUNCTION roads.routing_box(points public.geometry[], widen double precision) IS 'The box of edges one routing call loads: the points'' envelope widened by roads_box_margin_m times widen; NULL when it would hold more than roads_max_edges (the call''s work budget).';
 
 --
 -- Name: snap(public.geometry); Type: FUNCTION; Schema: roads; Owner: -
@@ -5653,23 +5672,18 @@ $$;
 COMMENT ON FUNCTION roads.snap(p public.geometry) IS 'The point''s place on the road network: the nearest edge of a main piece within roads_snap_max_m (none farther), the fraction along it (0 at source) and the distance to it.';
 
 --
--- Name: times_to(public.geometry, public.geometry[]); Type: FUNCTION; Schema: roads; Owner: -
+-- Name: times_in_box(public.geometry, public.geometry[], public.geometry); Type: FUNCTION; Schema: roads; Owner: -
 --
 
-CREATE FUNCTION roads.times_to(destination public.geometry, origins public.geometry[]) RETURNS TABLE(ord integer, seconds double precision)
+CREATE FUNCTION roads.times_in_box(destination public.geometry, origins public.geometry[], box public.geometry) RETURNS TABLE(ord integer, seconds double precision, snapped boolean)
     LANGUAGE plpgsql STABLE
     AS $$
 DECLARE
     t    record;
-    box  geometry;
     walk double precision := dispatch.setting_numeric('roads_snap_speed_kmh') / 3.6;
 BEGIN
     SELECT * INTO t FROM roads.snap(destination);
     IF NOT FOUND OR coalesce(cardinality(origins), 0) = 0 THEN
-        RETURN;
-    END IF;
-    box := roads.routing_box(origins || destination);
-    IF box IS NULL THEN
         RETURN;
     END IF;
     -- One search backwards from the destination's edge ends over the reversed graph (cost and
@@ -5716,10 +5730,49 @@ BEGIN
                END AS s
         FROM o WHERE o.edge_id = t.edge_id
     )
-    SELECT o.ord, (o.snap_m + t.snap_m) / walk + least(r.s, a.s)
+    SELECT o.ord, (o.snap_m + t.snap_m) / walk + least(r.s, a.s), o.edge_id IS NOT NULL
     FROM o
     LEFT JOIN routed r ON r.ord = o.ord
     LEFT JOIN along a ON a.ord = o.ord;
+END;
+$$;
+
+--
+-- Name: FUNCTION times_in_box(destination public.geometry, origins public.geometry[], box public.geometry); Type: COMMENT; Schema: roads; Owner: -
+--
+
+COMMENT ON FUNCTION roads.times_in_box(destination public.geometry, origins public.geometry[], box public.geometry) IS 'Internal (roads.times_to): the times of roads.times_to over the edges inside box only, and whether each origin snapped onto the roads.';
+
+--
+-- Name: times_to(public.geometry, public.geometry[]); Type: FUNCTION; Schema: roads; Owner: -
+--
+
+CREATE FUNCTION roads.times_to(destination public.geometry, origins public.geometry[]) RETURNS TABLE(ord integer, seconds double precision)
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE
+    box    geometry;
+    times  double precision[];
+    missed boolean;
+BEGIN
+    IF coalesce(cardinality(origins), 0) = 0 OR NOT EXISTS (SELECT 1 FROM roads.snap(destination))
+    THEN
+        RETURN;
+    END IF;
+    -- The box first; an origin on the roads that the box could not route (its way round leaves
+    -- the box) gets one more try with everyone in a box four times as wide (within the budget).
+    FOR widen IN 1..2 LOOP
+        box := roads.routing_box(origins || destination, CASE widen WHEN 1 THEN 1 ELSE 4 END);
+        EXIT WHEN box IS NULL;
+        SELECT array_agg(x.seconds ORDER BY x.ord), bool_or(x.seconds IS NULL AND x.snapped)
+          INTO times, missed
+          FROM roads.times_in_box(destination, origins, box) x;
+        EXIT WHEN NOT missed;
+    END LOOP;
+    IF times IS NULL THEN
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT u.i::integer, u.s FROM unnest(times) WITH ORDINALITY AS u(s, i);
 END;
 $$;
 

@@ -49,13 +49,16 @@ COMMENT ON FUNCTION roads.snap(geometry) IS
     'The point''s place on the road network: the nearest edge of a main piece within '
     'roads_snap_max_m (none farther), the fraction along it (0 at source) and the distance to it.';
 
-CREATE OR REPLACE FUNCTION roads.routing_box(points geometry[])
+-- routing_box gained its widening factor (issue 25): an older definition is dropped first.
+DROP FUNCTION IF EXISTS roads.routing_box(geometry[]);
+
+CREATE OR REPLACE FUNCTION roads.routing_box(points geometry[], widen double precision DEFAULT 1)
 RETURNS geometry
 LANGUAGE plpgsql
 STABLE
 AS $$
 DECLARE
-    margin double precision := dispatch.setting_numeric('roads_box_margin_m');
+    margin double precision := dispatch.setting_numeric('roads_box_margin_m') * widen;
     box    geometry := ST_Envelope(ST_Collect(points));
     lat    double precision := ST_Y(ST_Centroid(box));
     load   double precision;
@@ -73,26 +76,21 @@ BEGIN
     RETURN box;
 END;
 $$;
-COMMENT ON FUNCTION roads.routing_box(geometry[]) IS
-    'The box of edges one routing call loads: the points'' envelope widened by roads_box_margin_m; '
-    'NULL when it would hold more than roads_max_edges (the call''s work budget).';
+COMMENT ON FUNCTION roads.routing_box(geometry[], double precision) IS
+    'The box of edges one routing call loads: the points'' envelope widened by roads_box_margin_m '
+    'times widen; NULL when it would hold more than roads_max_edges (the call''s work budget).';
 
-CREATE OR REPLACE FUNCTION roads.times_to(destination geometry, origins geometry[])
-RETURNS TABLE (ord integer, seconds double precision)
+CREATE OR REPLACE FUNCTION roads.times_in_box(destination geometry, origins geometry[], box geometry)
+RETURNS TABLE (ord integer, seconds double precision, snapped boolean)
 LANGUAGE plpgsql
 STABLE
 AS $$
 DECLARE
     t    record;
-    box  geometry;
     walk double precision := dispatch.setting_numeric('roads_snap_speed_kmh') / 3.6;
 BEGIN
     SELECT * INTO t FROM roads.snap(destination);
     IF NOT FOUND OR coalesce(cardinality(origins), 0) = 0 THEN
-        RETURN;
-    END IF;
-    box := roads.routing_box(origins || destination);
-    IF box IS NULL THEN
         RETURN;
     END IF;
     -- One search backwards from the destination's edge ends over the reversed graph (cost and
@@ -139,10 +137,44 @@ BEGIN
                END AS s
         FROM o WHERE o.edge_id = t.edge_id
     )
-    SELECT o.ord, (o.snap_m + t.snap_m) / walk + least(r.s, a.s)
+    SELECT o.ord, (o.snap_m + t.snap_m) / walk + least(r.s, a.s), o.edge_id IS NOT NULL
     FROM o
     LEFT JOIN routed r ON r.ord = o.ord
     LEFT JOIN along a ON a.ord = o.ord;
+END;
+$$;
+COMMENT ON FUNCTION roads.times_in_box(geometry, geometry[], geometry) IS
+    'Internal (roads.times_to): the times of roads.times_to over the edges inside box only, and '
+    'whether each origin snapped onto the roads.';
+
+CREATE OR REPLACE FUNCTION roads.times_to(destination geometry, origins geometry[])
+RETURNS TABLE (ord integer, seconds double precision)
+LANGUAGE plpgsql
+STABLE
+AS $$
+DECLARE
+    box    geometry;
+    times  double precision[];
+    missed boolean;
+BEGIN
+    IF coalesce(cardinality(origins), 0) = 0 OR NOT EXISTS (SELECT 1 FROM roads.snap(destination))
+    THEN
+        RETURN;
+    END IF;
+    -- The box first; an origin on the roads that the box could not route (its way round leaves
+    -- the box) gets one more try with everyone in a box four times as wide (within the budget).
+    FOR widen IN 1..2 LOOP
+        box := roads.routing_box(origins || destination, CASE widen WHEN 1 THEN 1 ELSE 4 END);
+        EXIT WHEN box IS NULL;
+        SELECT array_agg(x.seconds ORDER BY x.ord), bool_or(x.seconds IS NULL AND x.snapped)
+          INTO times, missed
+          FROM roads.times_in_box(destination, origins, box) x;
+        EXIT WHEN NOT missed;
+    END LOOP;
+    IF times IS NULL THEN
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT u.i::integer, u.s FROM unnest(times) WITH ORDINALITY AS u(s, i);
 END;
 $$;
 COMMENT ON FUNCTION roads.times_to(geometry, geometry[]) IS
@@ -160,23 +192,43 @@ LANGUAGE plpgsql
 STABLE
 AS $$
 DECLARE
+    box geometry;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM roads.snap(origin))
+       OR NOT EXISTS (SELECT 1 FROM roads.snap(destination)) THEN
+        RETURN;
+    END IF;
+    FOR widen IN 1..2 LOOP
+        box := roads.routing_box(ARRAY[origin, destination], CASE widen WHEN 1 THEN 1 ELSE 4 END);
+        EXIT WHEN box IS NULL;
+        SELECT r.seconds, r.metres INTO seconds, metres
+          FROM roads.route_in_box(origin, destination, box) r;
+        EXIT WHEN seconds IS NOT NULL;
+    END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION roads.route(geometry, geometry) IS
+    'The fastest drive from origin to destination over the road graphs: seconds and its length in '
+    'metres (snap legs included); NULLs when either point is off the roads, the box is over '
+    'budget, or no route exists (tried in a box four times as wide before saying so).';
+
+CREATE OR REPLACE FUNCTION roads.route_in_box(
+    origin geometry,
+    destination geometry,
+    box geometry,
+    OUT seconds double precision,
+    OUT metres double precision
+)
+LANGUAGE plpgsql
+STABLE
+AS $$
+DECLARE
     a    record;
     b    record;
-    box  geometry;
     walk double precision := dispatch.setting_numeric('roads_snap_speed_kmh') / 3.6;
 BEGIN
     SELECT * INTO a FROM roads.snap(origin);
-    IF NOT FOUND THEN
-        RETURN;
-    END IF;
     SELECT * INTO b FROM roads.snap(destination);
-    IF NOT FOUND THEN
-        RETURN;
-    END IF;
-    box := roads.routing_box(ARRAY[origin, destination]);
-    IF box IS NULL THEN
-        RETURN;
-    END IF;
     WITH exits AS (
         SELECT x.vid, x.c, x.m FROM (VALUES
             (a.target, CASE WHEN a.cost >= 0 THEN (1 - a.fraction) * a.cost END,
@@ -223,7 +275,6 @@ BEGIN
      LIMIT 1;
 END;
 $$;
-COMMENT ON FUNCTION roads.route(geometry, geometry) IS
-    'The fastest drive from origin to destination over the road graphs: seconds and its length in '
-    'metres (snap legs included); NULLs when either point is off the roads, the box is over '
-    'budget, or no route exists.';
+COMMENT ON FUNCTION roads.route_in_box(geometry, geometry, geometry) IS
+    'Internal (roads.route): the fastest drive between two snapped points over the edges inside '
+    'box only.';

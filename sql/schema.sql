@@ -4114,14 +4114,21 @@ COMMENT ON FUNCTION dispatch.require_dispatcher(user_id bigint) IS 'Raise DP046 
 --
 
 CREATE FUNCTION dispatch.road_times(pickup public.geography, places public.geography[]) RETURNS double precision[]
-    LANGUAGE plpgsql STABLE
+    LANGUAGE plpgsql
     AS $$
 DECLARE
-    times double precision[];
+    times   double precision[];
+    started timestamptz;
+    paused  text := current_setting('dispatch.roads_paused_until', true);
 BEGIN
     IF coalesce(cardinality(places), 0) = 0 OR NOT roads.covers(pickup::geometry) THEN
         RETURN NULL;
     END IF;
+    -- Paused on this session: a recent routing call was over its time budget.
+    IF coalesce(paused, '') <> '' AND paused::timestamptz > clock_timestamp() THEN
+        RETURN NULL;
+    END IF;
+    started := clock_timestamp();
     -- A failing graph (dropped mid-run, pgRouting missing, a bad edge) must not fail the request:
     -- it is ranked by the straight line instead, and says so (eta_source).
     BEGIN
@@ -4133,6 +4140,18 @@ BEGIN
         RAISE WARNING 'road ranking failed, ranking by the straight line: %', SQLERRM;
         RETURN NULL;
     END;
+    -- The work budget (roads_max_edges) bounds a call before it runs; this catches what it
+    -- cannot (a loaded server, a pathological box): the answer stands, and the session ranks by
+    -- the straight line for roads_pause_s.
+    IF clock_timestamp() - started
+       > make_interval(secs => dispatch.setting_numeric('roads_time_budget_ms') / 1000.0) THEN
+        PERFORM set_config('dispatch.roads_paused_until',
+                           (clock_timestamp() + make_interval(
+                                secs => dispatch.setting_numeric('roads_pause_s')))::text,
+                           false);
+        RAISE WARNING 'road ranking took % (over roads_time_budget_ms): straight line on this '
+                      'session for roads_pause_s', clock_timestamp() - started;
+    END IF;
     RETURN times;
 END;
 $$;
@@ -4141,7 +4160,7 @@ $$;
 -- Name: FUNCTION road_times(pickup public.geography, places public.geography[]); Type: COMMENT; Schema: dispatch; Owner: -
 --
 
-COMMENT ON FUNCTION dispatch.road_times(pickup public.geography, places public.geography[]) IS 'Road travel times in seconds from each place to the pickup (roads.times_to), NULL where a place cannot be routed; NULL altogether when no graph covers the pickup, the call is over its work budget or routing fails.';
+COMMENT ON FUNCTION dispatch.road_times(pickup public.geography, places public.geography[]) IS 'Road travel times in seconds from each place to the pickup (roads.times_to), NULL where a place cannot be routed; NULL altogether when no graph covers the pickup, the call is over its work budget, routing fails, or road ranking is paused on this session (a call over roads_time_budget_ms pauses it for roads_pause_s).';
 
 --
 -- Name: rotate_refresh_token(bytea, bytea, timestamp with time zone); Type: FUNCTION; Schema: dispatch; Owner: -

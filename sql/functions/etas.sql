@@ -16,14 +16,23 @@ COMMENT ON FUNCTION dispatch.straight_line_eta_s(double precision) IS
 CREATE OR REPLACE FUNCTION dispatch.road_times(pickup geography, places geography[])
 RETURNS double precision[]
 LANGUAGE plpgsql
-STABLE
+-- VOLATILE: a call over its time budget sets a session setting (the planner may evaluate a stable
+-- function early to estimate, which would run it twice).
+VOLATILE
 AS $$
 DECLARE
-    times double precision[];
+    times   double precision[];
+    started timestamptz;
+    paused  text := current_setting('dispatch.roads_paused_until', true);
 BEGIN
     IF coalesce(cardinality(places), 0) = 0 OR NOT roads.covers(pickup::geometry) THEN
         RETURN NULL;
     END IF;
+    -- Paused on this session: a recent routing call was over its time budget.
+    IF coalesce(paused, '') <> '' AND paused::timestamptz > clock_timestamp() THEN
+        RETURN NULL;
+    END IF;
+    started := clock_timestamp();
     -- A failing graph (dropped mid-run, pgRouting missing, a bad edge) must not fail the request:
     -- it is ranked by the straight line instead, and says so (eta_source).
     BEGIN
@@ -35,13 +44,26 @@ BEGIN
         RAISE WARNING 'road ranking failed, ranking by the straight line: %', SQLERRM;
         RETURN NULL;
     END;
+    -- The work budget (roads_max_edges) bounds a call before it runs; this catches what it
+    -- cannot (a loaded server, a pathological box): the answer stands, and the session ranks by
+    -- the straight line for roads_pause_s.
+    IF clock_timestamp() - started
+       > make_interval(secs => dispatch.setting_numeric('roads_time_budget_ms') / 1000.0) THEN
+        PERFORM set_config('dispatch.roads_paused_until',
+                           (clock_timestamp() + make_interval(
+                                secs => dispatch.setting_numeric('roads_pause_s')))::text,
+                           false);
+        RAISE WARNING 'road ranking took % (over roads_time_budget_ms): straight line on this '
+                      'session for roads_pause_s', clock_timestamp() - started;
+    END IF;
     RETURN times;
 END;
 $$;
 COMMENT ON FUNCTION dispatch.road_times(geography, geography[]) IS
     'Road travel times in seconds from each place to the pickup (roads.times_to), NULL where a '
     'place cannot be routed; NULL altogether when no graph covers the pickup, the call is over '
-    'its work budget or routing fails.';
+    'its work budget, routing fails, or road ranking is paused on this session (a call over '
+    'roads_time_budget_ms pauses it for roads_pause_s).';
 
 CREATE OR REPLACE FUNCTION dispatch.rank_by_eta(
     pickup geography,

@@ -29,6 +29,11 @@ INSERT INTO dispatch.settings (key, value, description) VALUES
     ('roads_max_edges', '60000',
      'The work budget of one routing call: more edges estimated in its box and it ranks by the '
      'straight line instead (eta_source straight_line).'),
+    ('roads_time_budget_ms', '100',
+     'A routing call slower than this pauses road ranking on its database session for '
+     'roads_pause_s (straight-line ETAs meanwhile).'),
+    ('roads_pause_s', '30',
+     'How long road ranking pauses on a session after a routing call over roads_time_budget_ms, s.'),
     ('eta_refresh_s', '5',
      'How often the ETA of an accepted job''s assistant is recomputed from their positions, s.')
 ON CONFLICT (key) DO NOTHING;

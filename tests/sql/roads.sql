@@ -11,7 +11,7 @@
 --
 -- P: the middle of e2 (20.01, 10.005); Q: the middle of e4 (20.00, 10.005).
 BEGIN;
-SELECT plan(43);
+SELECT plan(46);
 
 INSERT INTO roads.regions (id, name, source, sha256, edges, vertices, area, area_km2)
 OVERRIDING SYSTEM VALUE
@@ -158,6 +158,20 @@ ALTER TABLE roads.edges_away RENAME TO edges;
 SELECT is(ARRAY(SELECT pg_temp.r(t) FROM unnest(dispatch.road_times(pg_temp.pt(20.01, 10.005)::geography,
                               ARRAY[pg_temp.pt(20.00, 10.005)::geography])) t),
           ARRAY[145.000000], 'road_times again once the table is back');
+-- The time budget: a call over roads_time_budget_ms keeps its answer and pauses road ranking on
+-- this session for roads_pause_s; a new session (here: the setting cleared) routes again.
+UPDATE dispatch.settings SET value = '0' WHERE key = 'roads_time_budget_ms';
+SELECT is(ARRAY(SELECT pg_temp.r(t) FROM unnest(dispatch.road_times(pg_temp.pt(20.01, 10.005)::geography,
+                              ARRAY[pg_temp.pt(20.00, 10.005)::geography])) t),
+          ARRAY[145.000000], 'road_times over its time budget: the answer stands');
+SELECT is(dispatch.road_times(pg_temp.pt(20.01, 10.005)::geography,
+                              ARRAY[pg_temp.pt(20.00, 10.005)::geography]),
+          NULL, 'road_times right after a call over budget: paused, NULL');
+UPDATE dispatch.settings SET value = '100' WHERE key = 'roads_time_budget_ms';
+SELECT set_config('dispatch.roads_paused_until', '', false);
+SELECT is(ARRAY(SELECT pg_temp.r(t) FROM unnest(dispatch.road_times(pg_temp.pt(20.01, 10.005)::geography,
+                              ARRAY[pg_temp.pt(20.00, 10.005)::geography])) t),
+          ARRAY[145.000000], 'road_times once the pause is over');
 
 -- travel_time
 SELECT is((SELECT (pg_temp.r(seconds), pg_temp.r(metres), source)::text

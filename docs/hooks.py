@@ -259,17 +259,30 @@ def simulate() -> str:
     return "\n".join(parts) or "No simulated day recorded (`bench/results/` holds none).\n"
 
 
+ROAD_SIMULATIONS = {
+    "simulate_monaco": "`make simulate CITY=monaco` (the quick profile, three seeds)",
+    "simulate_monaco_60": "The same with 60 tow trucks (`--assistants 60`)",
+}
+
+
 def simulate_roads() -> str:
     """The road city's recorded runs (`--city monaco`): road and straight ranking over the seeds."""
-    doc = _load("simulate_monaco")
-    if doc is None or "seeds_table" not in doc["figures"]:
-        return "No road-city day recorded (`bench/results/simulate_monaco.json`).\n"
-    p = doc["parameters"]
+    parts = []
+    for name, title in ROAD_SIMULATIONS.items():
+        doc = _load(name)
+        if doc is None or "seeds_table" not in doc["figures"]:
+            continue
+        p = doc["parameters"]
+        parts.append(
+            f"### {title}\n\n"
+            f"Profile `{p['profile']}`: {p['hours']:g} simulated h from {p['start_h']:g} h at "
+            f"{p['compression']:g}x, {p['assistants']} assistants, {p['per_day']:g} requests/day, "
+            f"seeds {', '.join(map(str, p['seeds']))}. {label(doc)}\n\n"
+            f"{doc['figures']['seeds_table']}\n"
+            "Map data © OpenStreetMap contributors, ODbL.\n"
+        )
     return (
-        f"Profile `{p['profile']}`: {p['hours']:g} simulated h from {p['start_h']:g} h at "
-        f"{p['compression']:g}x, {p['assistants']} assistants, {p['per_day']:g} requests/day, "
-        f"seeds {', '.join(map(str, p['seeds']))}. {label(doc)}\n\n{doc['figures']['seeds_table']}\n"
-        "Map data © OpenStreetMap contributors, ODbL.\n"
+        "\n".join(parts) or "No road-city day recorded (`bench/results/simulate_monaco*.json`).\n"
     )
 
 

@@ -14,6 +14,9 @@ distance), so the optimum's total never exceeds ours: the gap is what hindsight 
 with the same supply at the same moments.
 `coverage` solves the same matching with every created request, each waiting as long as its client's
 patience: how many requests the idle supply could have served at most.
+In a road city (`road_figures`) the same matching is solved again with the road time in seconds
+(roads.times_to, the engine's own) as the cost, against the road time from where the winner was at
+its accept.
 """
 
 from __future__ import annotations

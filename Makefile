@@ -9,6 +9,7 @@ STAMP := $(VENV)/.installed
 SEED ?= 1
 WORKERS ?= 1
 PROFILE ?= quick
+CITY ?= algiers
 export HOST PORT WORKERS DATABASE_URL
 
 .PHONY: help run test setup system venv db-up migrate db-reset schema psql db-url db-down bench simulate docs docs-build lint typecheck pytest pgtap roads
@@ -73,7 +74,7 @@ bench: setup
 	@$(BIN)/python -m bench --profile $(PROFILE)
 
 simulate: setup
-	@$(BIN)/python -m bench.simulate --profile $(PROFILE)
+	@$(BIN)/python -m bench.simulate --profile $(PROFILE) --city $(CITY) $(if $(filter-out algiers,$(CITY)),--seeds 1 2 3)
 
 # The Monaco demo extract (© OpenStreetMap contributors, ODbL), fetched once into .dispatch/osm/ and
 # imported as region `monaco` into the database in use (DATABASE_URL or the embedded cluster).

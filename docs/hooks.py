@@ -259,6 +259,33 @@ def simulate() -> str:
     return "\n".join(parts) or "No simulated day recorded (`bench/results/` holds none).\n"
 
 
+ROAD_SIMULATIONS = {
+    "simulate_monaco": "`make simulate CITY=monaco` (the quick profile, three seeds)",
+    "simulate_monaco_60": "The same with 60 tow trucks (`--assistants 60`)",
+}
+
+
+def simulate_roads() -> str:
+    """The road city's recorded runs (`--city monaco`): road and straight ranking over the seeds."""
+    parts = []
+    for name, title in ROAD_SIMULATIONS.items():
+        doc = _load(name)
+        if doc is None or "seeds_table" not in doc["figures"]:
+            continue
+        p = doc["parameters"]
+        parts.append(
+            f"### {title}\n\n"
+            f"Profile `{p['profile']}`: {p['hours']:g} simulated h from {p['start_h']:g} h at "
+            f"{p['compression']:g}x, {p['assistants']} assistants, {p['per_day']:g} requests/day, "
+            f"seeds {', '.join(map(str, p['seeds']))}. {label(doc)}\n\n"
+            f"{doc['figures']['seeds_table']}\n"
+            "Map data © OpenStreetMap contributors, ODbL.\n"
+        )
+    return (
+        "\n".join(parts) or "No road-city day recorded (`bench/results/simulate_monaco*.json`).\n"
+    )
+
+
 def changes() -> str:
     """CHANGES.md as a page of the manual (it links the manual as docs/… from the repository root)."""
     return (ROOT / "CHANGES.md").read_text().replace("](docs/", "](")
@@ -268,6 +295,7 @@ PARTS: dict[str, Callable[[], str]] = {
     "settings": settings,
     "bench": bench,
     "simulate": simulate,
+    "simulate_roads": simulate_roads,
     "changes": changes,
 }
 

@@ -32,6 +32,14 @@ PROFILES: dict[str, dict[str, Any]] = {
     "quick": {"start_h": 16.0, "hours": 3.0, "compression": 100.0, "drain_s": 1200.0},
     "full": {"start_h": 0.0, "hours": 24.0, "compression": 100.0},
 }  # fmt: skip
+# The road city (Monaco's ~300 km of main roads, `--city monaco`): a smaller fleet and day, and a
+# lower compression, since a road-ranked round trip costs a routing call (tens of ms) more.
+ROAD_PROFILES: dict[str, dict[str, Any]] = {
+    "tiny": {"assistants": 8, "per_day": 300.0, "start_h": 17.0, "hours": 0.25, "compression": 60.0, "drain_s": 300.0},
+    "quick": {"assistants": 30, "per_day": 300.0, "start_h": 16.0, "hours": 2.0, "compression": 60.0, "drain_s": 900.0},
+    "full": {"assistants": 30, "per_day": 300.0, "start_h": 0.0, "hours": 24.0, "compression": 60.0},
+}  # fmt: skip
+RANKINGS = ("road", "straight")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -45,10 +53,20 @@ def parser() -> argparse.ArgumentParser:
         "--policy",
         nargs="+",
         choices=sorted(policies.POLICIES),
-        default=["broadcast", "rounds"],
-        help="dispatch policies to run the same day under (bench/simulate/policies.py)",
+        help="dispatch policies to run the same day under (bench/simulate/policies.py; "
+        "default: broadcast rounds, the road city: rounds)",
     )
     p.add_argument("--seed", type=int, default=1, help="the day's script and every behaviour draw")
+    p.add_argument(
+        "--seeds", type=int, nargs="+", help="several days in turn; the report gives medians"
+    )
+    p.add_argument(
+        "--city",
+        choices=["algiers", "monaco"],
+        default="algiers",
+        help="monaco: the road city, `road` and `straight` engine ranking side by side "
+        "(bench/simulate/roads.py; © OpenStreetMap contributors)",
+    )
     p.add_argument("--compression", type=float, help="simulated seconds per real second")
     p.add_argument("--assistants", type=int)
     p.add_argument("--per-day", dest="per_day", type=float, help="requests over a whole day")
@@ -64,48 +82,79 @@ def parser() -> argparse.ArgumentParser:
         help="DISPATCH_OFFER_DRIVER_INTERVAL_MS of the servers",
     )
     p.add_argument("--sequential", action="store_true", help="one policy after the other")
-    p.add_argument("--name", default="simulate", help="result file name under bench/results/")
+    p.add_argument("--name", help="result file name under bench/results/ (simulate[_<city>])")
     p.add_argument("--no-plot", action="store_true")
     return p
 
 
 def configs(args: argparse.Namespace) -> list[Config]:
-    values = dict(PROFILES[args.profile])
+    road = args.city != "algiers"
+    values = dict((ROAD_PROFILES if road else PROFILES)[args.profile])
     for key in ("compression", "assistants", "per_day", "start_h", "hours", "drain_s"):
         if getattr(args, key) is not None:
             values[key] = getattr(args, key)
-    return [Config(policy=p, seed=args.seed, workers=args.workers, **values) for p in args.policy]
+    base = {"seed": args.seed, "workers": args.workers, "city": args.city, **values}
+    if road:
+        return [Config(policy=p, ranking=r, **base) for p in args.policy for r in RANKINGS]
+    return [Config(policy=p, **base) for p in args.policy]
+
+
+def run_all(cfgs: list[Config], sequential: bool) -> dict[str, dict[str, Any]]:
+    """Every run of one day (in parallel processes unless `sequential`), by name."""
+    if sequential or len(cfgs) == 1:
+        return {c.name: run_policy(c) for c in cfgs}
+    with ProcessPoolExecutor(len(cfgs), mp_context=mp.get_context("spawn")) as pool:
+        futures = {c.name: pool.submit(run_policy, c) for c in cfgs}
+        return {p: f.result() for p, f in futures.items()}
 
 
 def simulate(args: argparse.Namespace) -> dict[str, Any]:
-    """Run every policy (in parallel processes unless --sequential); the report document."""
+    """Run every policy (in parallel processes unless --sequential), for each seed in turn; the
+    report document."""
+    args.policy = args.policy or (["rounds"] if args.city != "algiers" else ["broadcast", "rounds"])
+    args.name = args.name or ("simulate" if args.city == "algiers" else f"simulate_{args.city}")
     cfgs = configs(args)
     started = time.monotonic()
-    if args.sequential or len(cfgs) == 1:
-        runs = {c.policy: run_policy(c) for c in cfgs}
-    else:
-        with ProcessPoolExecutor(len(cfgs), mp_context=mp.get_context("spawn")) as pool:
-            futures = {c.policy: pool.submit(run_policy, c) for c in cfgs}
-            runs = {p: f.result() for p, f in futures.items()}
-    figs = {p: report.figures(r) for p, r in runs.items()}
+    seeds = args.seeds or [args.seed]
+    per_seed: dict[int, dict[str, dict[str, Any]]] = {}
+    for seed in seeds:
+        runs = run_all([dataclasses.replace(c, seed=seed) for c in cfgs], args.sequential)
+        per_seed[seed] = {n: report.figures(r) for n, r in runs.items()}
+        if seed == seeds[0]:
+            first_runs = runs
+    runs, figs = first_runs, per_seed[seeds[0]]
     RESULTS.mkdir(parents=True, exist_ok=True)
     png = RESULTS / f"{args.name}.png"
     if not args.no_plot:
         report.plot(runs, figs, png)
     params = {
         "profile": args.profile,
+        "city": args.city,
+        "seeds": seeds,
         "policies": args.policy,
         "concurrent": not args.sequential and len(cfgs) > 1,
         **{k: v for k, v in dataclasses.asdict(cfgs[0]).items() if k != "policy"},
     }
-    public = {p: {k: v for k, v in f.items() if not k.startswith("_")} for p, f in figs.items()}
-    path = write_result(args.name, params, {"policies": public})
-    (RESULTS / f"{args.name}.md").write_text(markdown(params, public))
+
+    def public_of(fs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        return {p: {k: v for k, v in f.items() if not k.startswith("_")} for p, f in fs.items()}
+
+    public = public_of(figs)
+    doc: dict[str, Any] = {"policies": public}
+    table = markdown(params, public)
+    if len(seeds) > 1 or args.city != "algiers":
+        doc["seeds"] = {str(s): public_of(f) for s, f in per_seed.items()}
+        doc["seeds_table"] = report.seeds_table(per_seed)
+        table = table.split("\n\n", 1)[0] + "\n\n" + doc["seeds_table"]
+    path = write_result(args.name, params, doc)
+    (RESULTS / f"{args.name}.md").write_text(table)
     for line in lines(public):
         say(line)
+    if "seeds_table" in doc:
+        print(doc["seeds_table"], flush=True)
     say(f"wrote {path}" + ("" if args.no_plot else f" and {png.name}")
         + f" in {time.monotonic() - started:.0f} s")  # fmt: skip
-    return {"parameters": params, "policies": public, "runs": runs}
+    return {"parameters": params, "policies": public, "runs": runs, "seeds": per_seed}
 
 
 def lines(figs: dict[str, dict[str, Any]]) -> list[str]:
@@ -123,6 +172,15 @@ def lines(figs: dict[str, dict[str, Any]]) -> list[str]:
             f"(x{f['median_vs_optimum']}), total {f['pickup_total_km']}",
             f"  rounds: gap p50 {f['round_gap_sim_s']['p50']} sim s "
             f"(nominal {f['round_nominal_sim_s']}); counters {f['counters']}",
+            *(
+                [
+                    f"  pickup road s median achieved {f['pickup_s_achieved']['p50']} vs optimum "
+                    f"{f['pickup_s_optimum']['p50']} (x{f['pickup_s_median_vs_optimum']}); "
+                    f"offers by eta_source {f['offer_eta_sources']}"
+                ]
+                if "pickup_s_achieved" in f
+                else []
+            ),
             f"  HTTP round trip p50/p90 {f['http_latency_ms']['p50']} / "
             f"{f['http_latency_ms']['p90']} ms = {f['http_latency_sim_s']['p50']} / "
             f"{f['http_latency_sim_s']['p90']} simulated s",

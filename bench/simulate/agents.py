@@ -19,6 +19,7 @@ from bench.simulate.city import (
     offset,
     toward,
 )
+from bench.simulate.roads import position_at
 
 if TYPE_CHECKING:
     from bench.simulate.run import World
@@ -88,6 +89,7 @@ class Assistant:
             return
         rec = w.records[req.index]
         rec["offers"] += 1
+        w.count[f"offer_eta_{frame.get('eta_source')}"] += 1
         rec["max_round"] = max(rec["max_round"], int(frame.get("offer_round") or 1))
         a = answer(w.cfg.seed, self.plan.index, req.index, w.cfg.behaviour)
         await w.sleep(a.delay_s)
@@ -125,6 +127,7 @@ class Assistant:
                 rec["assigned"] = t
                 rec["assistant"] = self.plan.index
                 rec["pickup_km"] = haversine_km(self.pos, req.pickup)
+                rec["accept_pos"] = self.pos
             w.assigned[req.index].set()
             self.wake.set()
 
@@ -185,7 +188,13 @@ class Assistant:
                     pass
                 if self.job is None and end > w.sim() >= next_move:
                     # Idle drivers move on: back towards their usual area, a few km around it.
-                    spot = offset(self.plan.base, self.rng.uniform(0, 3), self.rng.uniform(0, 6.3))
+                    spot = (
+                        w.city.spot_near(self.rng, self.plan.base)
+                        if w.city is not None
+                        else offset(
+                            self.plan.base, self.rng.uniform(0, 3), self.rng.uniform(0, 6.3)
+                        )
+                    )
                     await self.drive(spot, interruptible=True)
                     next_move = w.sim() + self.rng.uniform(*b.reposition_every_s)
             await self.set_active(False)
@@ -218,10 +227,22 @@ class Assistant:
             self.on_shift = False  # at once: no accept may land between the job and going home
 
     async def drive(self, dest: tuple[float, float], *, interruptible: bool) -> None:
-        """Move in a straight line at city speed, sending the position every `gps_every_s`."""
+        """Move in a straight line at city speed (along the route in a road city), sending the
+        position every `gps_every_s`."""
         w = self.w
         b = w.cfg.behaviour
         origin = self.pos
+        if w.city is not None:
+            route = w.city.route(origin, dest)
+            total = route[-1][0]
+            steps = max(1, math.ceil(total / b.gps_every_s))
+            for k in range(1, steps + 1):
+                await w.sleep(total / steps)
+                if interruptible and self.job is not None:
+                    return
+                self.pos = position_at(route, total * k / steps)
+                await self.send_position()
+            return
         total = haversine_km(origin, dest) / b.speed_kmh * 3600
         steps = max(1, math.ceil(total / b.gps_every_s))
         for k in range(1, steps + 1):
@@ -307,6 +328,7 @@ def new_record(req: PlannedRequest) -> dict[str, Any]:
         "assigned": None,
         "assistant": None,
         "pickup_km": None,
+        "accept_pos": None,
         "exhausted": None,
         "closed": None,
         "started": None,

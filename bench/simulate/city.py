@@ -7,6 +7,7 @@ import dataclasses
 import itertools
 import math
 import random
+from typing import Protocol
 
 # Where breakdowns happen and where tow trucks wait: the demo area around Algiers (see
 # dispatch/demo/seed.py), as neighbourhoods with a weight and a spread (km, one standard deviation).
@@ -118,6 +119,16 @@ def arrival_times(rng: random.Random, n: int, start_h: float, hours: float) -> l
     return sorted(times)
 
 
+class Places(Protocol):
+    """Where a road city puts breakdowns, garages and bases (bench/simulate/roads.py)."""
+
+    def place(self, rng: random.Random) -> tuple[float, float]: ...
+
+    def dropoff(
+        self, rng: random.Random, pickup: tuple[float, float], tow_km: tuple[float, float]
+    ) -> tuple[float, float]: ...
+
+
 @dataclasses.dataclass(frozen=True)
 class PlannedRequest:
     index: int
@@ -155,9 +166,17 @@ def expected_requests(per_day: float, start_h: float, hours: float) -> int:
 
 
 def plan_day(
-    seed: int, *, assistants: int, per_day: float, start_h: float, hours: float, b: Behaviour
+    seed: int,
+    *,
+    assistants: int,
+    per_day: float,
+    start_h: float,
+    hours: float,
+    b: Behaviour,
+    places: Places | None = None,
 ) -> DayPlan:
-    """The day's script, identical for every policy: who works when, and who breaks down where."""
+    """The day's script, identical for every policy: who works when, and who breaks down where
+    (`places`: a road city's places; Algiers' neighbourhoods by default)."""
     rng = random.Random(f"city:{seed}")
     requests = expected_requests(per_day, start_h, hours)
     start_s, end_s = start_h * 3600, (start_h + hours) * 3600
@@ -184,7 +203,7 @@ def plan_day(
                 if hi > start_s and lo < end_s
             )
         )
-        fleet.append(PlannedAssistant(i, place(rng), shifts))
+        fleet.append(PlannedAssistant(i, places.place(rng) if places else place(rng), shifts))
     # A short window (the test's) may miss every shift: keep at least two assistants at work.
     if assistants and not any(a.shifts for a in fleet):
         fleet = [
@@ -192,8 +211,12 @@ def plan_day(
         ]
     plans = []
     for k, t in enumerate(arrival_times(rng, requests, start_h, hours)):
-        pickup = place(rng)
-        dropoff = offset(pickup, rng.uniform(*b.tow_km), rng.uniform(0, 2 * math.pi))
+        if places is not None:
+            pickup = places.place(rng)
+            dropoff = places.dropoff(rng, pickup, b.tow_km)
+        else:
+            pickup = place(rng)
+            dropoff = offset(pickup, rng.uniform(*b.tow_km), rng.uniform(0, 2 * math.pi))
         patience = b.patience_median_s * math.exp(rng.gauss(0, b.patience_sigma))
         plans.append(PlannedRequest(k, t, pickup, dropoff, patience))
     return DayPlan(start_s, end_s, plans, fleet)

@@ -14,12 +14,16 @@ distance), so the optimum's total never exceeds ours: the gap is what hindsight 
 with the same supply at the same moments.
 `coverage` solves the same matching with every created request, each waiting as long as its client's
 patience: how many requests the idle supply could have served at most.
+In a road city (`road_figures`) the same matching is solved again with the road time in seconds
+(roads.times_to, the engine's own) as the cost, against the road time from where the winner was at
+its accept.
 """
 
 from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -39,22 +43,62 @@ def _positions_during(spell: dict[str, Any], lo: float, hi: float) -> list[tuple
     return [(p[1], p[2]) for p in pts[k:] if p[0] <= hi]
 
 
+def overlapping_positions(
+    lo: float, hi: float, spells: list[dict[str, Any]]
+) -> list[tuple[int, list[tuple[float, float]]]]:
+    """(spell index, positions held) of every spell idle at some moment of [lo, hi]."""
+    out = []
+    for j, s in enumerate(spells):
+        if s["start"] <= hi and s["end"] >= lo:
+            pts = _positions_during(s, max(lo, s["start"]), min(hi, s["end"]))
+            if pts:
+                out.append((j, pts))
+    return out
+
+
 def matching(
-    rows: list[tuple[tuple[float, float], float, float]], spells: list[dict[str, Any]]
+    rows: list[tuple[tuple[float, float], float, float]],
+    spells: list[dict[str, Any]],
+    cost: Callable[[tuple[float, float], tuple[float, float]], float | None] = haversine_km,
 ) -> tuple[list[float], int]:
-    """Min-cost matching of (pickup, from, to) rows to spells; (matched distances, unmatched rows)."""
+    """Min-cost matching of (pickup, from, to) rows to spells; (matched costs, unmatched rows).
+    `cost(pickup, position)`: km by default; None where it cannot be costed (infeasible)."""
     if not rows or not spells:
         return [], len(rows)
-    cost = np.full((len(rows), len(spells)), BIG)
+    matrix = np.full((len(rows), len(spells)), BIG)
     for i, (pickup, lo, hi) in enumerate(rows):
-        for j, s in enumerate(spells):
-            if s["start"] <= hi and s["end"] >= lo:
-                pts = _positions_during(s, max(lo, s["start"]), min(hi, s["end"]))
-                if pts:
-                    cost[i, j] = min(haversine_km(pickup, p) for p in pts)
-    r, c = linear_sum_assignment(cost)
-    got = [float(cost[i, j]) for i, j in zip(r, c, strict=True) if cost[i, j] < BIG]
+        for j, pts in overlapping_positions(lo, hi, spells):
+            costs = [c for c in (cost(pickup, p) for p in pts) if c is not None]
+            if costs:
+                matrix[i, j] = min(costs)
+    r, c = linear_sum_assignment(matrix)
+    got = [float(matrix[i, j]) for i, j in zip(r, c, strict=True) if matrix[i, j] < BIG]
     return got, len(rows) - len(got)
+
+
+def road_figures(result: dict[str, Any], assigned: list[dict[str, Any]]) -> dict[str, Any]:
+    """A road city's pickups in road seconds (roads.times_to): achieved, from where the winner was
+    at its accept, against the offline optimum costed by the same road times."""
+    road_s = result["road_s"]
+    rows, achieved = [], []
+    for r in assigned:
+        s = road_s.get((tuple(r["pickup"]), tuple(r["accept_pos"] or ())))
+        if s is not None:
+            rows.append((tuple(r["pickup"]), r["created"], r["assigned"]))
+            achieved.append(s)
+    best, _ = matching(rows, result["spells"], lambda p, q: road_s.get((p, q)))
+    med_a = percentile(achieved, 50) if achieved else math.nan
+    med_o = percentile(best, 50) if best else math.nan
+    eta = {k[len("offer_eta_"):]: v for k, v in result["counters"].items()
+           if k.startswith("offer_eta_")}  # fmt: skip
+    return {
+        "pickup_s_achieved": summary(achieved, 1),
+        "pickup_s_optimum": summary(best, 1),
+        "pickup_s_total": {"achieved": round(sum(achieved)), "optimum": round(sum(best))},
+        "pickup_s_median_vs_optimum": round(med_a / med_o, 3) if best and med_o > 0 else None,
+        "pickup_s_unroutable": len(assigned) - len(rows),
+        "offer_eta_sources": eta,
+    }
 
 
 def summary(values: list[float], digits: int = 2) -> dict[str, float | int | None]:
@@ -125,6 +169,7 @@ def figures(result: dict[str, Any]) -> dict[str, Any]:
         "wall_s": round(result["wall_s"], 1),
         "settings": result["settings"],
         "description": result["description"],
+        **(road_figures(result, assigned) if result.get("road_s") is not None else {}),
         "_waits_sim": sorted(x * f for x in waits),
         "_achieved": sorted(achieved),
         "_optimum": sorted(best),
@@ -202,3 +247,49 @@ def plot(runs: dict[str, dict[str, Any]], figs: dict[str, dict[str, Any]], path:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _num(v: Any) -> float | None:
+    return None if v is None else float(v)
+
+
+# A road city's rows: (label, figure of one run); the table gives each one's median over the seeds.
+ROAD_ROWS: list[tuple[str, Callable[[dict[str, Any]], float | None]]] = [
+    ("pickup time p50, road s", lambda f: _num(f["pickup_s_achieved"]["p50"])),
+    ("pickup time p90, road s", lambda f: _num(f["pickup_s_achieved"]["p90"])),
+    ("offline optimum p50, road s", lambda f: _num(f["pickup_s_optimum"]["p50"])),
+    ("offline optimum p90, road s", lambda f: _num(f["pickup_s_optimum"]["p90"])),
+    ("median achieved / optimum", lambda f: _num(f["pickup_s_median_vs_optimum"])),
+    ("never assigned, %", lambda f: round(100 * (f["unassigned_share"] or 0), 1)),
+    ("offers per request (mean)", lambda f: _num(f["offers_per_request"]["mean"])),
+    ("time to assignment p50, simulated s", lambda f: _num(f["time_to_assignment_sim_s"]["p50"])),
+    ("pickup km p50 (straight line)", lambda f: _num(f["pickup_km_achieved"]["p50"])),
+    ("requests (created)", lambda f: float(f["created"])),
+    ("offers ranked by road, %", lambda f: _road_share(f.get("offer_eta_sources") or {})),
+    ("HTTP round trip p50, simulated s", lambda f: _num(f["http_latency_sim_s"]["p50"])),
+]
+
+
+def _road_share(eta: dict[str, int]) -> float | None:
+    total = sum(eta.values())
+    return round(100 * eta.get("road", 0) / total, 1) if total else None
+
+
+def seeds_table(per_seed: dict[int, dict[str, dict[str, Any]]]) -> str:
+    """The runs side by side, each figure the median over the seeds with its range (min-max)."""
+    seeds = list(per_seed)
+    names = list(per_seed[seeds[0]])
+    out = [
+        f"| measure (median of seeds {', '.join(map(str, seeds))}; min-max) | "
+        + " | ".join(names) + " |",
+        "|---" * (len(names) + 1) + "|",
+    ]  # fmt: skip
+    for label, fn in ROAD_ROWS:
+        cells = []
+        for n in names:
+            vals = [v for v in (fn(per_seed[s][n]) for s in seeds) if v is not None]
+            cells.append(
+                f"{percentile(vals, 50):.4g} ({min(vals):.4g}-{max(vals):.4g})" if vals else "-"
+            )
+        out.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(out) + "\n"

@@ -18,6 +18,7 @@ from bench.common import Server, add_extras, bench_database, run, say, tokens_fo
 from bench.simulate import policies
 from bench.simulate.agents import Assistant, client, new_record
 from bench.simulate.city import Behaviour, PlannedRequest, plan_day
+from bench.simulate.roads import RoadCity, ensure_graph, road_costs, straight_line_ranking
 from dispatch.core.config import Settings
 
 
@@ -36,7 +37,14 @@ class Config:
     # 250 ms default would be 25 simulated seconds at 100x.
     driver_interval_ms: int = 20
     sample_every_s: float = 600.0  # supply/demand timeline resolution (simulated)
+    city: str = "algiers"  # or "monaco": the road city (bench/simulate/roads.py)
+    ranking: str = "road"  # the road city's engine ranking: "road", or "straight" (forced)
     behaviour: Behaviour = dataclasses.field(default_factory=Behaviour)
+
+    @property
+    def name(self) -> str:
+        """The run's name in the report: the policy, and the ranking in a road city."""
+        return self.policy if self.city == "algiers" else f"{self.policy}-{self.ranking}"
 
 
 class World:
@@ -58,6 +66,7 @@ class World:
         self.aid_of: dict[int, int] = {}
         self.tasks: set[asyncio.Task[Any]] = set()
         self.http_latency: list[float] = []
+        self.city: RoadCity | None = None
 
     def now(self) -> float:
         """Real seconds since the simulated window began."""
@@ -184,11 +193,16 @@ async def simulate(cfg: Config, url: str | None = None) -> dict[str, Any]:
     settings = Settings.from_env()
     policy = policies.POLICIES[cfg.policy]
     if url is None:
-        url = await bench_database(settings, suffix="_sim_" + cfg.policy.replace("-", "_"))
+        city_part = "" if cfg.city == "algiers" else cfg.city + "_"
+        url = await bench_database(settings, suffix=f"_sim_{city_part}{cfg.name.replace('-', '_')}")
+    city = None
+    if cfg.city != "algiers":
+        await ensure_graph(url)
+        city = await RoadCity.load(url)
     b = cfg.behaviour
     plan = plan_day(
         cfg.seed, assistants=cfg.assistants, per_day=cfg.per_day, start_h=cfg.start_h,
-        hours=cfg.hours, b=b,
+        hours=cfg.hours, b=b, places=city,
     )  # fmt: skip
     a_ids, c_ids = await add_extras(
         url, 0, assistants=[a.base for a in plan.assistants], clients=len(plan.requests)
@@ -204,14 +218,16 @@ async def simulate(cfg: Config, url: str | None = None) -> dict[str, Any]:
     a_tok = tokens_for(settings, a_ids, "assistant")
     c_tok = tokens_for(settings, c_ids, "client")
     async with (
+        straight_line_ranking(url, city is not None and cfg.ranking == "straight"),
         Server(url, workers=cfg.workers, env=server_env(cfg)) as server,
         aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session,
     ):
         w = World(cfg, server.base, session)
+        w.city = city
         fleet = [Assistant(w, p, u, a_tok[u]) for p, u in zip(plan.assistants, a_ids, strict=True)]
         await asyncio.gather(*(a.connect() for a in fleet))
         w.records = [new_record(r) for r in plan.requests]
-        say(f"[{cfg.policy}] {len(fleet)} assistants, {len(plan.requests)} requests, "
+        say(f"[{cfg.name} seed {cfg.seed}] {len(fleet)} assistants, {len(plan.requests)} requests, "
             f"{cfg.hours:g} h at {cfg.compression:g}x on {server.base}")  # fmt: skip
         w.t0 = time.monotonic()
         for a in fleet:
@@ -237,8 +253,11 @@ async def simulate(cfg: Config, url: str | None = None) -> dict[str, Any]:
             await conn.close()
     for rec in w.records:
         rec["outcome"] = rec["outcome"] or ("open_at_end" if rec["created"] else "never_sent")
+    # Pickups by road time, with the routing budget restored (the straight run had it at 0).
+    road_s = await road_costs(url, w.records, w.spells) if city is not None else None
     return {
-        "policy": cfg.policy,
+        "policy": cfg.name,
+        "road_s": road_s,
         "description": policy.description,
         "settings": rows,
         "config": dataclasses.asdict(cfg),

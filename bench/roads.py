@@ -281,6 +281,7 @@ async def graph_rows(
     budget: int,
     shift: tuple[float, float],
     edges: int,
+    copies: int,
 ) -> list[dict[str, Any]]:
     rng = random.Random(args.seed)
     spots = await midpoints(conn, region_id)
@@ -295,7 +296,7 @@ async def graph_rows(
             await measure(conn, budget, pickups, args.radius_m, args.parts if k == 0 else 0)
             for k in range(args.rounds)
         ]
-        r = combine(rounds) | {"assistants": n, "edges": edges}
+        r = combine(rounds) | {"assistants": n, "edges": edges, "copies": copies}
         say(
             f"  {edges:,} edges, {n:,} assistants: road p50 {r['road']['p50_ms']} ms "
             f"(p90 {r['road']['p90_ms']}), straight line p50 {r['straight_line']['p50_ms']} ms "
@@ -307,8 +308,11 @@ async def graph_rows(
 
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
-    settings = Settings.from_env()
-    url = await bench_database(settings, "_bench_roads")
+    return await bench_roads(await bench_database(Settings.from_env(), "_bench_roads"), args)
+
+
+async def bench_roads(url: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Both graphs measured on the database at `url` (its graphs and users are replaced)."""
     conn = await asyncpg.connect(url)
     await init_connection(conn)
     budget = int(
@@ -319,13 +323,13 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     try:
         region_id = await prepare_monaco(conn)
         edges = int(await conn.fetchval("SELECT count(*) FROM roads.edges"))
-        small = await graph_rows(url, conn, args, region_id, budget, (0.0, 0.0), edges)
+        small = await graph_rows(url, conn, args, region_id, budget, (0.0, 0.0), edges, 1)
         large: list[dict[str, Any]] = []
         if args.copies > 1:
             edges = await tile(conn, region_id, args.copies)
             cols, middle = grid(args.copies)
             shift = ((middle % cols) * STEP_LNG, (middle // cols) * STEP_LAT)
-            large = await graph_rows(url, conn, args, region_id, budget, shift, edges)
+            large = await graph_rows(url, conn, args, region_id, budget, shift, edges, args.copies)
     finally:
         await conn.execute(SET_BUDGET, budget)
         await conn.close()

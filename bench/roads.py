@@ -96,7 +96,7 @@ async def prepare_monaco(conn: asyncpg.Connection) -> int:
     """Only the Monaco region in the database (imported afresh); its id."""
     # TRUNCATE: a DELETE cascades from each vertex to edges by source and target, which no index
     # serves (a scan of the edges per vertex: hours for the tiled graph).
-    await conn.execute("TRUNCATE roads.edges, roads.vertices, roads.regions")
+    await conn.execute("TRUNCATE roads.edges, roads.vertices, roads.regions RESTART IDENTITY")
     imported = await importer.import_file(conn, extracts.fetch(REGION), name=REGION)
     await conn.execute("ANALYZE roads.regions, roads.vertices, roads.edges")
     say(f"imported {REGION}: {imported.edges:,} edges in {imported.seconds:.1f} s")
@@ -154,7 +154,7 @@ async def tile(conn: asyncpg.Connection, region_id: int, copies: int) -> int:
         await conn.execute(
             """
             INSERT INTO roads.vertices (id, region_id, osm_node, main, geom) OVERRIDING SYSTEM VALUE
-            SELECT v.id + c.k * $2, c.region_id, v.osm_node, v.main, ST_Translate(v.geom, c.dx, c.dy)
+            SELECT v.id + c.k * $2::bigint, c.region_id, v.osm_node, v.main, ST_Translate(v.geom, c.dx, c.dy)
             FROM roads.vertices v, bench_copies c WHERE v.region_id = $1
             """,
             region_id,
@@ -164,7 +164,7 @@ async def tile(conn: asyncpg.Connection, region_id: int, copies: int) -> int:
             """
             INSERT INTO roads.edges (id, region_id, source, target, cost, reverse_cost, length_m,
                                      highway, osm_way, main, geom) OVERRIDING SYSTEM VALUE
-            SELECT e.id + c.k * $3, c.region_id, e.source + c.k * $2, e.target + c.k * $2, e.cost,
+            SELECT e.id + c.k * $3::bigint, c.region_id, e.source + c.k * $2::bigint, e.target + c.k * $2::bigint, e.cost,
                    e.reverse_cost, e.length_m, e.highway, e.osm_way, e.main,
                    ST_Translate(e.geom, c.dx, c.dy)
             FROM roads.edges e, bench_copies c WHERE e.region_id = $1

@@ -58,8 +58,9 @@ ORIGINS = (
 )
 PARTS = {
     "snap_origins": (
-        "SELECT count(s.edge_id) FROM unnest($2::text[]) u(t) "
-        "LEFT JOIN LATERAL roads.snap(ST_GeomFromEWKT(u.t)) s ON true WHERE $1::text IS NOT NULL"
+        # The points parsed first: an inlined roads.snap would parse its argument at every use.
+        "SELECT count(s.edge_id) FROM unnest(ARRAY(SELECT ST_GeomFromEWKT(t) FROM unnest($2::text[]) t)) "
+        "u(g) LEFT JOIN LATERAL roads.snap(u.g) s ON true WHERE $1::text IS NOT NULL"
     ),
     "snap_pickup": "SELECT count(*) FROM roads.snap(ST_GeomFromEWKT($1)) WHERE $2::text[] IS NOT NULL",
     "box": (

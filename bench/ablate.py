@@ -63,7 +63,7 @@ RETURNS integer LANGUAGE plpgsql VOLATILE AS $$ BEGIN RETURN 0; END $$;
 """
 MATCHING_OFF = """
 CREATE OR REPLACE FUNCTION dispatch.candidates_json(assistance_id bigint, pickup geography,
-    service_type text, radius_m double precision, closer_than_m double precision DEFAULT NULL)
+    service_type text, radius_m double precision, sooner_than_s double precision DEFAULT NULL)
 RETURNS jsonb LANGUAGE plpgsql STABLE AS $$ BEGIN RETURN '[]'::jsonb; END $$;
 """
 EVENTS_OFF = """

@@ -2,9 +2,12 @@
 
 quick (`make bench`, a few minutes): matching at 10k and 100k assistants, dispatch 200 req/s for
 10 s (+10 s soak for memory drift), ingest 10,000 frames/s for 8 s, request cost at three densities,
-the dense centre at 200 and 400 cycles/s, the platform's floor (bench 7).
+the dense centre at 200 and 400 cycles/s, the platform's floor (bench 7), road ranking's database
+time on Monaco and on 40 tiled copies of it (bench 9).
 full (`make bench PROFILE=full`): matching up to 1M assistants, dispatch for 30 s (+30 s soak),
-ingest for 20 s, the dense centre swept from 100 to 500 cycles/s.
+ingest for 20 s, the dense centre swept from 100 to 500 cycles/s, road ranking with 500 and 2,000
+assistants on Monaco and on 120 tiled copies (324,600 edges).
+`python -m bench.dense --roads` (the dense centre on the Monaco graph) runs only on its own.
 Results: bench/results/*.json, *.png and summary.md.
 """
 
@@ -16,7 +19,7 @@ import sys
 import time
 from typing import Any
 
-from bench import dense, density, dispatch_load, floor, ingest, matching
+from bench import dense, density, dispatch_load, floor, ingest, matching, roads
 from bench.common import RESULTS, commit, machine, say
 
 PROFILES: dict[str, dict[str, list[str]]] = {
@@ -27,6 +30,7 @@ PROFILES: dict[str, dict[str, list[str]]] = {
         "density": ["--cycles", "200", "--explain", "10"],
         "dense": ["--rates", "200", "400", "--seconds", "8"],
         "floor": ["--requests", "2000"],
+        "roads": ["--assistants", "500", "--pickups", "60", "--parts", "10", "--copies", "40"],
     },
     "full": {
         "matching": ["--n", "10000", "100000", "1000000", "--queries", "500"],
@@ -35,6 +39,7 @@ PROFILES: dict[str, dict[str, list[str]]] = {
         "density": ["--cycles", "900", "--explain", "45"],
         "dense": ["--rates", "100", "200", "300", "400", "500", "--seconds", "15"],
         "floor": ["--requests", "5000"],
+        "roads": ["--assistants", "500", "2000", "--pickups", "200", "--copies", "120"],
     },
 }
 
@@ -51,7 +56,10 @@ TARGETS = {
     "dense_p99_ms": 20.0,
     "dense_saturation_per_s": 400.0,
     "dense_pg_ms_per_cycle": 1.5,
+    "roads_added_p50_ms": 3.0,  # on the Monaco graph
+    "roads_added_p50_large_ms": 6.0,  # on a graph of >= 300,000 edges
 }
+LARGE_GRAPH_EDGES = 300_000
 
 
 def density_rows(dn: dict[str, Any], dd: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -126,6 +134,59 @@ def floor_rows(fl: dict[str, Any]) -> list[tuple[str, str, str]]:
             f"{cycle['server_us']} / {cycle['postgres_us']}",
             "",
         ),
+    ]
+
+
+def roads_rows(rd: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """Road ranking's database time (bench 9): by road against the straight line, and its parts."""
+    rows = []
+    for r in rd["rows"]:
+        road, line, lo_hi = r["road"], r["straight_line"], r["spread"]["added_p50_ms"]
+        target = ""
+        if r["edges"] >= LARGE_GRAPH_EDGES:
+            target = f"added ≤ {TARGETS['roads_added_p50_large_ms']:g} ms: " + verdict(
+                r["added_p50_ms"] <= TARGETS["roads_added_p50_large_ms"]
+            )
+        elif r["copies"] == 1:
+            target = f"added ≤ {TARGETS['roads_added_p50_ms']:g} ms: " + verdict(
+                r["added_p50_ms"] <= TARGETS["roads_added_p50_ms"]
+            )
+        rows.append(
+            (
+                f"Road ranking, {r['edges']:,} edges, {r['assistants']:,} assistants: "
+                "candidates_json in-database p50 / p90 ms by road; straight line (over budget); "
+                f"added p50 (range over {r['rounds']} rounds)",
+                f"{road['p50_ms']} / {road['p90_ms']}; {line['p50_ms']} / {line['p90_ms']}; "
+                f"+{r['added_p50_ms']} ({lo_hi[0]}-{lo_hi[1]})",
+                target,
+            )
+        )
+        parts = r["parts_p50_ms"]
+        rows.append(
+            (
+                f"Road ranking, {r['edges']:,} edges, {r['assistants']:,} assistants: parts p50 ms, "
+                "snap 30 origins / snap pickup / box estimate / pgRouting search / roads.times_to",
+                " / ".join(
+                    str(parts.get(k, "n/a"))
+                    for k in ("snap_origins", "snap_pickup", "box", "dijkstra", "times_to")
+                ),
+                "",
+            )
+        )
+    return rows
+
+
+def dense_roads_rows(dr: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """Bench 6 on the Monaco graph: by road, over budget and without the graph, rate by rate."""
+    return [
+        (
+            f"Dense centre on Monaco {r['offered_per_s']:g} cycles/s, {r['arm']}: offer frame "
+            "p50 / p99 ms; postgres / server CPU ms per cycle; errors + lost",
+            f"{r['notify_p50_ms']} / {r['notify_p99_ms']}; {r['postgres_ms_per_cycle']} / "
+            f"{r['server_ms_per_cycle']}; {r['errors']} + {r['lost']}",
+            "",
+        )
+        for r in dr["rows"]
     ]
 
 
@@ -321,19 +382,21 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     started = time.monotonic()
     p = PROFILES[args.profile]
-    say(f"profile {args.profile}: 1/6 matching at scale ({' '.join(p['matching'])})")
+    say(f"profile {args.profile}: 1/7 matching at scale ({' '.join(p['matching'])})")
     m = matching.main(p["matching"])
-    say(f"2/6 dispatch under load + memory ({' '.join(p['dispatch'])})")
+    say(f"2/7 dispatch under load + memory ({' '.join(p['dispatch'])})")
     d = dispatch_load.main(p["dispatch"])
-    say(f"3/6 location ingest ({' '.join(p['ingest'])})")
+    say(f"3/7 location ingest ({' '.join(p['ingest'])})")
     i = ingest.main(p["ingest"])
-    say(f"4/6 request cost against density ({' '.join(p['density'])})")
+    say(f"4/7 request cost against density ({' '.join(p['density'])})")
     dn = density.main(p["density"])
-    say(f"5/6 the dense centre ({' '.join(p['dense'])})")
+    say(f"5/7 the dense centre ({' '.join(p['dense'])})")
     dd = dense.main(p["dense"])
-    say(f"6/6 the platform's floor ({' '.join(p['floor'])})")
+    say(f"6/7 the platform's floor ({' '.join(p['floor'])})")
     fl = floor.main(p["floor"])
-    rows = table(m, d, i) + density_rows(dn, dd) + floor_rows(fl)
+    say(f"7/7 road ranking's database time ({' '.join(p['roads'])})")
+    rd = roads.main(p["roads"])
+    rows = table(m, d, i) + density_rows(dn, dd) + floor_rows(fl) + roads_rows(rd)
     md = markdown(args.profile, rows)
     (RESULTS / "summary.md").write_text(md)
     (RESULTS / "summary.json").write_text(json.dumps({"profile": args.profile, "rows": rows}))

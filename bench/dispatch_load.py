@@ -363,8 +363,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     await populate(url, args.assistants)
     rng = random.Random(args.seed)
     if args.area_km:  # the dense scenario: one square area, pickups in its middle
-        spots = [CENTER]
-        positions = [square(rng, *CENTER, args.area_km * 1000) for _ in range(args.sockets)]
+        centre = (args.centre[0], args.centre[1])
+        spots = [centre]
+        positions = [square(rng, *centre, args.area_km * 1000) for _ in range(args.sockets)]
     else:
         spots = hotspots(args.hotspots, args.seed)
         positions = [
@@ -671,6 +672,14 @@ def parser() -> argparse.ArgumentParser:
         default=0,
         help="dense scenario: the connected assistants stand in one square of this side around the "
         "city centre, pickups in its middle (0: around --hotspots instead)",
+    )
+    p.add_argument(
+        "--centre",
+        type=float,
+        nargs=2,
+        default=list(CENTER),
+        metavar=("LAT", "LNG"),
+        help="dense scenario: the square's centre (default the city's; bench 6 --roads: Monaco)",
     )
     p.add_argument("--pickup-m", type=float, default=PICKUP_RADIUS_M, help="pickup spread")
     p.add_argument("--workers", type=int, default=2, help="server processes (WORKERS)")

@@ -147,6 +147,7 @@ def bench() -> str:
 
     m, d, i = (_load(n) for n in ("matching", "dispatch", "ingest"))
     dn, dd, fl, ab = (_load(n) for n in ("density", "dense", "floor", "ablate"))
+    rd, dr = (_load(n) for n in ("roads", "dense_roads"))
     empty: dict[str, Any] = {"results": []}
 
     def matching_rows() -> list[Any]:
@@ -200,6 +201,12 @@ def bench() -> str:
         _section("6. The dense centre", dd, dense_rows),
         _section("7. The platform's floor", fl, floor_rows),
         _section("8. Where a dense cycle's database time goes", ab, ablate_rows),
+        _section("9. What road ranking costs", rd, lambda: suite.roads_rows(_figures(rd))),
+        _section(
+            "9b. The dense centre on a road graph (`bench.dense --roads`)",
+            dr,
+            lambda: suite.dense_roads_rows(_figures(dr)),
+        ),
     ]
     return "\n".join(parts)
 

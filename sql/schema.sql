@@ -406,6 +406,7 @@ CREATE TABLE dispatch.assistance_requests (
     eta_source text,
     eta_at timestamp with time zone,
     distance_source text DEFAULT 'straight_line'::text NOT NULL,
+    arrivals_key integer,
     CONSTRAINT assistance_requests_assistant_check CHECK (((status = ANY (ARRAY['requested'::text, 'canceled'::text])) OR (assistant_id IS NOT NULL))),
     CONSTRAINT assistance_requests_distance_check CHECK ((distance_km >= (0)::double precision)),
     CONSTRAINT assistance_requests_distance_source_check CHECK ((distance_source = ANY (ARRAY['road'::text, 'straight_line'::text]))),
@@ -484,6 +485,12 @@ COMMENT ON COLUMN dispatch.assistance_requests.eta_s IS 'While accepted: the ass
 --
 
 COMMENT ON COLUMN dispatch.assistance_requests.distance_source IS 'Which pickup-to-dropoff distance priced the trip: road (the fastest route''s length over an imported graph) or straight_line (geodesic).';
+
+--
+-- Name: COLUMN assistance_requests.arrivals_key; Type: COMMENT; Schema: dispatch; Owner: -
+--
+
+COMMENT ON COLUMN dispatch.assistance_requests.arrivals_key IS 'Where road ranking applies: a hash of the straight-line preselection (who, and when each last moved) at the round''s last look for arrivals; an unchanged one needs no new routing call.';
 
 --
 -- Name: advance_offer_round(dispatch.assistance_requests); Type: FUNCTION; Schema: dispatch; Owner: -
@@ -630,6 +637,27 @@ $$;
 --
 
 COMMENT ON FUNCTION dispatch.announce_revoked_users() IS 'Trigger: emits {users: [id]} on topic sys:revocations when users are disabled.';
+
+--
+-- Name: arrivals_key(dispatch.assistance_requests, integer); Type: FUNCTION; Schema: dispatch; Owner: -
+--
+
+CREATE FUNCTION dispatch.arrivals_key(request dispatch.assistance_requests, k integer) RETURNS integer
+    LANGUAGE plpgsql STABLE
+    AS $$
+BEGIN
+    RETURN (SELECT hashtext(coalesce(string_agg(s.assistant_id || '@' || s.moved_at, ','
+                                                ORDER BY s.assistant_id), ''))
+              FROM dispatch.preselect_candidates(request.id, request.pickup, request.service_type,
+                                                 request.round_radius_m, k) s);
+END;
+$$;
+
+--
+-- Name: FUNCTION arrivals_key(request dispatch.assistance_requests, k integer); Type: COMMENT; Schema: dispatch; Owner: -
+--
+
+COMMENT ON FUNCTION dispatch.arrivals_key(request dispatch.assistance_requests, k integer) IS 'Internal: a hash of the request''s straight-line preselection now (who, and when each last moved): unchanged since the last look for arrivals, there is nothing new to route.';
 
 --
 -- Name: assign_assistance(bigint, bigint, bigint, text); Type: FUNCTION; Schema: dispatch; Owner: -
@@ -2941,53 +2969,16 @@ CREATE FUNCTION dispatch.offer_candidates(assistance_id bigint, pickup public.ge
     LANGUAGE plpgsql STABLE
     AS $$
 DECLARE
-    -- Where a road graph covers the pickup, the straight line only preselects: the cut is by
-    -- road time among roads_preselect_factor times as many (etas.sql, dispatch.rank_by_eta).
-    k      integer := CASE WHEN roads.covers(pickup::geometry)
-                           THEN max_results * greatest(
-                                    dispatch.setting_numeric('roads_preselect_factor'), 1)::integer
-                           ELSE max_results END;
     ids    bigint[];
     places geography[];
     ds     double precision[];
 BEGIN
-    -- dispatch.nearby_assistants' exact top-k (KNN for k candidates, then a spheroid re-rank of
-    -- everyone within the largest of their distances + 1 %; that bound is the re-rank's only index
-    -- condition, so it touches O(k) rows whatever the density), leaving out whoever already had
-    -- an offer of this request in any state: nobody is offered the same request twice.
-    WITH knn AS (
-        SELECT ST_Distance(v.geog, offer_candidates.pickup) AS d
-        FROM dispatch.available_assistants v
-        WHERE v.service_type = offer_candidates.service_type
-          AND ST_DWithin(v.geog, offer_candidates.pickup, offer_candidates.radius_m)
-          -- No request yet (round 1 inside request_assistance): nobody to leave out, and the
-          -- test is skipped at run time (the plan is cached generic: it must not depend on it).
-          AND (offer_candidates.assistance_id IS NULL
-               OR NOT EXISTS (SELECT 1 FROM dispatch.offers o
-                               WHERE o.assistance_id = offer_candidates.assistance_id
-                                 AND o.assistant_id = v.user_id))
-        ORDER BY v.geog <-> offer_candidates.pickup
-        LIMIT k
-    ), bound AS (
-        SELECT least(max(knn.d), offer_candidates.radius_m) * 1.01 AS b FROM knn
-    ), nearest AS (
-        SELECT v.user_id, v.geog, x.d
-        FROM bound, dispatch.available_assistants v,
-             LATERAL (SELECT ST_Distance(v.geog, offer_candidates.pickup) AS d) x
-        WHERE v.service_type = offer_candidates.service_type
-          AND ST_DWithin(v.geog, offer_candidates.pickup, bound.b, false)
-          AND x.d <= offer_candidates.radius_m
-          AND (offer_candidates.assistance_id IS NULL
-               OR NOT EXISTS (SELECT 1 FROM dispatch.offers o
-                               WHERE o.assistance_id = offer_candidates.assistance_id
-                                 AND o.assistant_id = v.user_id))
-        ORDER BY x.d, v.user_id
-        LIMIT k
-    )
-    SELECT array_agg(n.user_id ORDER BY n.d, n.user_id), array_agg(n.geog ORDER BY n.d, n.user_id),
-           array_agg(n.d ORDER BY n.d, n.user_id)
+    SELECT array_agg(n.assistant_id ORDER BY n.distance_m, n.assistant_id),
+           array_agg(n.place ORDER BY n.distance_m, n.assistant_id),
+           array_agg(n.distance_m ORDER BY n.distance_m, n.assistant_id)
       INTO ids, places, ds
-      FROM nearest n;
+      FROM dispatch.preselect_candidates(assistance_id, pickup, service_type, radius_m,
+                                         max_results * dispatch.preselect_factor(pickup)) n;
     IF ids IS NULL THEN
         RETURN;
     END IF;
@@ -3080,6 +3071,8 @@ CREATE FUNCTION dispatch.offer_to_arrivals(request dispatch.assistance_requests)
     AS $$
 DECLARE
     n_max      integer := dispatch.setting_numeric('matching_max_results')::integer;
+    factor     integer;
+    key        integer;
     offered    integer;
     farthest   double precision;
     candidates jsonb;
@@ -3089,6 +3082,18 @@ BEGIN
     -- round start would have picked them: anyone within the radius while the round reached fewer
     -- than N, else anyone sooner than the latest assistant the round reached (by road time, or
     -- by the straight line, as each was ranked).
+    -- Road ranking costs a routing call; when the straight-line preselection is who it was at
+    -- the last look, nobody new, nobody moved, there is nothing to route (hashtext: a collision
+    -- only delays a newcomer to the next change of the set).
+    factor := dispatch.preselect_factor(request.pickup);
+    IF factor > 1 THEN
+        key := dispatch.arrivals_key(request, n_max * factor);
+        IF key = request.arrivals_key THEN
+            UPDATE dispatch.assistance_requests r SET arrivals_checked_at = now()
+             WHERE r.id = request.id;
+            RETURN 0;
+        END IF;
+    END IF;
     SELECT count(*),
            max(CASE WHEN o.eta_source = 'road' THEN o.eta_s
                     ELSE dispatch.straight_line_eta_s(o.distance_m) END)
@@ -3098,12 +3103,16 @@ BEGIN
     candidates := dispatch.candidates_json(
         request.id, request.pickup, request.service_type, request.round_radius_m,
         CASE WHEN offered < n_max THEN NULL ELSE farthest END);
-    UPDATE dispatch.assistance_requests r SET arrivals_checked_at = now() WHERE r.id = request.id;
     sent := dispatch.send_offers(request, candidates);
     IF sent > 0 THEN
         UPDATE dispatch.offer_rounds x SET arrivals = x.arrivals + sent
          WHERE x.assistance_id = request.id AND x.round = request.offer_round;
+        IF factor > 1 THEN  -- those just offered leave the preselection
+            key := dispatch.arrivals_key(request, n_max * factor);
+        END IF;
     END IF;
+    UPDATE dispatch.assistance_requests r SET arrivals_checked_at = now(), arrivals_key = key
+     WHERE r.id = request.id;
     RETURN sent;
 END;
 $$;
@@ -3290,6 +3299,81 @@ $$;
 --
 
 COMMENT ON FUNCTION dispatch.post_chat(assistance_id bigint, sender_id bigint, message text, per_minute integer) IS 'Store a chat message from a party of a request''s channel (dispatch.channel_party; DP001 otherwise) and relay it on the request''s channel (frame {type: chat, message, sender, sender_name, sender_role, sent_at}). With per_minute > 0, the sender''s chat bucket (dispatch.take_token, key chat:<user id>) must hold a token, else DPC01.';
+
+--
+-- Name: preselect_candidates(bigint, public.geography, text, double precision, integer); Type: FUNCTION; Schema: dispatch; Owner: -
+--
+
+CREATE FUNCTION dispatch.preselect_candidates(assistance_id bigint, pickup public.geography, service_type text, radius_m double precision, k integer) RETURNS TABLE(assistant_id bigint, place public.geography, distance_m double precision, moved_at timestamp with time zone)
+    LANGUAGE plpgsql STABLE
+    AS $$
+BEGIN
+    -- plpgsql so the plan is cached per session. dispatch.nearby_assistants' exact top-k (KNN for
+    -- k candidates, then a spheroid re-rank of everyone within the largest of their distances
+    -- + 1 %; that bound is the re-rank's only index condition, so it touches O(k) rows whatever
+    -- the density), leaving out whoever already had an offer of this request in any state:
+    -- nobody is offered the same request twice.
+    RETURN QUERY
+    WITH knn AS (
+        SELECT ST_Distance(v.geog, preselect_candidates.pickup) AS d
+        FROM dispatch.available_assistants v
+        WHERE v.service_type = preselect_candidates.service_type
+          AND ST_DWithin(v.geog, preselect_candidates.pickup, preselect_candidates.radius_m)
+          -- No request yet (round 1 inside request_assistance): nobody to leave out, and the
+          -- test is skipped at run time (the plan is cached generic: it must not depend on it).
+          AND (preselect_candidates.assistance_id IS NULL
+               OR NOT EXISTS (SELECT 1 FROM dispatch.offers o
+                               WHERE o.assistance_id = preselect_candidates.assistance_id
+                                 AND o.assistant_id = v.user_id))
+        ORDER BY v.geog <-> preselect_candidates.pickup
+        LIMIT preselect_candidates.k
+    ), bound AS (
+        SELECT least(max(knn.d), preselect_candidates.radius_m) * 1.01 AS b FROM knn
+    )
+    SELECT v.user_id, v.geog, x.d, p.updated_at
+    FROM bound, dispatch.available_assistants v
+    JOIN dispatch.positions p ON p.user_id = v.user_id,
+         LATERAL (SELECT ST_Distance(v.geog, preselect_candidates.pickup) AS d) x
+    WHERE v.service_type = preselect_candidates.service_type
+      AND ST_DWithin(v.geog, preselect_candidates.pickup, bound.b, false)
+      AND x.d <= preselect_candidates.radius_m
+      AND (preselect_candidates.assistance_id IS NULL
+           OR NOT EXISTS (SELECT 1 FROM dispatch.offers o
+                           WHERE o.assistance_id = preselect_candidates.assistance_id
+                             AND o.assistant_id = v.user_id))
+    ORDER BY x.d, v.user_id
+    LIMIT preselect_candidates.k;
+END;
+$$;
+
+--
+-- Name: FUNCTION preselect_candidates(assistance_id bigint, pickup public.geography, service_type text, radius_m double precision, k integer); Type: COMMENT; Schema: dispatch; Owner: -
+--
+
+COMMENT ON FUNCTION dispatch.preselect_candidates(assistance_id bigint, pickup public.geography, service_type text, radius_m double precision, k integer) IS 'The k geodesically nearest available assistants of service_type within radius_m metres of pickup never offered request assistance_id (exact, nearest first), with their place and when their position last changed: what offer_candidates ranks.';
+
+--
+-- Name: preselect_factor(public.geography); Type: FUNCTION; Schema: dispatch; Owner: -
+--
+
+CREATE FUNCTION dispatch.preselect_factor(pickup public.geography) RETURNS integer
+    LANGUAGE plpgsql STABLE
+    AS $$
+BEGIN
+    -- Where a road graph covers the pickup, the straight line only preselects: the cut is by
+    -- road time among roads_preselect_factor times as many (etas.sql, dispatch.rank_by_eta).
+    IF roads.covers(pickup::geometry) THEN
+        RETURN greatest(dispatch.setting_numeric('roads_preselect_factor'), 1)::integer;
+    END IF;
+    RETURN 1;
+END;
+$$;
+
+--
+-- Name: FUNCTION preselect_factor(pickup public.geography); Type: COMMENT; Schema: dispatch; Owner: -
+--
+
+COMMENT ON FUNCTION dispatch.preselect_factor(pickup public.geography) IS 'How many times N candidates the straight line preselects for a pickup: roads_preselect_factor where a road graph covers it, else 1.';
 
 --
 -- Name: prune_events(interval, integer); Type: FUNCTION; Schema: dispatch; Owner: -
@@ -4497,7 +4581,8 @@ BEGIN
     candidates := dispatch.candidates_json(request.id, request.pickup, request.service_type, radius);
     UPDATE dispatch.assistance_requests r
        SET offer_round = r.offer_round + 1, round_ends_at = dispatch.offer_round_ends_at(),
-           round_radius_m = radius, arrivals_checked_at = now(), searching = true
+           round_radius_m = radius, arrivals_checked_at = now(), arrivals_key = NULL,
+           searching = true
      WHERE r.id = request.id
     RETURNING * INTO req;
     sent := dispatch.send_offers(req, candidates);
@@ -7570,6 +7655,18 @@ CREATE INDEX edges_geom_idx ON roads.edges USING gist (geom) WHERE main;
 --
 
 CREATE INDEX edges_region_idx ON roads.edges USING btree (region_id);
+
+--
+-- Name: edges_source_idx; Type: INDEX; Schema: roads; Owner: -
+--
+
+CREATE INDEX edges_source_idx ON roads.edges USING btree (source);
+
+--
+-- Name: edges_target_idx; Type: INDEX; Schema: roads; Owner: -
+--
+
+CREATE INDEX edges_target_idx ON roads.edges USING btree (target);
 
 --
 -- Name: regions_area_idx; Type: INDEX; Schema: roads; Owner: -

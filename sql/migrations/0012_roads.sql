@@ -97,6 +97,10 @@ COMMENT ON COLUMN roads.edges.reverse_cost IS
     'Seconds to drive from target to source; -1 where one-way forbids it.';
 CREATE INDEX edges_geom_idx ON roads.edges USING gist (geom) WHERE main;
 CREATE INDEX edges_region_idx ON roads.edges (region_id);
+-- Dropping a region cascades from its vertices to the edges naming them: without these, one scan of
+-- the edges per vertex (minutes on a large graph).
+CREATE INDEX edges_source_idx ON roads.edges (source);
+CREATE INDEX edges_target_idx ON roads.edges (target);
 
 -- What matching and the jobs keep of travel times (sql/functions/roads.sql ranks, offers.sql
 -- records): each offer's ETA, the accepted assistant's current ETA, and which distance priced
@@ -120,6 +124,10 @@ ALTER TABLE dispatch.assistance_requests
 COMMENT ON COLUMN dispatch.assistance_requests.eta_s IS
     'While accepted: the assistant''s travel time to the pickup, seconds, as of eta_at '
     '(refreshed from their positions every eta_refresh_s by dispatch.refresh_etas).';
+ALTER TABLE dispatch.assistance_requests ADD COLUMN arrivals_key integer;
+COMMENT ON COLUMN dispatch.assistance_requests.arrivals_key IS
+    'Where road ranking applies: a hash of the straight-line preselection (who, and when each last '
+    'moved) at the round''s last look for arrivals; an unchanged one needs no new routing call.';
 COMMENT ON COLUMN dispatch.assistance_requests.distance_source IS
     'Which pickup-to-dropoff distance priced the trip: road (the fastest route''s length over an '
     'imported graph) or straight_line (geodesic).';

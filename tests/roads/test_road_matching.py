@@ -249,3 +249,41 @@ async def test_the_assistants_list_is_soonest_first_by_road(
     assert [a["id"] for a in listed] == [fast.id, near.id]
     assert [a["eta_source"] for a in listed] == ["road", "road"]
     assert listed[0]["eta_s"] < listed[1]["eta_s"] and listed[0]["distance"] > listed[1]["distance"]
+
+
+async def test_a_sooner_newcomer_joins_the_running_round_by_road(
+    settings: Settings, rt: tuple[Any, asyncpg.Connection]
+) -> None:
+    client, conn = rt
+    await _set(conn, matching_max_results=1, offer_arrival_check_s=0.2)
+    fast = await _assistant(conn, FAST)
+    halfway = {"lat": (FAST["lat"] + PICKUP["lat"]) / 2, "lng": (FAST["lng"] + PICKUP["lng"]) / 2}
+    newcomer = await create_user(conn, role="assistant", **halfway)  # off duty for now
+    slow = await _assistant(conn, NEAR)  # nearer than FAST, later by road: never offered
+    rider = await create_user(conn, role="client")
+    async with (
+        client.ws_connect(ws_url(settings, f"/ws/assistant/{newcomer.id}/", newcomer)) as ws_new,
+        client.ws_connect(ws_url(settings, f"/ws/assistant/{slow.id}/", slow)) as ws_slow,
+    ):
+        status, body = await call(
+            client, settings, rider, "POST", "/api/assistance/request/", {"pickup": PICKUP}
+        )
+        assert status == 201, body
+        assert [i["assistant_id"] for i in body["nearby_assistants"]] == [fast.id]
+        await asyncio.sleep(0.6)  # a few looks for arrivals with nobody new: nothing happens
+        status, _ = await call(
+            client,
+            settings,
+            newcomer,
+            "POST",
+            "/api/profile/assistant-status/",
+            {"is_active": True},
+        )
+        assert status == 200
+        offer = await next_of_type(ws_new, "new_assistance_request", timeout=5)
+        assert offer["assistance_id"] == body["assistance"]["id"]
+        assert offer["eta_source"] == "road"
+        assert offer["eta_s"] < body["nearby_assistants"][0]["eta_s"]
+        assert not [
+            f for f in await frames_within(ws_slow, 0.6) if f["type"] == "new_assistance_request"
+        ]

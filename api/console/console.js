@@ -19,6 +19,7 @@ async function load() {
     api("GET", "/api/dispatch/requests/?status=requested,accepted,ongoing&limit=200"),
     api("GET", "/api/dispatch/assistants/?limit=1000"),
   ]);
+  state.loads += 1;
   state.requests.clear();
   reqs.results.forEach(putRequest);
   state.assistants.clear();

@@ -39,6 +39,7 @@ function connect() {
   const since = state.lastSeq ? "&since=" + state.lastSeq : "";
   const ws = new WebSocket(scheme + "//" + location.host + "/ws/dispatch/?token=" + encodeURIComponent(token()) + since);
   feed.socket = ws;
+  state.connects.push(state.lastSeq);
   ws.onmessage = (event) => {
     const f = JSON.parse(event.data);
     if (f.type === "connection_established") {

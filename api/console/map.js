@@ -9,7 +9,7 @@ import { $, OPEN, state } from "./store.js";
 const OSM = "© OpenStreetMap contributors";
 const COLOURS = { idle: "#16a34a", offered: "#f59e0b", busy: "#dc2626", offline: "#9ca3af" };
 const ROADS = { motorway: 4, trunk: 4, primary: 3.5, secondary: 3, tertiary: 2.5 };
-const m = { map: null, roads: null, zones: null, demand: null, track: null, markers: new Map(), roadsAt: null, osmShown: false, handlers: null };
+const m = { fitted: false, map: null, roads: null, zones: null, demand: null, track: null, markers: new Map(), roadsAt: null, osmShown: false, handlers: null };
 
 export function hasMap() { return m.map !== null; }
 
@@ -94,6 +94,7 @@ export function fit() {
   const pts = [...state.requests.values(), ...state.assistants.values()].filter((p) => p.lat != null).map((p) => [p.lat, p.lng]);
   if (pts.length) m.map.fitBounds(pts, { padding: [40, 40], maxZoom: 16 });
   else loadRoads();
+  m.fitted = pts.length > 0;
 }
 
 export function focus(lat, lng) {
@@ -133,6 +134,7 @@ export function drawMarkers() {
     if (!mk.seen) { mk.remove(); m.markers.delete(key); }
   }
   $("map").dataset.markers = [...m.markers.keys()].join(" ");
+  if (!m.fitted && m.markers.size) fit(); // the first things to show, on an empty board
 }
 
 /** The job's path (GeoJSON LineString) and its pickup, or nothing. */

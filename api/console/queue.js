@@ -64,7 +64,7 @@ export function renderQueue({ onRequest, onAssistant }) {
   const fleet = [...state.assistants.values()].sort((a, b) => (order[a.state] ?? 4) - (order[b.state] ?? 4) || a.id - b.id);
   const counts = {};
   for (const a of fleet) counts[a.state] = (counts[a.state] || 0) + 1;
-  $("fleet-count").textContent = "(" + Object.entries(counts).map(([k, v]) => v + " " + k).join(", ") + ")";
+  $("fleet-count").textContent = "(" + (Object.entries(counts).map(([k, v]) => v + " " + k).join(", ") || "0") + ")";
   $("fleet-list").replaceChildren(...fleet.slice(0, 200).map((a) => el("li", { id: "asst-" + a.id, dataset: { state: a.state }, onclick: () => onAssistant(a.id) },
     el("span", { class: "main" }, el("span", { class: "dot " + a.state }), a.name || "#" + a.id),
     el("span", { class: "state" }, (a.service_type || "") + " · " + a.state))));

@@ -11,6 +11,8 @@ export const state = {
   lastSeq: 0,            // the last feed event applied: reconnects ask for ?since=lastSeq
   seqs: [],              // every event seq applied, in order (the browser tests read it)
   refreshes: 0,          // access tokens renewed silently this page
+  loads: 0,              // snapshots loaded (the first connection, or a truncated replay)
+  connects: [],          // the since= of every feed connection (0: none)
 };
 window.dispatchConsole = state; // for the browser tests and curious operators
 

@@ -8,7 +8,7 @@ import { startFeed, stopFeed } from "./feed.js";
 import { drawMarkers, fit, focus, initMap } from "./map.js";
 import { queue, renderQueue, walkOrder } from "./queue.js";
 import { initStory, openStory, storyDetail, touched } from "./story.js";
-import { $, OPEN, changed, onChange, putOffers, putRequest, say, state } from "./store.js";
+import { $, OPEN, assistantName, changed, onChange, putOffers, putRequest, say, state } from "./store.js";
 
 let mode = null; // null | {kind: "cancel"} | {kind: "reassign", assistantId?}
 let first = true;
@@ -100,7 +100,7 @@ async function assign(assistantId) {
   if (r.status !== "requested") return say("Request #" + rid + " is " + r.status + ".");
   try {
     putRequest(await api("POST", "/api/dispatch/requests/" + rid + "/assign/", { assistant_id: assistantId, reason: "assigned from the console" }));
-    say("Request #" + rid + " assigned to assistant #" + assistantId + ".");
+    say("Request #" + rid + " assigned to " + assistantName(assistantId) + " (assistant #" + assistantId + ").");
   } catch (e) {
     say("Could not assign #" + rid + ": " + e.message);
   }
@@ -111,7 +111,8 @@ async function assign(assistantId) {
 function assignCandidate(n) {
   const d = storyDetail();
   const c = d && d.candidates && d.candidates[n];
-  if (c) assign(c.assistant_id);
+  if (c && n === 0 && c.gone) say("No free candidate for #" + d.id + ": pick one with 1–9 or a click if you must.");
+  else if (c) assign(c.assistant_id);
   else say(d && d.status === "requested" ? "No candidate " + (n + 1) + " for #" + d.id + "." : "Select a waiting request first.");
 }
 

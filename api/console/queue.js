@@ -73,14 +73,17 @@ export function renderQueue({ onRequest, onAssistant }) {
 /** The selected request's candidates, soonest first; the first is the suggestion (Enter). */
 export function renderCandidates(r, list, onAssign) {
   $("candidates-for").textContent = r.status === "requested" ? "for #" + r.id + (list.length ? "" : ": nobody available") : "(only while requested)";
+  const suggested = (c, i) => i === 0 && !c.gone;
   $("candidates-list").replaceChildren(...list.map((c, i) => el("li", {
-    id: "cand-" + c.assistant_id, class: i === 0 ? "suggested" : "", dataset: { eta: c.eta_s, source: c.eta_source },
+    id: "cand-" + c.assistant_id, class: suggested(c, i) ? "suggested" : c.gone ? "gone" : "", dataset: { eta: c.eta_s, source: c.eta_source },
     onclick: () => onAssign(c.assistant_id),
-  }, el("span", { class: "main" }, el("kbd", {}, i < 9 ? String(i + 1) : ""), " " + (c.assistant_name || "#" + c.assistant_id), i === 0 ? el("em", {}, " suggested") : null),
+  }, el("span", { class: "main" }, el("kbd", {}, i < 9 ? String(i + 1) : ""), " " + (c.assistant_name || "#" + c.assistant_id),
+    suggested(c, i) ? el("em", {}, " suggested") : c.gone ? " (now " + state.assistants.get(c.assistant_id).state + ")" : null),
   el("span", { class: "state" }, etaText(c) + " · " + Number(c.distance).toFixed(1) + " km"))));
   $("osm").hidden = !list.some((c) => c.eta_source === "road");
-  $("act-assign").disabled = !(r.status === "requested" && list.length);
-  $("act-assign").textContent = list.length && r.status === "requested"
+  const ok = list.length && !list[0].gone && r.status === "requested";
+  $("act-assign").disabled = !ok;
+  $("act-assign").textContent = ok
     ? "Assign " + (list[0].assistant_name || "#" + list[0].assistant_id) + " (Enter)" : "Assign suggestion";
 }
 

@@ -35,7 +35,10 @@ export function say(text) { $("message").textContent = text; }
 export function putRequest(r) {
   const id = r.id || r.assistance_id;
   const pickup = r.pickup || r.pickupLocation || (r.pickup_lat != null ? { lat: r.pickup_lat, lng: r.pickup_lng } : null);
-  const merged = Object.assign(state.requests.get(id) || { id, sent: new Set(), declined: new Set() }, r, { id });
+  const prev = state.requests.get(id);
+  // A REST answer read before a feed frame arrived must not undo it: the newer updated_at wins.
+  if (prev && r.updated_at && prev.updated_at && Date.parse(r.updated_at) < Date.parse(prev.updated_at)) return prev;
+  const merged = Object.assign(prev || { id, sent: new Set(), declined: new Set() }, r, { id });
   if (pickup && pickup.lat != null) Object.assign(merged, { lat: pickup.lat, lng: pickup.lng });
   state.requests.set(id, merged);
   return merged;

@@ -59,7 +59,12 @@ async function reload() {
   const r = putRequest(d);
   putOffers(r, d.offers);
   renderFacts(d);
-  renderCandidates(d, d.candidates || [], story.onAssign);
+  // The fleet may know better than the answer: anyone the feed shows busy or offline since goes
+  // last, flagged, and is never the suggestion.
+  const gone = (c) => ["busy", "offline"].includes((state.assistants.get(c.assistant_id) || {}).state);
+  d.candidates = (d.candidates || []).map((c) => Object.assign(c, { gone: gone(c) }))
+    .sort((a, b) => a.gone - b.gone);
+  renderCandidates(d, d.candidates, story.onAssign);
   renderTimeline(d);
   renderPrice(d);
   loadTrack(d);
@@ -81,7 +86,7 @@ function renderTimeline(d) {
   const rows = [];
   for (const e of d.events) {
     const actor = e.actor_role ? e.actor_role + (e.actor_id ? " " + (e.actor_role === "assistant" ? assistantName(e.actor_id) : "#" + e.actor_id) : "") : "system";
-    rows.push({ at: e.at, kind: "status", text: (e.from_status ? e.from_status + " → " : "created: ") + e.to_status + " by " + actor + (e.reason ? " — " + e.reason : "") });
+    rows.push({ at: e.at, kind: "t-status", text: (e.from_status ? e.from_status + " → " : "created: ") + e.to_status + " by " + actor + (e.reason ? " — " + e.reason : "") });
   }
   const rounds = new Map();
   for (const o of d.offers) {
@@ -90,11 +95,11 @@ function renderTimeline(d) {
     rounds.get(key).names.push((o.assistant_name || "#" + o.assistant_id) + (o.eta_s != null ? " (" + etaText(o) + ")" : ""));
     if (o.closed_at && o.state !== "open") {
       const verb = { declined: " declined", expired: ": offer expired", withdrawn: ": offer withdrawn", accepted: " accepted" }[o.state] || ": " + o.state;
-      rows.push({ at: o.closed_at, kind: "offer-" + o.state, text: (o.assistant_name || "#" + o.assistant_id) + verb + " (round " + o.round + ")" });
+      rows.push({ at: o.closed_at, kind: "t-offer-" + o.state, text: (o.assistant_name || "#" + o.assistant_id) + verb + " (round " + o.round + ")" });
     }
   }
-  for (const [round, x] of rounds) rows.push({ at: x.at, kind: "offer-sent", text: "round " + round + " offered to " + x.names.join(", ") });
-  if (d.exhausted_at) rows.push({ at: d.exhausted_at, kind: "exhausted", text: "search exhausted: waiting for a dispatcher" });
+  for (const [round, x] of rounds) rows.push({ at: x.at, kind: "t-offer-sent", text: "round " + round + " offered to " + x.names.join(", ") });
+  if (d.exhausted_at) rows.push({ at: d.exhausted_at, kind: "t-exhausted", text: "search exhausted: waiting for a dispatcher" });
   rows.sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
   $("timeline").replaceChildren(...rows.map((x) => el("li", { class: x.kind }, el("time", {}, clock(x.at)), " " + x.text)));
 }

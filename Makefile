@@ -12,7 +12,14 @@ PROFILE ?= quick
 CITY ?= algiers
 export HOST PORT WORKERS DATABASE_URL
 
-.PHONY: help run test setup system venv db-up migrate db-reset schema psql db-url db-down bench simulate docs docs-build lint typecheck pytest pgtap roads
+ifndef DISPATCH_CONSOLE_VENDOR_DIR
+VENDOR := .dispatch/vendor
+else
+VENDOR := $(DISPATCH_CONSOLE_VENDOR_DIR)
+endif
+LEAFLET := $(VENDOR)/node_modules/leaflet/dist/leaflet.js
+
+.PHONY: help run test setup system venv vendor db-up migrate db-reset schema psql db-url db-down bench simulate docs docs-build lint typecheck pytest pgtap roads
 
 help:
 	@echo "make run   - install what is missing, start the embedded PostGIS, migrate, seed, serve"
@@ -36,7 +43,14 @@ db-up: system venv
 migrate: db-up
 	@$(BIN)/dispatch migrate
 
-setup: migrate
+# Leaflet for the console's map, from the npm registry into the git-ignored vendor folder (served
+# under /console/vendor/), once: nothing third-party is committed, no CDN is asked at run time.
+vendor:
+	@test -f $(LEAFLET) || { command -v npm >/dev/null \
+	  && npm install --no-save --no-audit --no-fund --silent --prefix $(VENDOR) leaflet@1.9 >&2 \
+	  || echo "warning: Leaflet not installed (npm missing or offline): the console runs without its map" >&2; }
+
+setup: migrate vendor
 
 # Drop, re-create and migrate the embedded cluster's database (a database migrated before the SQL
 # baseline is refused by `migrate` with this advice).

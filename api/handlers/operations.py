@@ -7,23 +7,28 @@ from aiohttp import web
 from api.auth import require
 from api.describe import describe
 from api.handlers.assistance import assistance_not_found
-from api.keys import POOL
+from api.keys import POOL, SETTINGS
 from api.paths import path_id
 from api.responses import json_response, read_json
-from api.schemas.assistance import Assistance
+from api.schemas.assistance import Assistance, ChatMessage
 from api.schemas.operations import (
     AssignBody,
     CancelBody,
+    DemandCells,
+    DemandQuery,
     DispatchAssistance,
     DispatcherAssistantsQuery,
+    DispatcherMessageBody,
     DispatchRequests,
     FleetAssistants,
     ReassignBody,
     RequestsQuery,
+    RoadNetwork,
+    RoadsQuery,
 )
 from api.schemas.validation import parse
 from dispatch.core.db import connection
-from dispatch.operations import dispatchers
+from dispatch.operations import desk, dispatchers
 
 
 @describe(
@@ -163,3 +168,64 @@ async def assistants(request: web.Request) -> web.Response:
             offset=query.offset,
         )
     return json_response(result)
+
+
+@describe(
+    "The imported road network inside a box, simplified for the map's zoom (GeoJSON)",
+    roles=("dispatcher",),
+    tag="dispatch",
+    query=RoadsQuery,
+    response=RoadNetwork,
+    description="Main-graph edges of every imported region (© OpenStreetMap contributors): "
+    "below zoom 14 only the busier classes, each line simplified to about a pixel, at most "
+    "`limit` of them, busiest first (`truncated` says when more matched).",
+)
+async def roads(request: web.Request) -> web.Response:
+    user = require(request, "dispatcher")
+    query = parse(RoadsQuery, dict(request.query))
+    async with connection(request.app[POOL]) as conn:
+        result = await desk.roads(
+            conn, dispatcher_id=user.id, bbox=query.area(), zoom=query.zoom, max_edges=query.limit
+        )
+    return json_response(result)
+
+
+@describe(
+    "Demand and idle supply per H3 cell (the analysts' heatmap) as GeoJSON polygons",
+    roles=("dispatcher",),
+    tag="dispatch",
+    query=DemandQuery,
+    response=DemandCells,
+)
+async def demand(request: web.Request) -> web.Response:
+    user = require(request, "dispatcher")
+    query = parse(DemandQuery, dict(request.query))
+    async with connection(request.app[POOL]) as conn:
+        result = await desk.demand(
+            conn, dispatcher_id=user.id, resolution=query.resolution, days=query.days
+        )
+    return json_response(result)
+
+
+@describe(
+    "Write in a job's chat as a dispatcher (stored, and relayed on the job's channel)",
+    roles=("dispatcher",),
+    tag="dispatch",
+    body=DispatcherMessageBody,
+    response=ChatMessage,
+    status=201,
+    errors={404: "ASSISTANCE_NOT_FOUND.", 429: "CHAT_RATE_LIMITED."},
+)
+async def post_message(request: web.Request) -> web.Response:
+    user = require(request, "dispatcher")
+    assistance_id = path_id(request, assistance_not_found)
+    data = parse(DispatcherMessageBody, await read_json(request))
+    async with connection(request.app[POOL]) as conn:  # one SQL call: atomic on its own
+        item = await desk.post_chat(
+            conn,
+            assistance_id=assistance_id,
+            dispatcher_id=user.id,
+            message=data.message,
+            per_minute=request.app[SETTINGS].realtime.chat_per_minute,
+        )
+    return json_response(item, status=201)

@@ -209,3 +209,69 @@ class FleetAssistant(Out):
 class FleetAssistants(Out):
     count: int
     results: list[FleetAssistant]
+
+
+class RoadsQuery(BaseModel):
+    """GET /api/dispatch/roads/: the view's box (required) and the map's zoom."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    bbox: str
+    zoom: int = Field(14, ge=0, le=22)
+    limit: int = Field(4000, ge=1, le=20000)
+
+    @field_validator("bbox")
+    @classmethod
+    def _bbox(cls, value: str) -> str:
+        values = parse_bbox(value)
+        assert values is not None
+        if (values[2] - values[0]) * (values[3] - values[1]) > MAX_ROADS_BOX_DEG2:
+            raise ValueError(f"The box may cover at most {MAX_ROADS_BOX_DEG2} square degrees.")
+        return value
+
+    def area(self) -> list[float]:
+        values = parse_bbox(self.bbox)
+        assert values is not None
+        return values
+
+
+# About a 100 km square at mid latitudes: the console asks for the view, never a continent.
+MAX_ROADS_BOX_DEG2 = 1.0
+
+
+class RoadNetwork(Out):
+    """A GeoJSON FeatureCollection of road lines (© OpenStreetMap contributors)."""
+
+    type: Literal["FeatureCollection"]
+    features: list[dict[str, object]]
+    truncated: bool = Field(description="More edges matched than `limit`: the busiest are kept.")
+    attribution: str
+
+
+class DemandQuery(BaseModel):
+    """GET /api/dispatch/demand/: H3 resolution and how many UTC days back."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    resolution: int = Field(8, ge=7, le=8)
+    days: int = Field(1, ge=0, le=31)
+
+
+class DemandCells(Out):
+    """A GeoJSON FeatureCollection of H3 cells with the analysts' heatmap figures."""
+
+    type: Literal["FeatureCollection"]
+    features: list[dict[str, object]]
+
+
+class DispatcherMessageBody(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+    message: str = Field(max_length=2000)
+
+    @field_validator("message")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("Must not be blank.")
+        return value.strip()

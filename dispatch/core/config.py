@@ -361,8 +361,16 @@ class DispatchSettings:
         "",
         (
             "Raster tile URL template (`https://…/{z}/{x}/{y}.png`) drawn under the console's "
-            "map. Unset: the console draws its own plain Web Mercator grid and needs no internet "
-            "access."
+            "map (its origin joins the page's CSP img-src). Unset: the console draws the imported "
+            "road network, service zones and demand cells and needs no internet access."
+        ),
+    )
+    console_vendor_dir: str = setting(
+        "DISPATCH_CONSOLE_VENDOR_DIR",
+        "",
+        (
+            "Folder the set-up installs Leaflet into from the npm registry (`npm install --prefix`),"
+            " served under `/console/vendor/`. Unset: `.dispatch/vendor` in the project."
         ),
     )
     offer_driver_interval_ms: int = setting(

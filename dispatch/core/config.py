@@ -93,6 +93,12 @@ class DatabaseSettings:
         "dispatchpg",
         "Unprivileged OS user that runs the embedded cluster when started as root.",
     )
+    ha_port: int = setting(
+        "DISPATCH_HA_PORT",
+        0,
+        "First TCP port of the `dispatch ha` formation (the monitor; the nodes take the next ones). "
+        "Unset: free ports from 5760 on, chosen once and kept beside the formation's data.",
+    )
     pool_min: int = setting("DISPATCH_DB_POOL_MIN", 1, "Connections a server process keeps open.")
     pool_max: int = setting("DISPATCH_DB_POOL_MAX", 10, "Most connections a server process opens.")
     command_timeout: float = setting(

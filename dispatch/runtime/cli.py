@@ -264,6 +264,42 @@ def cmd_roads(settings: Settings, args: argparse.Namespace) -> None:
         sys.exit(f"roads {args.action}: {exc}")
 
 
+def cmd_ha(settings: Settings, args: argparse.Namespace) -> None:
+    """`dispatch ha up|url|status|switchover|crash|down`: a pg_auto_failover formation on this
+    machine (docs/operations.md, "Failover")."""
+    from dispatch.runtime import ha
+
+    formation = ha.formation(settings.db)
+    if args.action != "up" and not formation.exists():
+        if args.action == "down":
+            return
+        sys.exit(f"ha {args.action}: no formation; start one with `dispatch ha up`")
+    try:
+        if args.action == "up":
+            url = formation.start(standbys=args.standbys)
+            result = asyncio.run(migrate_url(url, Path(settings.db.sql_dir)))
+            print(f"formation up, migrated ({len(result.applied)} new migrations)", file=sys.stderr)
+            print(url)
+        elif args.action == "url":
+            print(formation.url())
+        elif args.action == "status":
+            print(formation.status(), end="")
+        elif args.action == "switchover":
+            formation.switchover()
+            formation.wait_settled()
+            print(f"primary: {formation.primary()}")
+        elif args.action == "crash":
+            victim = formation.primary()
+            if victim is None:
+                sys.exit("ha crash: no primary right now")
+            formation.crash(victim)
+            print(f"killed {victim} (SIGKILL to its pg_autoctl and postmaster)")
+        else:
+            formation.stop(purge=args.purge)
+    except (devdb.DevDbError, MigrationError, OSError, asyncpg.PostgresError) as exc:
+        sys.exit(f"ha {args.action}: {exc}")
+
+
 Command = Callable[[Settings, argparse.Namespace], None]
 
 
@@ -319,7 +355,18 @@ def main(argv: list[str] | None = None, *, extra: Sequence[Extra] = ()) -> None:
     roads_action.add_parser("list", help="list imported regions")
     drop = roads_action.add_parser("drop", help="drop a region and its roads")
     drop.add_argument("name")
+    ha_parser = sub.add_parser("ha", help="a pg_auto_failover formation on this machine")
+    ha_action = ha_parser.add_subparsers(dest="action", required=True)
+    ha_up = ha_action.add_parser("up", help="create/start a monitor, a primary and standbys")
+    ha_up.add_argument("--standbys", type=int, default=2, choices=range(1, 8), metavar="N")
+    ha_action.add_parser("url", help="print the multi-host URL (target_session_attrs=read-write)")
+    ha_action.add_parser("status", help="who is primary, each node's state and LSN")
+    ha_action.add_parser("switchover", help="a planned switchover to a standby")
+    ha_action.add_parser("crash", help="SIGKILL the primary node (service and postmaster)")
+    ha_down = ha_action.add_parser("down", help="stop the monitor and every node")
+    ha_down.add_argument("--purge", action="store_true", help="and delete their data")
     commands: dict[str, Command] = {
+        "ha": cmd_ha,
         "db-up": cmd_db_up,
         "db-down": cmd_db_down,
         "db-url": cmd_db_url,

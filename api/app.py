@@ -55,7 +55,9 @@ async def _pool_ctx(app: web.Application) -> AsyncIterator[None]:
     # starts, answers /api/health/ with 503, and recovers when the database comes back.
     try:
         app[POOL] = await db.create_pool(settings.db, app[DB_URL])
-    except OSError:
+    except Exception as exc:  # a multi-host URL mid-failover: no node is the primary yet
+        if not db.database_unavailable(exc):
+            raise
         app[POOL] = await db.create_pool(dataclasses.replace(settings.db, pool_min=0), app[DB_URL])
     yield
     await app[POOL].close()

@@ -79,6 +79,13 @@ class DatabaseSettings:
         "",
         "libpq URL of an external PostGIS server. Unset: the embedded cluster under .dispatch/pg/.",
     )
+    read_url: str = setting(
+        "DATABASE_READ_URL",
+        "",
+        "libpq URL of a replica for analysts' reads (`dispatch export`, `dispatch psql --replica`): "
+        "a standby of the HA formation (`dispatch ha url --replica`) or any streaming replica. "
+        "Unset: they read the primary.",
+    )
     pg_port: int = setting(
         "DISPATCH_PG_PORT",
         0,

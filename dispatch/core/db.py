@@ -6,6 +6,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 import orjson
@@ -29,13 +30,28 @@ CONNECTION_LOST: tuple[type[BaseException], ...] = (
 TRANSIENT: tuple[type[BaseException], ...] = (*CONNECTION_LOST, TimeoutError, asyncpg.PostgresError)
 
 
+# Seconds a client is told to wait (Retry-After) when the database is unavailable: a failover of
+# the HA formation takes ~10 s (docs/operations.md, "Failover"), a retry every 2 s finds it soon.
+RETRY_AFTER_S = 2
+UNAVAILABLE_HEADERS = {"Retry-After": str(RETRY_AFTER_S)}
+
+
 def database_unavailable(exc: BaseException) -> bool:
     """An outage, not a bug: a broken connection, or a server refusing for now (class 08
-    connection exceptions, 57P01-57P03 shutdowns)."""
+    connection exceptions, 57P01-57P03 shutdowns, and 25006: a write reached a node that is no
+    longer the primary, as in a switchover)."""
     if isinstance(exc, CONNECTION_LOST):
         return True
     sqlstate = getattr(exc, "sqlstate", "") or ""
-    return isinstance(exc, asyncpg.PostgresConnectionError) or sqlstate.startswith(("08", "57P0"))
+    return isinstance(exc, asyncpg.PostgresConnectionError) or sqlstate.startswith(
+        ("08", "57P0", "25006")
+    )
+
+
+def multi_host(url: str) -> bool:
+    """A libpq URL naming several hosts (an HA formation: the client finds the primary)."""
+    netloc = urlsplit(url).netloc.rpartition("@")[2]
+    return "," in netloc
 
 
 def _json_encode(value: Any) -> str:
@@ -124,6 +140,7 @@ async def acquire(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
         raise ServiceUnavailable(
             "The service is temporarily unavailable; try again shortly.",
             code="DATABASE_UNAVAILABLE",
+            headers=UNAVAILABLE_HEADERS,
         ) from exc
 
 

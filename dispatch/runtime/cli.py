@@ -50,9 +50,17 @@ def cmd_db_url(settings: Settings, _: argparse.Namespace) -> None:
     print(devdb.database_url(settings.db))
 
 
-def cmd_psql(settings: Settings, _: argparse.Namespace) -> None:
+def read_url(settings: Settings) -> str:
+    """Where analysts read: DATABASE_READ_URL (a replica) when set, else the database in use."""
+    return settings.db.read_url or devdb.database_url(settings.db)
+
+
+def cmd_psql(settings: Settings, args: argparse.Namespace) -> None:
+    if args.replica and not settings.db.read_url:
+        sys.exit("psql --replica: set DATABASE_READ_URL (`dispatch ha url --replica` gives one)")
     psql = shutil.which("psql") or str(Path(settings.db.pg_bin) / "psql")
-    os.execv(psql, [psql, devdb.database_url(settings.db)])  # noqa: S606
+    url = read_url(settings) if args.replica else devdb.database_url(settings.db)
+    os.execv(psql, [psql, url])  # noqa: S606
 
 
 def cmd_migrate(settings: Settings, _: argparse.Namespace) -> None:
@@ -136,7 +144,8 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> None:
     from dispatch.operations.export import dumps, heatmap
 
     async def run() -> bytes:
-        conn = await asyncpg.connect(devdb.database_url(settings.db))
+        # Analysts' reads go to the replica when there is one: heavy scans off the primary.
+        conn = await asyncpg.connect(read_url(settings))
         try:
             async with db.translated():
                 collection = await heatmap(
@@ -281,7 +290,7 @@ def cmd_ha(settings: Settings, args: argparse.Namespace) -> None:
             print(f"formation up, migrated ({len(result.applied)} new migrations)", file=sys.stderr)
             print(url)
         elif args.action == "url":
-            print(formation.url())
+            print(formation.url(attrs="prefer-standby" if args.replica else "read-write"))
         elif args.action == "status":
             print(formation.status(), end="")
         elif args.action == "switchover":
@@ -321,7 +330,8 @@ def main(argv: list[str] | None = None, *, extra: Sequence[Extra] = ()) -> None:
     sub.add_parser("db-up", help="create/start the embedded cluster (no-op with DATABASE_URL)")
     sub.add_parser("db-down", help="stop the embedded cluster")
     sub.add_parser("db-url", help="print the libpq URL of the database in use")
-    sub.add_parser("psql", help="open psql on the database in use")
+    psql = sub.add_parser("psql", help="open psql on the database in use")
+    psql.add_argument("--replica", action="store_true", help="on DATABASE_READ_URL instead")
     sub.add_parser("migrate", help="apply pending migrations and re-apply SQL functions")
     sub.add_parser(
         "db-reset", help="drop, re-create and migrate the embedded cluster's database (data lost)"
@@ -359,7 +369,10 @@ def main(argv: list[str] | None = None, *, extra: Sequence[Extra] = ()) -> None:
     ha_action = ha_parser.add_subparsers(dest="action", required=True)
     ha_up = ha_action.add_parser("up", help="create/start a monitor, a primary and standbys")
     ha_up.add_argument("--standbys", type=int, default=2, choices=range(1, 8), metavar="N")
-    ha_action.add_parser("url", help="print the multi-host URL (target_session_attrs=read-write)")
+    ha_url = ha_action.add_parser("url", help="print the multi-host URL of the primary")
+    ha_url.add_argument(
+        "--replica", action="store_true", help="a URL preferring a standby (DATABASE_READ_URL)"
+    )
     ha_action.add_parser("status", help="who is primary, each node's state and LSN")
     ha_action.add_parser("switchover", help="a planned switchover to a standby")
     ha_action.add_parser("crash", help="SIGKILL the primary node (service and postmaster)")

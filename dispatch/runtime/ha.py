@@ -89,13 +89,12 @@ class Formation(devdb.Cluster):
     def nodes(self) -> list[str]:
         return [name for name in self.ports() if name != MONITOR]
 
-    def url(self, dbname: str = devdb.DB_NAME) -> str:
-        """The multi-host URL: libpq and asyncpg connect to whichever node is the primary."""
+    def url(self, dbname: str = devdb.DB_NAME, *, attrs: str = "read-write") -> str:
+        """The multi-host URL: libpq and asyncpg connect to whichever node is the primary
+        (`prefer-standby`: to a standby while there is one, for analysts' reads)."""
         hosts = ",".join(f"127.0.0.1:{self.ports()[name]}" for name in self.nodes())
         pw = quote(self.password(), safe="")
-        return (
-            f"postgresql://{devdb.SUPERUSER}:{pw}@{hosts}/{dbname}?target_session_attrs=read-write"
-        )
+        return f"postgresql://{devdb.SUPERUSER}:{pw}@{hosts}/{dbname}?target_session_attrs={attrs}"
 
     def node_url(self, name: str, dbname: str = devdb.DB_NAME) -> str:
         pw = quote(self.password(), safe="")
@@ -176,18 +175,26 @@ class Formation(devdb.Cluster):
         cmd = [*self._env(), self._autoctl(), "run", "--pgdata", str(self.data(name))]
         if self.os_user:
             cmd = ["runuser", "-u", self.os_user, "--", *cmd]
+        # Detached (setsid --fork) into a session of its own: it outlives this command, Ctrl-C on
+        # `make run` does not reach it, and a crash test kills the whole node (service and
+        # postmaster) with one killpg of the pid the shell writes before it becomes the service.
+        pidfile = self._pid_file(name)
+        pidfile.unlink(missing_ok=True)
+        detach = ["setsid", "--fork", "sh", "-c", 'echo $$ > "$0"; exec "$@"', str(pidfile)]
         with (self.pg_dir / f"{name}.log").open("ab") as out:
-            # A session of its own: Ctrl-C on `make run` does not reach it, and a crash test can
-            # kill the whole node (service and postmaster) with one killpg.
-            proc = subprocess.Popen(  # noqa: S603
-                cmd,
+            subprocess.run(  # noqa: S603
+                [*detach, *cmd],
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                start_new_session=True,
                 cwd="/",
+                check=True,
             )
-        self._pid_file(name).write_text(f"{proc.pid}\n")
+        deadline = time.monotonic() + 5
+        while not self._service_pid(name):
+            if time.monotonic() > deadline:
+                raise HaError(f"the service of {name} did not start; see its log in {self.pg_dir}")
+            time.sleep(0.02)
 
     def crash(self, name: str) -> None:
         """SIGKILL a node's service and its postmaster at once: the machine died."""
@@ -223,7 +230,9 @@ class Formation(devdb.Cluster):
         for name in names:
             if name in ports:
                 continue
-            while candidate in taken or not devdb._port_free(candidate):
+            while candidate in taken:
+                candidate += 1
+            while not devdb._port_free(candidate):
                 if self.settings.ha_port:
                     raise HaError(f"port {candidate} is in use; choose DISPATCH_HA_PORT elsewhere")
                 candidate += 1

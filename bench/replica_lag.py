@@ -45,7 +45,7 @@ async def _probe(primary: asyncpg.Connection, standbys: list[asyncpg.Connection]
     async with primary.transaction():
         await primary.execute(_EMIT, "probe")
     committed = time.perf_counter()
-    lsn = str(await primary.fetchval(_LSN))
+    lsn = await primary.fetchval(_LSN)
     lags = []
     for standby in standbys:
         while not await standby.fetchval(_REPLAYED, lsn):

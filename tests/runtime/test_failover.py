@@ -71,6 +71,7 @@ class Load:
     # Ends of requests begun after `since` (monotonic) that succeeded: the service is back.
     since: float | None = None
     back_at: float | None = None
+    unavailable: list[float] = field(default_factory=list)  # when each 503 came
     stopping: bool = False
 
     async def _call(
@@ -93,6 +94,7 @@ class Load:
             ) as resp:
                 status, body = resp.status, await resp.json()
                 if status == 503:
+                    self.unavailable.append(time.monotonic())
                     assert body["code"] == "DATABASE_UNAVAILABLE", body
                     assert resp.headers["Retry-After"], resp.headers
         except (aiohttp.ClientError, OSError, TimeoutError):
@@ -139,6 +141,8 @@ class Load:
     async def run(self, seconds: float, event: Callable[[], Awaitable[None]]) -> None:
         """Run for `seconds`; `event` (a coroutine function) is awaited 4 s in, concurrently."""
         self.stopping = False
+        self.statuses.clear()
+        self.unavailable.clear()
         async with aiohttp.ClientSession() as session:
             tasks = [asyncio.create_task(self._client(session, c)) for c in self.clients]
             await asyncio.sleep(4)
@@ -151,6 +155,11 @@ class Load:
                 await asyncio.gather(*tasks)
             for task in tasks:
                 task.result()
+
+
+def _window(times: list[float]) -> float:
+    """Seconds from the first 503 to the last (0 without any)."""
+    return round(max(times) - min(times), 1) if times else 0.0
 
 
 async def _connect(url: str) -> asyncpg.Connection:
@@ -221,6 +230,7 @@ async def test_the_engine_rides_through_a_killed_primary_and_a_switchover(
             assert load.back_at is not None and load.since is not None, load.statuses
             back_s = load.back_at - load.since
             kill_statuses = dict(load.statuses)
+            kill_window_s = _window(load.unavailable)
             lost, twice = await _check_writes(url, load)
             assert lost == 0 and twice == 0, (lost, twice)
             assert back_s <= BACK_WITHIN_S, back_s
@@ -235,7 +245,6 @@ async def test_the_engine_rides_through_a_killed_primary_and_a_switchover(
             assert states[victim] == "secondary", states
 
             # 2. A planned switchover under the same load.
-            load.statuses.clear()
             before = formation.primary()
 
             switch_s = 0.0
@@ -248,6 +257,7 @@ async def test_the_engine_rides_through_a_killed_primary_and_a_switchover(
 
             await load.run(14, switch)
             switch_statuses = dict(load.statuses)
+            switch_window_s = _window(load.unavailable)
             assert formation.primary() != before
             assert set(switch_statuses) <= {200, 201, 409, 503}, switch_statuses
 
@@ -268,9 +278,11 @@ async def test_the_engine_rides_through_a_killed_primary_and_a_switchover(
             "events_delivered": delivered,
             "kill_back_s": round(back_s, 1),
             "kill_statuses": kill_statuses,
+            "kill_503_window_s": kill_window_s,
             "rejoin_s": round(rejoin_s, 1),
             "switchover_s": round(switch_s, 1),
             "switchover_statuses": switch_statuses,
+            "switchover_503_window_s": switch_window_s,
             "socket_reconnects": sum(f.reconnects for f in followers),
         }
         print("failover figures:", json.dumps(figures, default=str))

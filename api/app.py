@@ -82,7 +82,11 @@ async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
             hub.deliver(topic, message, skip_user, seq)
 
     app[BUS] = bus = EventBus(
-        app[DB_URL], deliver, relay=hub.deliver_to, poll=rt.event_poll_ms / 1000
+        app[DB_URL],
+        deliver,
+        relay=hub.deliver_to,
+        poll=rt.event_poll_ms / 1000,
+        connect_timeout=settings.db.connect_timeout,
     )
     app[PUBLISHER] = publisher = Publisher(
         app[POOL],

@@ -108,6 +108,12 @@ class DatabaseSettings:
     )
     pool_min: int = setting("DISPATCH_DB_POOL_MIN", 1, "Connections a server process keeps open.")
     pool_max: int = setting("DISPATCH_DB_POOL_MAX", 10, "Most connections a server process opens.")
+    connect_timeout: float = setting(
+        "DISPATCH_DB_CONNECT_TIMEOUT",
+        5.0,
+        "Seconds to connect to one host of a multi-host DATABASE_URL before the next is tried (a "
+        "failed primary's machine may drop packets rather than refuse them).",
+    )
     command_timeout: float = setting(
         "DISPATCH_DB_COMMAND_TIMEOUT", 10.0, "Seconds before a database call is abandoned."
     )

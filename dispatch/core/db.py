@@ -6,7 +6,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import orjson
@@ -50,8 +50,50 @@ def database_unavailable(exc: BaseException) -> bool:
 
 def multi_host(url: str) -> bool:
     """A libpq URL naming several hosts (an HA formation: the client finds the primary)."""
-    netloc = urlsplit(url).netloc.rpartition("@")[2]
-    return "," in netloc
+    return len(host_urls(url)) > 1
+
+
+def host_urls(url: str) -> list[str]:
+    """One URL per host of a (multi-host) libpq URL, each with the same user, database and
+    parameters."""
+    parts = urlsplit(url)
+    userinfo, at, hosts = parts.netloc.rpartition("@")
+    return [urlunsplit(parts._replace(netloc=f"{userinfo}{at}{host}")) for host in hosts.split(",")]
+
+
+class PrimaryConnector:
+    """asyncpg.connect for a multi-host URL, one host at a time with a timeout each, the host that
+    answered last time first.
+
+    asyncpg gives all the hosts of a URL one timeout together: a primary whose machine is gone
+    (its packets dropped, not refused) would use it up before the next host is tried, and no
+    connection would be made until the timeout. A host that is a standby (it fails
+    `target_session_attrs=read-write`) or does not answer in time is skipped. A one-host URL goes
+    to asyncpg as it is.
+    """
+
+    def __init__(self, url: str, *, per_host: float) -> None:
+        self._url = url
+        self._hosts = host_urls(url)
+        self._per_host = per_host
+        self._first = 0  # the index of the host that answered last
+
+    async def __call__(self, dsn: str | None = None, **kwargs: Any) -> asyncpg.Connection:
+        if len(self._hosts) == 1:
+            return await asyncpg.connect(self._url, **kwargs)
+        kwargs["timeout"] = self._per_host
+        failure: BaseException | None = None
+        for step in range(len(self._hosts)):
+            index = (self._first + step) % len(self._hosts)
+            try:
+                conn = await asyncpg.connect(self._hosts[index], **kwargs)
+            except (OSError, TimeoutError, asyncpg.InternalClientError) as exc:
+                failure = exc  # refused, silent, or not the primary: the next host
+                continue
+            self._first = index
+            return conn
+        assert failure is not None
+        raise failure
 
 
 def _json_encode(value: Any) -> str:
@@ -102,6 +144,7 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
 async def create_pool(settings: DatabaseSettings, url: str) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(
         url,
+        connect=PrimaryConnector(url, per_host=settings.connect_timeout),
         min_size=settings.pool_min,
         max_size=max(settings.pool_max, settings.pool_min, 1),
         command_timeout=settings.command_timeout,

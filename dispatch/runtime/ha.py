@@ -153,13 +153,16 @@ class Formation(devdb.Cluster):
         return self.pg_dir / f"{name}.pid"
 
     def _service_pid(self, name: str) -> int | None:
-        """The pid of the node's service (the leader of its process group), if it is alive."""
+        """The pid of the node's service (the leader of its process group), if it is alive and
+        still that service (after a reboot the pid may be another process's)."""
         try:
             pid = int(self._pid_file(name).read_text())
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except (OSError, ValueError, IndexError):
             return None
-        return pid if fields[0] != "Z" else None
+        ours = str(self.data(name)).encode() in cmdline
+        return pid if ours and fields[0] != "Z" else None
 
     def _start(self, name: str) -> None:
         if self._service_pid(name):

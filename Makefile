@@ -10,6 +10,8 @@ SEED ?= 1
 WORKERS ?= 1
 PROFILE ?= quick
 CITY ?= algiers
+HA ?= 0
+STANDBYS ?= 2
 export HOST PORT WORKERS DATABASE_URL
 
 ifndef DISPATCH_CONSOLE_VENDOR_DIR
@@ -19,12 +21,13 @@ VENDOR := $(DISPATCH_CONSOLE_VENDOR_DIR)
 endif
 LEAFLET := $(VENDOR)/node_modules/leaflet/dist/leaflet.js
 
-.PHONY: help run test setup system venv vendor db-up migrate db-reset schema psql db-url db-down bench simulate docs docs-build lint typecheck pytest pgtap roads
+.PHONY: help run test setup system venv vendor ha-up ha-down db-up migrate db-reset schema psql db-url db-down bench simulate docs docs-build lint typecheck pytest pgtap roads
 
 help:
 	@echo "make run   - install what is missing, start the embedded PostGIS, migrate, seed, serve"
 	@echo "make test  - the same set-up, then ruff, mypy, the manual (mkdocs --strict), pytest and pg_prove"
 	@echo "make roads - fetch the Monaco extract (OpenStreetMap) and import its roads (docs/roads.md)"
+	@echo "make run HA=1 - the same against a pg_auto_failover formation (ha-up, ha-down)"
 	@echo "make psql | db-url | db-down | db-reset | schema | bench | simulate | docs"
 
 system:
@@ -61,11 +64,20 @@ db-reset: system venv
 schema: db-up
 	@$(BIN)/dispatch schema-dump > sql/schema.sql.new && mv sql/schema.sql.new sql/schema.sql
 
+# The HA formation (docs/operations.md, "Failover"): a pg_auto_failover monitor, a primary and
+# standbys on this machine, migrated; `make run HA=1` serves against its multi-host URL.
+ha-up: system venv
+	@$(BIN)/dispatch ha up --standbys $(STANDBYS) >/dev/null
+
+ha-down: venv
+	@$(BIN)/dispatch ha down
+
 # The local demo logs verification codes (no SMS gateway or SMTP here); DISPATCH_DEV_LOG_CODES=0
 # turns that off. Servers started any other way never log a code unless asked to.
-run: setup
-	@if [ "$(SEED)" != "0" ]; then $(BIN)/dispatch seed; fi
-	@DISPATCH_DEV_LOG_CODES="$${DISPATCH_DEV_LOG_CODES:-1}" $(BIN)/dispatch serve --workers $(WORKERS)
+run: $(if $(filter 1,$(HA)),ha-up vendor,setup)
+	@if [ "$(HA)" = "1" ]; then export DATABASE_URL="$$($(BIN)/dispatch ha url)"; fi; \
+	if [ "$(SEED)" != "0" ]; then $(BIN)/dispatch seed; fi; \
+	DISPATCH_DEV_LOG_CODES="$${DISPATCH_DEV_LOG_CODES:-1}" exec $(BIN)/dispatch serve --workers $(WORKERS)
 
 test: setup
 	$(BIN)/ruff check dispatch api tests bench docs/hooks.py

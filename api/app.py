@@ -55,7 +55,9 @@ async def _pool_ctx(app: web.Application) -> AsyncIterator[None]:
     # starts, answers /api/health/ with 503, and recovers when the database comes back.
     try:
         app[POOL] = await db.create_pool(settings.db, app[DB_URL])
-    except OSError:
+    except Exception as exc:  # a multi-host URL mid-failover: no node is the primary yet
+        if not db.database_unavailable(exc):
+            raise
         app[POOL] = await db.create_pool(dataclasses.replace(settings.db, pool_min=0), app[DB_URL])
     yield
     await app[POOL].close()
@@ -80,7 +82,11 @@ async def _realtime_ctx(app: web.Application) -> AsyncIterator[None]:
             hub.deliver(topic, message, skip_user, seq)
 
     app[BUS] = bus = EventBus(
-        app[DB_URL], deliver, relay=hub.deliver_to, poll=rt.event_poll_ms / 1000
+        app[DB_URL],
+        deliver,
+        relay=hub.deliver_to,
+        poll=rt.event_poll_ms / 1000,
+        connect_timeout=settings.db.connect_timeout,
     )
     app[PUBLISHER] = publisher = Publisher(
         app[POOL],

@@ -9,7 +9,7 @@ import asyncpg
 from aiohttp import web
 
 from api.responses import json_response
-from dispatch.core.db import CONNECTION_LOST, database_unavailable
+from dispatch.core.db import CONNECTION_LOST, UNAVAILABLE_HEADERS, database_unavailable
 from dispatch.core.errors import DispatchError, from_postgres
 
 log = logging.getLogger("dispatch.api")
@@ -58,6 +58,14 @@ def _render(exc: DispatchError) -> web.Response:
 _UNAVAILABLE = "The service is temporarily unavailable; try again shortly."
 
 
+def _unavailable() -> web.Response:
+    """A 503 the client should retry (a failover, a restart): each request is one transaction,
+    so nothing was half written; a POST retried with its Idempotency-Key makes one request."""
+    return error_response(
+        503, "DATABASE_UNAVAILABLE", _UNAVAILABLE, headers=dict(UNAVAILABLE_HEADERS)
+    )
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
@@ -82,7 +90,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
                 request.path,
                 type(exc).__name__,
             )
-            return error_response(503, "DATABASE_UNAVAILABLE", _UNAVAILABLE)
+            return _unavailable()
         log.exception("database error on %s %s", request.method, request.path)
         return error_response(500, "INTERNAL_ERROR", "An unexpected error occurred.")
     except CONNECTION_LOST as exc:
@@ -90,7 +98,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         log.warning(
             "database unavailable on %s %s: %s", request.method, request.path, type(exc).__name__
         )
-        return error_response(503, "DATABASE_UNAVAILABLE", _UNAVAILABLE)
+        return _unavailable()
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "INTERNAL_ERROR", "An unexpected error occurred.")

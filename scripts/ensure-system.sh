@@ -5,9 +5,10 @@ set -euo pipefail
 
 # pg_prove lives in libtap-parser-sourcehandler-pgtap-perl, only recommended by the pgtap package.
 # haproxy is the load balancer in front of two server nodes in the scale-out test.
+# pg_auto_failover runs the HA formation of `dispatch ha up` and the failover test (docs/operations.md).
 PACKAGES=(postgresql-15 postgresql-15-postgis-3 postgresql-15-pgtap postgresql-15-pgrouting
           libtap-parser-sourcehandler-pgtap-perl
-          chromium chromium-driver haproxy)
+          chromium chromium-driver haproxy postgresql-15-auto-failover pg-auto-failover-cli)
 missing=()
 [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15)
 { [ -f /usr/lib/postgresql/15/lib/postgis-3.so ] && [ -f /usr/share/postgresql/15/extension/postgis.control ]; } \
@@ -20,6 +21,8 @@ command -v pg_prove >/dev/null || missing+=(libtap-parser-sourcehandler-pgtap-pe
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
+[ -f /usr/share/postgresql/15/extension/pgautofailover.control ] || missing+=(postgresql-15-auto-failover)
+command -v pg_autoctl >/dev/null || [ -x /usr/lib/postgresql/15/bin/pg_autoctl ] || missing+=(pg-auto-failover-cli)
 
 if [ -n "${DATABASE_URL:-}" ]; then
   # An external server brings its own PostGIS; only the client tools are needed here.

@@ -9,9 +9,10 @@ from typing import Any
 from aiohttp import web
 
 from api.describe import PUBLIC, describe
-from api.keys import BUS, OWN_POOL, POOL, SETTINGS
+from api.keys import BUS, DB_URL, OWN_POOL, POOL, SETTINGS
 from api.responses import json_response
 from api.schemas.service import Health
+from dispatch.core.db import UNAVAILABLE_HEADERS, multi_host
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +38,9 @@ def _listener(app: web.Application) -> tuple[dict[str, Any], bool]:
     response=Health,
     responses={
         503: (
-            "The database is unreachable, or the event listener has been down longer than "
-            "DISPATCH_LISTENER_DOWN_503_S.",
+            "The database is unreachable (`database`: `unavailable`, or `failing_over` against a "
+            "multi-host DATABASE_URL, with Retry-After), or the event listener has been down "
+            "longer than DISPATCH_LISTENER_DOWN_503_S.",
             Health,
         )
     },
@@ -50,8 +52,11 @@ async def health(request: web.Request) -> web.Response:
         await asyncio.wait_for(pool.fetchval("SELECT 1"), _DB_TIMEOUT)
     except Exception as exc:  # any failure of the probe means the database is not usable
         log.warning("health check: database unavailable (%s)", type(exc).__name__)
-        body = {"status": "error", "database": "unavailable", "listener": listener}
-        return json_response(body, status=503)
+        # Against a multi-host URL (an HA formation) no reachable primary means a failover is
+        # under way (or every node is down): clients should retry, balancers hold their traffic.
+        state = "failing_over" if multi_host(request.app[DB_URL]) else "unavailable"
+        body = {"status": "error", "database": state, "listener": listener}
+        return json_response(body, status=503, headers=dict(UNAVAILABLE_HEADERS))
     if not listener_ok:
         # Events wait in the log while the listener is away, but this process's sockets get
         # nothing: a balancer should send clients elsewhere.

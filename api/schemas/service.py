@@ -17,5 +17,7 @@ class Listener(Out):
 
 class Health(Out):
     status: str = Field(description="ok | error")
-    database: str = Field(description="ok | unavailable")
+    database: str = Field(
+        description="ok | unavailable | failing_over (a multi-host DATABASE_URL with no primary reachable)"
+    )
     listener: Listener

@@ -305,9 +305,13 @@ async def _read(
                     )
             except DispatchError as exc:
                 peer.send(frames.error_frame(exc.message))
-            except Exception:
+            except Exception as exc:
                 # An answer to one frame never ends the socket (aiohttp would write an HTTP 500
                 # into the upgraded stream): log it, tell the client, read on.
+                if db.database_unavailable(exc):  # a failover or a restart: not a bug
+                    log.warning("chat frame: database unavailable (%s)", type(exc).__name__)
+                    peer.send(frames.error_frame("the service is unavailable; send it again"))
+                    continue
                 log.exception("chat frame failed (user %s)", user.id)
                 peer.send(frames.error_frame("the message could not be processed"))
             else:

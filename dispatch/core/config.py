@@ -79,6 +79,13 @@ class DatabaseSettings:
         "",
         "libpq URL of an external PostGIS server. Unset: the embedded cluster under .dispatch/pg/.",
     )
+    read_url: str = setting(
+        "DATABASE_READ_URL",
+        "",
+        "libpq URL of a replica for analysts' reads (`dispatch export`, `dispatch psql --replica`): "
+        "a standby of the HA formation (`dispatch ha url --replica`) or any streaming replica. "
+        "Unset: they read the primary.",
+    )
     pg_port: int = setting(
         "DISPATCH_PG_PORT",
         0,
@@ -93,8 +100,20 @@ class DatabaseSettings:
         "dispatchpg",
         "Unprivileged OS user that runs the embedded cluster when started as root.",
     )
+    ha_port: int = setting(
+        "DISPATCH_HA_PORT",
+        0,
+        "First TCP port of the `dispatch ha` formation (the monitor; the nodes take the next ones). "
+        "Unset: free ports from 5760 on, chosen once and kept beside the formation's data.",
+    )
     pool_min: int = setting("DISPATCH_DB_POOL_MIN", 1, "Connections a server process keeps open.")
     pool_max: int = setting("DISPATCH_DB_POOL_MAX", 10, "Most connections a server process opens.")
+    connect_timeout: float = setting(
+        "DISPATCH_DB_CONNECT_TIMEOUT",
+        5.0,
+        "Seconds to connect to one host of a multi-host DATABASE_URL before the next is tried (a "
+        "failed primary's machine may drop packets rather than refuse them).",
+    )
     command_timeout: float = setting(
         "DISPATCH_DB_COMMAND_TIMEOUT", 10.0, "Seconds before a database call is abandoned."
     )

@@ -6,6 +6,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import orjson
@@ -29,13 +30,70 @@ CONNECTION_LOST: tuple[type[BaseException], ...] = (
 TRANSIENT: tuple[type[BaseException], ...] = (*CONNECTION_LOST, TimeoutError, asyncpg.PostgresError)
 
 
+# Seconds a client is told to wait (Retry-After) when the database is unavailable: a failover of
+# the HA formation takes ~10 s (docs/operations.md, "Failover"), a retry every 2 s finds it soon.
+RETRY_AFTER_S = 2
+UNAVAILABLE_HEADERS = {"Retry-After": str(RETRY_AFTER_S)}
+
+
 def database_unavailable(exc: BaseException) -> bool:
     """An outage, not a bug: a broken connection, or a server refusing for now (class 08
-    connection exceptions, 57P01-57P03 shutdowns)."""
+    connection exceptions, 57P01-57P03 shutdowns, and 25006: a write reached a node that is no
+    longer the primary, as in a switchover)."""
     if isinstance(exc, CONNECTION_LOST):
         return True
     sqlstate = getattr(exc, "sqlstate", "") or ""
-    return isinstance(exc, asyncpg.PostgresConnectionError) or sqlstate.startswith(("08", "57P0"))
+    return isinstance(exc, asyncpg.PostgresConnectionError) or sqlstate.startswith(
+        ("08", "57P0", "25006")
+    )
+
+
+def multi_host(url: str) -> bool:
+    """A libpq URL naming several hosts (an HA formation: the client finds the primary)."""
+    return len(host_urls(url)) > 1
+
+
+def host_urls(url: str) -> list[str]:
+    """One URL per host of a (multi-host) libpq URL, each with the same user, database and
+    parameters."""
+    parts = urlsplit(url)
+    userinfo, at, hosts = parts.netloc.rpartition("@")
+    return [urlunsplit(parts._replace(netloc=f"{userinfo}{at}{host}")) for host in hosts.split(",")]
+
+
+class PrimaryConnector:
+    """asyncpg.connect for a multi-host URL, one host at a time with a timeout each, the host that
+    answered last time first.
+
+    asyncpg gives all the hosts of a URL one timeout together: a primary whose machine is gone
+    (its packets dropped, not refused) would use it up before the next host is tried, and no
+    connection would be made until the timeout. A host that is a standby (it fails
+    `target_session_attrs=read-write`) or does not answer in time is skipped. A one-host URL goes
+    to asyncpg as it is.
+    """
+
+    def __init__(self, url: str, *, per_host: float) -> None:
+        self._url = url
+        self._hosts = host_urls(url)
+        self._per_host = per_host
+        self._first = 0  # the index of the host that answered last
+
+    async def __call__(self, dsn: str | None = None, **kwargs: Any) -> asyncpg.Connection:
+        if len(self._hosts) == 1:
+            return await asyncpg.connect(self._url, **kwargs)
+        kwargs["timeout"] = self._per_host
+        failure: BaseException | None = None
+        for step in range(len(self._hosts)):
+            index = (self._first + step) % len(self._hosts)
+            try:
+                conn = await asyncpg.connect(self._hosts[index], **kwargs)
+            except (OSError, TimeoutError, asyncpg.InternalClientError) as exc:
+                failure = exc  # refused, silent, or not the primary: the next host
+                continue
+            self._first = index
+            return conn
+        assert failure is not None
+        raise failure
 
 
 def _json_encode(value: Any) -> str:
@@ -86,6 +144,7 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
 async def create_pool(settings: DatabaseSettings, url: str) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(
         url,
+        connect=PrimaryConnector(url, per_host=settings.connect_timeout),
         min_size=settings.pool_min,
         max_size=max(settings.pool_max, settings.pool_min, 1),
         command_timeout=settings.command_timeout,
@@ -124,6 +183,7 @@ async def acquire(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
         raise ServiceUnavailable(
             "The service is temporarily unavailable; try again shortly.",
             code="DATABASE_UNAVAILABLE",
+            headers=UNAVAILABLE_HEADERS,
         ) from exc
 
 

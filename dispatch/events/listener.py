@@ -23,6 +23,8 @@ from typing import Any
 import asyncpg
 import orjson
 
+from dispatch.core.db import PrimaryConnector
+
 log = logging.getLogger(__name__)
 
 CHANNEL = "dispatch_events"  # wake-ups: the highest seq published, with the batches when they fit
@@ -65,8 +67,10 @@ class EventBus:
         relay: Relay | None = None,
         poll: float = 1.0,
         batch: int = 500,
+        connect_timeout: float = 5.0,
     ) -> None:
         self._url = url
+        self._connector = PrimaryConnector(url, per_host=connect_timeout)
         self._deliver = deliver
         self._relay = relay
         self._poll = poll
@@ -156,8 +160,7 @@ class EventBus:
                 return
 
     async def _connect(self) -> asyncpg.Connection:
-        conn = await asyncpg.connect(
-            self._url,
+        conn = await self._connector(
             # The catch-up read's generic plan is the seq index scan; left to choose, PostgreSQL
             # planned it afresh on every read (~130 us, 0.4 ms of each dense cycle's database CPU).
             server_settings={

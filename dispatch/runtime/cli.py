@@ -50,9 +50,17 @@ def cmd_db_url(settings: Settings, _: argparse.Namespace) -> None:
     print(devdb.database_url(settings.db))
 
 
-def cmd_psql(settings: Settings, _: argparse.Namespace) -> None:
+def read_url(settings: Settings) -> str:
+    """Where analysts read: DATABASE_READ_URL (a replica) when set, else the database in use."""
+    return settings.db.read_url or devdb.database_url(settings.db)
+
+
+def cmd_psql(settings: Settings, args: argparse.Namespace) -> None:
+    if args.replica and not settings.db.read_url:
+        sys.exit("psql --replica: set DATABASE_READ_URL (`dispatch ha url --replica` gives one)")
     psql = shutil.which("psql") or str(Path(settings.db.pg_bin) / "psql")
-    os.execv(psql, [psql, devdb.database_url(settings.db)])  # noqa: S606
+    url = read_url(settings) if args.replica else devdb.database_url(settings.db)
+    os.execv(psql, [psql, url])  # noqa: S606
 
 
 def cmd_migrate(settings: Settings, _: argparse.Namespace) -> None:
@@ -136,7 +144,8 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> None:
     from dispatch.operations.export import dumps, heatmap
 
     async def run() -> bytes:
-        conn = await asyncpg.connect(devdb.database_url(settings.db))
+        # Analysts' reads go to the replica when there is one: heavy scans off the primary.
+        conn = await asyncpg.connect(read_url(settings))
         try:
             async with db.translated():
                 collection = await heatmap(
@@ -264,6 +273,42 @@ def cmd_roads(settings: Settings, args: argparse.Namespace) -> None:
         sys.exit(f"roads {args.action}: {exc}")
 
 
+def cmd_ha(settings: Settings, args: argparse.Namespace) -> None:
+    """`dispatch ha up|url|status|switchover|crash|down`: a pg_auto_failover formation on this
+    machine (docs/operations.md, "Failover")."""
+    from dispatch.runtime import ha
+
+    formation = ha.formation(settings.db)
+    if args.action != "up" and not formation.exists():
+        if args.action == "down":
+            return
+        sys.exit(f"ha {args.action}: no formation; start one with `dispatch ha up`")
+    try:
+        if args.action == "up":
+            url = formation.start(standbys=args.standbys)
+            result = asyncio.run(migrate_url(url, Path(settings.db.sql_dir)))
+            print(f"formation up, migrated ({len(result.applied)} new migrations)", file=sys.stderr)
+            print(url)
+        elif args.action == "url":
+            print(formation.url(attrs="prefer-standby" if args.replica else "read-write"))
+        elif args.action == "status":
+            print(formation.status(), end="")
+        elif args.action == "switchover":
+            formation.switchover()
+            formation.wait_settled()
+            print(f"primary: {formation.primary()}")
+        elif args.action == "crash":
+            victim = formation.primary()
+            if victim is None:
+                sys.exit("ha crash: no primary right now")
+            formation.crash(victim)
+            print(f"killed {victim} (SIGKILL to its pg_autoctl and postmaster)")
+        else:
+            formation.stop(purge=args.purge)
+    except (devdb.DevDbError, MigrationError, OSError, asyncpg.PostgresError) as exc:
+        sys.exit(f"ha {args.action}: {exc}")
+
+
 Command = Callable[[Settings, argparse.Namespace], None]
 
 
@@ -285,7 +330,8 @@ def main(argv: list[str] | None = None, *, extra: Sequence[Extra] = ()) -> None:
     sub.add_parser("db-up", help="create/start the embedded cluster (no-op with DATABASE_URL)")
     sub.add_parser("db-down", help="stop the embedded cluster")
     sub.add_parser("db-url", help="print the libpq URL of the database in use")
-    sub.add_parser("psql", help="open psql on the database in use")
+    psql = sub.add_parser("psql", help="open psql on the database in use")
+    psql.add_argument("--replica", action="store_true", help="on DATABASE_READ_URL instead")
     sub.add_parser("migrate", help="apply pending migrations and re-apply SQL functions")
     sub.add_parser(
         "db-reset", help="drop, re-create and migrate the embedded cluster's database (data lost)"
@@ -319,7 +365,21 @@ def main(argv: list[str] | None = None, *, extra: Sequence[Extra] = ()) -> None:
     roads_action.add_parser("list", help="list imported regions")
     drop = roads_action.add_parser("drop", help="drop a region and its roads")
     drop.add_argument("name")
+    ha_parser = sub.add_parser("ha", help="a pg_auto_failover formation on this machine")
+    ha_action = ha_parser.add_subparsers(dest="action", required=True)
+    ha_up = ha_action.add_parser("up", help="create/start a monitor, a primary and standbys")
+    ha_up.add_argument("--standbys", type=int, default=2, choices=range(1, 8), metavar="N")
+    ha_url = ha_action.add_parser("url", help="print the multi-host URL of the primary")
+    ha_url.add_argument(
+        "--replica", action="store_true", help="a URL preferring a standby (DATABASE_READ_URL)"
+    )
+    ha_action.add_parser("status", help="who is primary, each node's state and LSN")
+    ha_action.add_parser("switchover", help="a planned switchover to a standby")
+    ha_action.add_parser("crash", help="SIGKILL the primary node (service and postmaster)")
+    ha_down = ha_action.add_parser("down", help="stop the monitor and every node")
+    ha_down.add_argument("--purge", action="store_true", help="and delete their data")
     commands: dict[str, Command] = {
+        "ha": cmd_ha,
         "db-up": cmd_db_up,
         "db-down": cmd_db_down,
         "db-url": cmd_db_url,

@@ -167,8 +167,7 @@ class Cluster:
         if too_long or not self._reachable(self.link):
             # The checkout is not traversable by the cluster's user (say, under /root) or too deep
             # for a unix socket: keep the cluster in a short, reachable place and link to it.
-            digest = hashlib.sha256(str(self.home).encode()).hexdigest()[:12]
-            target = Path("/var/tmp/dispatch-pg") / digest  # noqa: S108 - private 0700 dir
+            target = self._spill_target()
             target.mkdir(parents=True, exist_ok=True, mode=0o700)
             os.chmod(target.parent, 0o755)  # noqa: S103 - traversable parent only
             self._chown(target)
@@ -177,6 +176,11 @@ class Cluster:
             self.link.rmdir()
             self.link.symlink_to(target)
             log.info("embedded cluster lives in %s (linked from %s)", target, self.link)
+
+    def _spill_target(self) -> Path:
+        """Where the cluster lives when the checkout is not reachable (or too deep)."""
+        digest = hashlib.sha256(str(self.home).encode()).hexdigest()[:12]
+        return Path("/var/tmp/dispatch-pg") / digest  # noqa: S108 - private 0700 dir
 
     def _chown(self, path: Path) -> None:
         if self.os_user:

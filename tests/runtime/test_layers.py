@@ -10,6 +10,7 @@ import sys
 from dispatch.core.config import PROJECT_ROOT
 
 COMMANDS = {
+    "ha",
     "db-up",
     "db-down",
     "db-url",

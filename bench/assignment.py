@@ -102,16 +102,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     figures = {}
     for city, centre in (("algiers", ALGIERS), ("monaco", MONACO)):
         if city == "monaco":
-            conn = await asyncpg.connect(url)
-            try:
-                covered = await conn.fetchval(
-                    "SELECT roads.covers(ST_SetSRID(ST_MakePoint($2, $1), 4326))", *centre
-                )
-            finally:
-                await conn.close()
-            if not covered:
-                say("monaco: no road graph in the bench database (dispatch roads import): skipped")
-                continue
+            from bench.simulate.roads import ensure_graph
+
+            await ensure_graph(url)  # the Monaco extract (© OpenStreetMap contributors, ODbL)
         span = args.span_km if city == "algiers" else 2.0
         figures[city] = await one_city(
             url,

@@ -291,11 +291,16 @@ def simulate_assignment() -> str:
     """offer_policy assignment beside the other policies over three seeds, and its batch's solve
     time (bench/results/simulate_assignment.json, assignment.json)."""
     parts = []
-    doc = _load("simulate_assignment")
-    if doc is not None and "seeds_table" in doc["figures"]:
+    for name, title in (
+        ("simulate_assignment", "The four policies over three days (100x)"),
+        ("simulate_assignment_50x", "Rounds and batches at 50x"),
+    ):
+        doc = _load(name)
+        if doc is None or "seeds_table" not in doc["figures"]:
+            continue
         p = doc["parameters"]
         parts.append(
-            f"### The four policies over three days\n\n"
+            f"### {title}\n\n"
             f"Profile `{p['profile']}`: {p['hours']:g} simulated h from {p['start_h']:g} h at "
             f"{p['compression']:g}x, {p['assistants']} assistants, {p['per_day']:g} requests/day, "
             f"seeds {', '.join(map(str, p['seeds']))}, the policies run side by side. "

@@ -851,10 +851,15 @@ CREATE FUNCTION dispatch.assignment_pairs(request_ids bigint[], area text) RETUR
     AS $$
 DECLARE
     cap      double precision := dispatch.setting_numeric('assignment_cost_cap_s');
+    speed    double precision := dispatch.setting_numeric('straight_line_speed_kmh') / 3.6;
     -- Beyond this the straight line alone is over the cap; a road may be faster than the straight
     -- line's speed, so a pickup a graph covers looks as far as the widest round.
-    line_r   double precision := cap * dispatch.setting_numeric('straight_line_speed_kmh') / 3.6;
+    line_r   double precision := cap * speed;
     road_r   double precision := greatest(dispatch.setting_numeric('offer_max_radius_m'), line_r);
+    -- Who holds an open offer now (an assistant holds at most one exclusive offer, and one
+    -- offered something by the rounds is busy answering it): read once for the whole batch.
+    busy     bigint[] := ARRAY(SELECT DISTINCT o.assistant_id FROM dispatch.offers o
+                                WHERE o.expires_at > now() AND o.state = 'open');
     r        record;
     ids      bigint[];
     places   geography[];
@@ -862,30 +867,26 @@ DECLARE
     times    double precision[];
 BEGIN
     FOR r IN
-        SELECT q.id, q.pickup, roads.covers(q.pickup::geometry) AS covered
+        SELECT q.id, q.pickup, roads.covers(q.pickup::geometry) AS covered,
+               -- Anyone offered this request before (declined, let it expire): never again.
+               ARRAY(SELECT o.assistant_id FROM dispatch.offers o WHERE o.assistance_id = q.id)
+                   || busy AS excluded
           FROM dispatch.assistance_requests q WHERE q.id = ANY (request_ids) ORDER BY q.id
     LOOP
-        -- Idle eligible assistants within reach, minus anyone holding an open offer (an assistant
-        -- holds at most one exclusive offer) and anyone this request was offered to before
-        -- (declined, let it expire: never again).
         SELECT array_agg(v.user_id ORDER BY v.user_id), array_agg(v.geog ORDER BY v.user_id),
                array_agg(ST_Distance(v.geog, r.pickup) ORDER BY v.user_id)
           INTO ids, places, ds
           FROM dispatch.available_assistants v
          WHERE v.service_type = area
            AND ST_DWithin(v.geog, r.pickup, CASE WHEN r.covered THEN road_r ELSE line_r END)
-           AND NOT EXISTS (SELECT 1 FROM dispatch.offers o
-                            WHERE o.assistant_id = v.user_id AND o.state = 'open'
-                              AND o.expires_at > now())
-           AND NOT EXISTS (SELECT 1 FROM dispatch.offers o
-                            WHERE o.assistance_id = r.id AND o.assistant_id = v.user_id);
+           AND v.user_id <> ALL (r.excluded);
         CONTINUE WHEN ids IS NULL;
         times := CASE WHEN r.covered THEN dispatch.road_times(r.pickup, places) END;
         RETURN QUERY
         SELECT r.id, u.id, c.s, CASE WHEN times[u.i] IS NULL THEN 'straight_line' ELSE 'road' END,
                u.d
           FROM unnest(ids, ds) WITH ORDINALITY AS u(id, d, i),
-               LATERAL (SELECT coalesce(times[u.i], dispatch.straight_line_eta_s(u.d)) AS s) c
+               LATERAL (SELECT coalesce(times[u.i], u.d / speed) AS s) c
          WHERE c.s <= cap;
     END LOOP;
 END;
@@ -929,14 +930,14 @@ BEGIN
              FOR UPDATE SKIP LOCKED) x;
         CONTINUE WHEN reqs IS NULL;
         area := a;
+        -- Built as json text, then parsed once: jsonb_agg of thousands of small arrays costs
+        -- several times as much.
         SELECT jsonb_build_object(
                    'requests', to_jsonb(reqs),
-                   'pairs', coalesce(jsonb_agg(jsonb_build_array(p.assistance_id, p.assistant_id,
-                                                                 round(p.cost_s::numeric, 1),
-                                                                 p.eta_source,
-                                                                 round(p.distance_m::numeric, 1))
-                                               ORDER BY p.assistance_id, p.cost_s, p.assistant_id),
-                                     '[]'))
+                   'pairs', coalesce(json_agg(json_build_array(p.assistance_id, p.assistant_id,
+                                                               round(p.cost_s * 10) / 10,
+                                                               p.eta_source, round(p.distance_m))
+                                             )::jsonb, '[]'))
           INTO problem
           FROM dispatch.assignment_pairs(reqs, a) p;
         RETURN NEXT;
@@ -2699,6 +2700,7 @@ DECLARE
     rid       bigint;
     req       dispatch.assistance_requests;
     pick      record;
+    x         record;
     best_id   bigint;
     best_cost double precision;
     n_cand    integer;
@@ -2718,25 +2720,44 @@ BEGIN
             problem -> 'pairs', 0)
     RETURNING id INTO batch;
 
-    FOR rid IN SELECT jsonb_array_elements_text(problem -> 'requests')::bigint LOOP
+    -- Each request with its candidates' count, its cheapest candidate and the solver's pick (with
+    -- the pair's cost as costed): one pass over the pairs, however many requests.
+    FOR x IN
+        WITH pairs AS (
+            SELECT (p ->> 0)::bigint AS rid, (p ->> 1)::bigint AS aid,
+                   (p ->> 2)::double precision AS cost, p ->> 3 AS src,
+                   (p ->> 4)::double precision AS dist
+              FROM jsonb_array_elements(problem -> 'pairs') p
+        ), per AS (
+            SELECT pairs.rid, count(*)::integer AS n, (array_agg(pairs.aid ORDER BY pairs.cost,
+                                                                 pairs.aid))[1] AS best_id,
+                   min(pairs.cost) AS best_cost
+              FROM pairs GROUP BY pairs.rid
+        ), sol AS (
+            SELECT DISTINCT ON ((s ->> 0)::bigint) (s ->> 0)::bigint AS rid,
+                   (s ->> 1)::bigint AS aid
+              FROM jsonb_array_elements(solution) s
+        )
+        SELECT q.rid, coalesce(per.n, 0) AS n, per.best_id, per.best_cost,
+               pairs.aid AS assistant_id, pairs.cost AS cost_s, pairs.src AS eta_source,
+               pairs.dist AS distance_m
+          FROM jsonb_array_elements_text(problem -> 'requests') WITH ORDINALITY AS q0(rid_text, i)
+          CROSS JOIN LATERAL (SELECT q0.rid_text::bigint AS rid) q
+          LEFT JOIN per ON per.rid = q.rid
+          LEFT JOIN sol ON sol.rid = q.rid
+          LEFT JOIN pairs ON pairs.rid = sol.rid AND pairs.aid = sol.aid
+         ORDER BY q0.i
+    LOOP
+        rid := x.rid;
+        n_cand := x.n;
+        best_id := x.best_id;
+        best_cost := x.best_cost;
+        pick := x;
         -- Locked by dispatch.assignment_problems in this transaction; still waiting unless this
         -- session changed it since (it cannot have been anyone else).
         SELECT * INTO req FROM dispatch.assistance_requests r WHERE r.id = rid FOR UPDATE;
         CONTINUE WHEN NOT FOUND OR req.status <> 'requested' OR NOT req.assigning
                       OR req.queued_at IS NULL;
-        SELECT count(*), (array_agg((p ->> 1)::bigint ORDER BY (p ->> 2)::double precision))[1],
-               min((p ->> 2)::double precision)
-          INTO n_cand, best_id, best_cost
-          FROM jsonb_array_elements(problem -> 'pairs') p WHERE (p ->> 0)::bigint = rid;
-        -- The solver's pick for it, if any, with the pair's cost as costed.
-        SELECT (s ->> 1)::bigint AS assistant_id, (p ->> 2)::double precision AS cost_s,
-               p ->> 3 AS eta_source, (p ->> 4)::double precision AS distance_m
-          INTO pick
-          FROM jsonb_array_elements(solution) s
-          JOIN jsonb_array_elements(problem -> 'pairs') p
-            ON (p ->> 0)::bigint = rid AND (p ->> 1)::bigint = (s ->> 1)::bigint
-         WHERE (s ->> 0)::bigint = rid
-         LIMIT 1;
         -- The exclusive offer, if the assistant is still idle and holds no open offer (an
         -- assistant holds at most one: this check, the only writer of exclusive offers being the
         -- one batch at a time, and the pairs leaving out anyone offered something, enforce it).

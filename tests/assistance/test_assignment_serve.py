@@ -150,6 +150,15 @@ async def test_the_batch_resolves_the_crossing_the_nearest_would_strand(city, db
         assert (status, body["code"]) == (409, "NOT_OFFERED")
         assert (await _answer(session, server.base, settings, b, "accept", r1))[0] == 200
         assert (await _answer(session, server.base, settings, a, "accept", r2))[0] == 200
+        # The dispatcher's request detail shows the batch's decision.
+        dispatcher = await create_user(db, role="dispatcher")
+        async with session.get(
+            f"{server.base}/api/dispatch/requests/{r2}/", headers=auth_header(settings, dispatcher)
+        ) as resp:
+            assert resp.status == 200, await resp.text()
+            (decision,) = (await resp.json())["batches"]
+        assert (decision["outcome"], decision["assistant_id"]) == ("offered", a.id)
+        assert decision["cost_s"] == pytest.approx(720, abs=1)  # 4 km at 20 km/h
         for feed in feeds:
             await feed.ws.close()
     why = await db.fetchval("SELECT dispatch.request_batches($1)", r1)

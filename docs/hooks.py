@@ -294,6 +294,10 @@ def simulate_assignment() -> str:
     for name, title in (
         ("simulate_assignment", "The four policies over three days (100x)"),
         ("simulate_assignment_50x", "Rounds and batches at 50x"),
+        (
+            "simulate_monaco_assignment",
+            "The road city (Monaco): rounds and batches, road and straight",
+        ),
     ):
         doc = _load(name)
         if doc is None or "seeds_table" not in doc["figures"]:
@@ -321,10 +325,12 @@ def simulate_assignment() -> str:
             "### One batch's time (`python -m bench.assignment`)\n\n"
             f"{label(bench)}\n\n"
             "| batch | pass p50 / p90 (cost, solve, issue) | solve p50 | ≤ 100 ms |\n"
-            "|---|---|---|---|\n"
-            + "".join(f"| {a} | {b} | {c} | {d} |\n" for a, b, c, d in rows)
+            "|---|---|---|---|\n" + "".join(f"| {a} | {b} | {c} | {d} |\n" for a, b, c, d in rows)
         )
-    return "\n".join(parts) or "No assignment run recorded (`bench/results/simulate_assignment.json`).\n"
+    return (
+        "\n".join(parts)
+        or "No assignment run recorded (`bench/results/simulate_assignment.json`).\n"
+    )
 
 
 def changes() -> str:

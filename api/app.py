@@ -34,6 +34,7 @@ from api.security import setup_security
 from api.ws.hub import Hub
 from api.ws.sessions import SESSIONS, SessionSockets
 from dispatch.accounts import revocation
+from dispatch.assistance.assignment import AssignmentDriver
 from dispatch.assistance.etas import EtaRefresher
 from dispatch.assistance.offers import OfferDriver
 from dispatch.core import db
@@ -126,14 +127,22 @@ async def _fleet_feed_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _offers_ctx(app: web.Application) -> AsyncIterator[None]:
-    """The offer-round driver and the ETA refresher (only on the app's own pool: not in test
-    transactions)."""
+    """The offer-round driver, the assignment batch driver and the ETA refresher (only on the
+    app's own pool: not in test transactions)."""
     settings = app[SETTINGS].dispatch
     driver = OfferDriver(
         app[POOL],
         interval=settings.offer_driver_interval_ms / 1000,
         batch=max(settings.offer_driver_batch, 1),
         # The frames of a pass go out at once instead of at the publisher's next timer pass.
+        on_change=app[PUBLISHER].kick,
+    )
+    # offer_policy assignment: the batches and their exclusive offers (assignment.sql); idle but
+    # for one cheap transaction a pass under the rounds.
+    batches = AssignmentDriver(
+        app[POOL],
+        interval=settings.assignment_driver_interval_ms / 1000,
+        max_requests=max(settings.assignment_max_requests, 1),
         on_change=app[PUBLISHER].kick,
     )
     # Accepted jobs' ETAs, refreshed as their assistants drive (etas.sql).
@@ -144,9 +153,11 @@ async def _offers_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     if app[OWN_POOL]:
         await driver.start()
+        await batches.start()
         await etas.start()
     yield
     await etas.stop()
+    await batches.stop()
     await driver.stop()
 
 

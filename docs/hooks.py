@@ -6,6 +6,7 @@ A page asks for a generated part with a marker line, `<!-- generated: NAME -->`:
 - `bench`: the latest results of each benchmark, from `bench/results/*.json`, each labelled with the
   commit, date and machine its JSON records, a missed target marked MISSED beside its figure;
 - `simulate`: the simulated day's runs, from `bench/results/simulate*.json`, labelled the same way;
+- `simulate_assignment`: the assignment policy beside the others over three seeds, and one batch's time;
 - `changes`: CHANGES.md, the history, as a page.
 
 `python docs/hooks.py NAME` prints a part. tests/docs/test_docs.py checks the pages against the code.
@@ -293,6 +294,52 @@ def simulate_roads() -> str:
     )
 
 
+def simulate_assignment() -> str:
+    """offer_policy assignment beside the other policies over three seeds, and its batch's solve
+    time (bench/results/simulate_assignment.json, assignment.json)."""
+    parts = []
+    for name, title in (
+        ("simulate_assignment", "The four policies over three days (100x)"),
+        ("simulate_assignment_50x", "Rounds and batches at 50x"),
+        (
+            "simulate_monaco_assignment",
+            "The road city (Monaco): rounds and batches, road and straight",
+        ),
+    ):
+        doc = _load(name)
+        if doc is None or "seeds_table" not in doc["figures"]:
+            continue
+        p = doc["parameters"]
+        parts.append(
+            f"### {title}\n\n"
+            f"Profile `{p['profile']}`: {p['hours']:g} simulated h from {p['start_h']:g} h at "
+            f"{p['compression']:g}x, {p['assistants']} assistants, {p['per_day']:g} requests/day, "
+            f"seeds {', '.join(map(str, p['seeds']))}, the policies run side by side. "
+            f"{label(doc)}\n\n{doc['figures']['seeds_table']}\n"
+        )
+    bench = _load("assignment")
+    if bench is not None:
+        rows = [
+            (
+                f"{city}: {f['requests']} requests x {f['assistants']} assistants",
+                f"{f['pass_ms']['p50_ms']} / {f['pass_ms']['p90_ms']} ms",
+                f"{f['solve_ms']['p50_ms']} ms",
+                "met" if f["pass_ms"]["p90_ms"] <= 100 else "**MISSED**",
+            )
+            for city, f in bench["figures"].items()
+        ]
+        parts.append(
+            "### One batch's time (`python -m bench.assignment`)\n\n"
+            f"{label(bench)}\n\n"
+            "| batch | pass p50 / p90 (cost, solve, issue) | solve p50 | ≤ 100 ms |\n"
+            "|---|---|---|---|\n" + "".join(f"| {a} | {b} | {c} | {d} |\n" for a, b, c, d in rows)
+        )
+    return (
+        "\n".join(parts)
+        or "No assignment run recorded (`bench/results/simulate_assignment.json`).\n"
+    )
+
+
 def changes() -> str:
     """CHANGES.md as a page of the manual (it links the manual as docs/… from the repository root)."""
     return (ROOT / "CHANGES.md").read_text().replace("](docs/", "](")
@@ -303,6 +350,7 @@ PARTS: dict[str, Callable[[], str]] = {
     "bench": bench,
     "simulate": simulate,
     "simulate_roads": simulate_roads,
+    "simulate_assignment": simulate_assignment,
     "changes": changes,
 }
 

@@ -407,6 +407,10 @@ CREATE TABLE dispatch.assistance_requests (
     eta_at timestamp with time zone,
     distance_source text DEFAULT 'straight_line'::text NOT NULL,
     arrivals_key integer,
+    assigning boolean DEFAULT false NOT NULL,
+    assignment_batches smallint DEFAULT 0 NOT NULL,
+    queued_at timestamp with time zone,
+    CONSTRAINT assistance_requests_assignment_batches_check CHECK ((assignment_batches >= 0)),
     CONSTRAINT assistance_requests_assistant_check CHECK (((status = ANY (ARRAY['requested'::text, 'canceled'::text])) OR (assistant_id IS NOT NULL))),
     CONSTRAINT assistance_requests_distance_check CHECK ((distance_km >= (0)::double precision)),
     CONSTRAINT assistance_requests_distance_source_check CHECK ((distance_source = ANY (ARRAY['road'::text, 'straight_line'::text]))),
@@ -491,6 +495,24 @@ COMMENT ON COLUMN dispatch.assistance_requests.distance_source IS 'Which pickup-
 --
 
 COMMENT ON COLUMN dispatch.assistance_requests.arrivals_key IS 'Where road ranking applies: a hash of the straight-line preselection (who, and when each last moved) at the round''s last look for arrivals; an unchanged one needs no new routing call.';
+
+--
+-- Name: COLUMN assistance_requests.assigning; Type: COMMENT; Schema: dispatch; Owner: -
+--
+
+COMMENT ON COLUMN dispatch.assistance_requests.assigning IS 'In the assignment phase (offer_policy assignment): waiting for a batch or holding an exclusive offer; false once it falls back to rounds or leaves requested.';
+
+--
+-- Name: COLUMN assistance_requests.assignment_batches; Type: COMMENT; Schema: dispatch; Owner: -
+--
+
+COMMENT ON COLUMN dispatch.assistance_requests.assignment_batches IS 'How many assignment batches considered this request.';
+
+--
+-- Name: COLUMN assistance_requests.queued_at; Type: COMMENT; Schema: dispatch; Owner: -
+--
+
+COMMENT ON COLUMN dispatch.assistance_requests.queued_at IS 'Since when the request waits for the next assignment batch (NULL while it holds an exclusive offer or is not in the assignment phase).';
 
 --
 -- Name: advance_offer_round(dispatch.assistance_requests); Type: FUNCTION; Schema: dispatch; Owner: -
@@ -733,6 +755,256 @@ $$;
 --
 
 COMMENT ON FUNCTION dispatch.assigned_frame(request dispatch.assistance_requests, reason text) IS 'The "assigned" frame an assistant gets when a dispatcher gives them a job: the offer''s fields (new_assistance_request, with the assistant''s eta_s and eta_source) plus reason.';
+
+--
+-- Name: assignment_batch(bigint); Type: FUNCTION; Schema: dispatch; Owner: -
+--
+
+CREATE FUNCTION dispatch.assignment_batch(batch_id bigint) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT jsonb_build_object(
+        'id', b.id, 'area', b.area, 'started_at', dispatch.iso_utc(b.started_at),
+        'solve_ms', b.solve_ms, 'requests', to_jsonb(b.requests),
+        'assistants', to_jsonb(b.assistants), 'matched', b.matched,
+        'total_cost_s', b.total_cost_s,
+        'costs', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                                     'assistance_id', (p ->> 0)::bigint,
+                                     'assistant_id', (p ->> 1)::bigint,
+                                     'cost_s', (p ->> 2)::double precision,
+                                     'eta_source', p ->> 3,
+                                     'distance_m', (p ->> 4)::double precision)), '[]')
+                    FROM jsonb_array_elements(b.costs) p),
+        'decisions', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                                         'assistance_id', d.assistance_id,
+                                         'assistant_id', d.assistant_id,
+                                         'cost_s', d.cost_s, 'eta_source', d.eta_source,
+                                         'distance_m', d.distance_m, 'candidates', d.candidates,
+                                         'nearest_id', d.nearest_id,
+                                         'nearest_cost_s', d.nearest_cost_s,
+                                         'outcome', d.outcome) ORDER BY d.assistance_id), '[]')
+                        FROM dispatch.assignment_decisions d WHERE d.batch_id = b.id))
+    FROM dispatch.assignment_batches b
+    WHERE b.id = assignment_batch.batch_id
+$$;
+
+--
+-- Name: FUNCTION assignment_batch(batch_id bigint); Type: COMMENT; Schema: dispatch; Owner: -
+--
+
+COMMENT ON FUNCTION dispatch.assignment_batch(batch_id bigint) IS 'One assignment batch explained: {id, area, started_at, solve_ms, requests, assistants, matched, total_cost_s, costs: [{assistance_id, assistant_id, cost_s, eta_source, distance_m}] (every candidate pair considered), decisions: [{assistance_id, assistant_id, cost_s, ..., nearest_id, nearest_cost_s, outcome}]}; NULL for an unknown id.';
+
+--
+-- Name: assignment_fall_back(dispatch.assistance_requests); Type: FUNCTION; Schema: dispatch; Owner: -
+--
+
+CREATE FUNCTION dispatch.assignment_fall_back(request dispatch.assistance_requests) RETURNS dispatch.assistance_requests
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    req dispatch.assistance_requests;
+BEGIN
+    UPDATE dispatch.assistance_requests r SET assigning = false, queued_at = NULL
+     WHERE r.id = request.id
+    RETURNING * INTO req;
+    -- Round 1 of the rounds (offer_round is still 0): nobody offered it already is offered again.
+    RETURN dispatch.start_offer_round(req);
+END;
+$$;
+
+--
+-- Name: FUNCTION assignment_fall_back(request dispatch.assistance_requests); Type: COMMENT; Schema: dispatch; Owner: -
+--
+
+COMMENT ON FUNCTION dispatch.assignment_fall_back(request dispatch.assistance_requests) IS 'Internal (request row locked, no open offer): leave the assignment phase and start offer round 1 (dispatch.start_offer_round); those who declined or let an exclusive offer expire are not offered it again.';
+
+--
+-- Name: assignment_housekeeping(integer); Type: FUNCTION; Schema: dispatch; Owner: -
+--
+
+CREATE FUNCTION dispatch.assignment_housekeeping(max_requests integer DEFAULT 100) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    req     dispatch.assistance_requests;
+    changed integer := 0;
+    policy  text := dispatch.offer_policy();
+BEGIN
+    -- Exclusive offers past their expiry: offer_withdrawn (expired) to the assistant, the request
+    -- back into the queue. SKIP LOCKED: an accept or decline in progress on it decides first.
+    FOR req IN
+        SELECT r.* FROM dispatch.assistance_requests r
+         WHERE r.assigning AND r.status = 'requested' AND r.queued_at IS NULL
+           AND EXISTS (SELECT 1 FROM dispatch.offers o
+                        WHERE o.assistance_id = r.id AND o.state = 'open'
+                          AND o.batch_id IS NOT NULL AND o.expires_at <= now())
+         ORDER BY r.id
+         LIMIT max_requests
+         FOR UPDATE OF r SKIP LOCKED
+    LOOP
+        PERFORM dispatch.close_round_offers(req.id);
+        PERFORM dispatch.assignment_requeue(req);
+        changed := changed + 1;
+    END LOOP;
+    -- Waiting requests when batches stopped (the policy went back to rounds, or
+    -- assignment_max_batches was lowered): to the rounds now, not after a batch that never comes.
+    FOR req IN
+        SELECT r.* FROM dispatch.assistance_requests r
+         WHERE r.assigning AND r.status = 'requested' AND r.queued_at IS NOT NULL
+           AND (policy <> 'assignment'
+                OR r.assignment_batches >= dispatch.setting_numeric('assignment_max_batches'))
+         ORDER BY r.queued_at
+         LIMIT max_requests
+         FOR UPDATE OF r SKIP LOCKED
+    LOOP
+        PERFORM dispatch.assignment_fall_back(req);
+        changed := changed + 1;
+    END LOOP;
+    RETURN changed;
+END;
+$$;
+
+--
+-- Name: FUNCTION assignment_housekeeping(max_requests integer); Type: COMMENT; Schema: dispatch; Owner: -
+--
+
+COMMENT ON FUNCTION dispatch.assignment_housekeeping(max_requests integer) IS 'Part of the batch driver''s pass: expire exclusive offers past their expires_at (their requests go back to the next batch, or to the rounds after assignment_max_batches), and send waiting requests to the rounds when no batch will come (offer_policy is not assignment). Returns the number of requests changed. Safe from any number of sessions (SKIP LOCKED).';
+
+--
+-- Name: assignment_pairs(bigint[], text); Type: FUNCTION; Schema: dispatch; Owner: -
+--
+
+CREATE FUNCTION dispatch.assignment_pairs(request_ids bigint[], area text) RETURNS TABLE(assistance_id bigint, assistant_id bigint, cost_s double precision, eta_source text, distance_m double precision)
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    cap      double precision := dispatch.setting_numeric('assignment_cost_cap_s');
+    speed    double precision := dispatch.setting_numeric('straight_line_speed_kmh') / 3.6;
+    -- Beyond this the straight line alone is over the cap; a road may be faster than the straight
+    -- line's speed, so a pickup a graph covers looks as far as the widest round.
+    line_r   double precision := cap * speed;
+    road_r   double precision := greatest(dispatch.setting_numeric('offer_max_radius_m'), line_r);
+    -- Who holds an open offer now (an assistant holds at most one exclusive offer, and one
+    -- offered something by the rounds is busy answering it): read once for the whole batch.
+    busy     bigint[] := ARRAY(SELECT DISTINCT o.assistant_id FROM dispatch.offers o
+                                WHERE o.expires_at > now() AND o.state = 'open');
+    r        record;
+    ids      bigint[];
+    places   geography[];
+    ds       double precision[];
+    times    double precision[];
+BEGIN
+    FOR r IN
+        SELECT q.id, q.pickup, roads.covers(q.pickup::geometry) AS covered,
+               -- Anyone offered this request before (declined, let it expire): never again.
+               ARRAY(SELECT o.assistant_id FROM dispatch.offers o WHERE o.assistance_id = q.id)
+                   || busy AS excluded
+          FROM dispatch.assistance_requests q WHERE q.id = ANY (request_ids) ORDER BY q.id
+    LOOP
+        SELECT array_agg(v.user_id ORDER BY v.user_id), array_agg(v.geog ORDER BY v.user_id),
+               array_agg(ST_Distance(v.geog, r.pickup) ORDER BY v.user_id)
+          INTO ids, places, ds
+          FROM dispatch.available_assistants v
+         WHERE v.service_type = area
+           AND ST_DWithin(v.geog, r.pickup, CASE WHEN r.covered THEN road_r ELSE line_r END)
+           AND v.user_id <> ALL (r.excluded);
+        CONTINUE WHEN ids IS NULL;
+        times := CASE WHEN r.covered THEN dispatch.road_times(r.pickup, places) END;
+        RETURN QUERY
+        SELECT r.id, u.id, c.s, CASE WHEN times[u.i] IS NULL THEN 'straight_line' ELSE 'road' END,
+               u.d
+          FROM unnest(ids, ds) WITH ORDINALITY AS u(id, d, i),
+               LATERAL (SELECT coalesce(times[u.i], u.d / speed) AS s) c
+         WHERE c.s <= cap;
+    END LOOP;
+END;
+$$;
+
+--
+-- Name: FUNCTION assignment_pairs(request_ids bigint[], area text); Type: COMMENT; Schema: dispatch; Owner: -
+--
+
+COMMENT ON FUNCTION dispatch.assignment_pairs(request_ids bigint[], area text) IS 'The candidate pairs of a batch: for each request, every idle eligible assistant of the area''s service type who holds no open offer and was never offered that request, with the travel time cost_s (road seconds where a graph covers the pickup, dispatch.road_times; else the straight-line ETA), eta_source and distance_m; pairs over assignment_cost_cap_s are left out.';
+
+--
+-- Name: assignment_problems(integer); Type: FUNCTION; Schema: dispatch; Owner: -
+--
+
+CREATE FUNCTION dispatch.assignment_problems(max_requests integer DEFAULT 500) RETURNS TABLE(area text, problem jsonb)
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    a        text;
+    reqs     bigint[];
+BEGIN
+    -- An area (a service type: only its assistants can serve its requests) is due once its oldest
+    -- waiting request has waited assignment_window_s: requests arriving meanwhile join it.
+    FOR a IN
+        SELECT r.service_type FROM dispatch.assistance_requests r
+         WHERE r.assigning AND r.queued_at IS NOT NULL AND r.status = 'requested'
+         GROUP BY r.service_type
+        HAVING min(r.queued_at)
+               <= now() - make_interval(secs => dispatch.setting_numeric('assignment_window_s'))
+         ORDER BY 1
+    LOOP
+        -- Locked until the caller's transaction ends: accepts, cancels and the other processes'
+        -- drivers wait for (or skip) them while the batch is solved and issued.
+        SELECT array_agg(x.id ORDER BY x.queued_at, x.id) INTO reqs FROM (
+            SELECT r.id, r.queued_at FROM dispatch.assistance_requests r
+             WHERE r.assigning AND r.queued_at IS NOT NULL AND r.status = 'requested'
+               AND r.service_type = a
+             ORDER BY r.queued_at, r.id
+             LIMIT max_requests
+             FOR UPDATE SKIP LOCKED) x;
+        CONTINUE WHEN reqs IS NULL;
+        area := a;
+        -- Built as json text, then parsed once: jsonb_agg of thousands of small arrays costs
+        -- several times as much.
+        SELECT jsonb_build_object(
+                   'requests', to_jsonb(reqs),
+                   'pairs', coalesce(json_agg(json_build_array(p.assistance_id, p.assistant_id,
+                                                               round(p.cost_s * 10) / 10,
+                                                               p.eta_source, round(p.distance_m))
+                                             )::jsonb, '[]'))
+          INTO problem
+          FROM dispatch.assignment_pairs(reqs, a) p;
+        RETURN NEXT;
+    END LOOP;
+END;
+$$;
+
+--
+-- Name: FUNCTION assignment_problems(max_requests integer); Type: COMMENT; Schema: dispatch; Owner: -
+--
+
+COMMENT ON FUNCTION dispatch.assignment_problems(max_requests integer) IS 'The batch driver''s question: for each area (service type) whose oldest waiting request has waited assignment_window_s, its waiting requests (up to max_requests, locked FOR UPDATE SKIP LOCKED until the caller''s transaction ends) and the candidate pairs (dispatch.assignment_pairs) as {requests: [id], pairs: [[assistance_id, assistant_id, cost_s, eta_source, distance_m]]}.';
+
+--
+-- Name: assignment_requeue(dispatch.assistance_requests); Type: FUNCTION; Schema: dispatch; Owner: -
+--
+
+CREATE FUNCTION dispatch.assignment_requeue(request dispatch.assistance_requests) RETURNS dispatch.assistance_requests
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    req dispatch.assistance_requests;
+BEGIN
+    IF dispatch.offer_policy() <> 'assignment'
+       OR request.assignment_batches >= dispatch.setting_numeric('assignment_max_batches') THEN
+        RETURN dispatch.assignment_fall_back(request);
+    END IF;
+    UPDATE dispatch.assistance_requests r SET queued_at = now()
+     WHERE r.id = request.id
+    RETURNING * INTO req;
+    RETURN req;
+END;
+$$;
+
+--
+-- Name: FUNCTION assignment_requeue(request dispatch.assistance_requests); Type: COMMENT; Schema: dispatch; Owner: -
+--
+
+COMMENT ON FUNCTION dispatch.assignment_requeue(request dispatch.assistance_requests) IS 'Internal (request row locked, its exclusive offer just declined or expired): back into the next batch, or to the rounds once it took part in assignment_max_batches batches (or the policy is no longer assignment).';
 
 --
 -- Name: assistance_json(dispatch.assistance_requests); Type: FUNCTION; Schema: dispatch; Owner: -
@@ -1791,11 +2063,16 @@ BEGIN
     END IF;
     PERFORM dispatch.emit('dispatch',
                           dispatch.feed_offer_frame(declined, dispatch.point_json(req.pickup)));
-    -- Everyone offered this round said no: the next round starts now, not at the deadline.
+    -- Everyone offered this round said no: the next round starts now, not at the deadline. An
+    -- exclusive offer of an assignment batch declined: back into the next batch (assignment.sql).
     IF req.searching AND NOT EXISTS (
         SELECT 1 FROM dispatch.offers o WHERE o.assistance_id = req.id AND o.state = 'open'
     ) THEN
-        PERFORM dispatch.advance_offer_round(req);
+        IF req.assigning THEN
+            PERFORM dispatch.assignment_requeue(req);
+        ELSE
+            PERFORM dispatch.advance_offer_round(req);
+        END IF;
     END IF;
     RETURN jsonb_build_object('assistance_id', req.id, 'declined', true);
 END;
@@ -1805,7 +2082,7 @@ $$;
 -- Name: FUNCTION decline_offer(assistance_id bigint, assistant_id bigint); Type: COMMENT; Schema: dispatch; Owner: -
 --
 
-COMMENT ON FUNCTION dispatch.decline_offer(assistance_id bigint, assistant_id bigint) IS 'An assistant declines its open offer of a request (never offered it again); when no open offer of the request is left the next round starts at once. DP017 without an open offer.';
+COMMENT ON FUNCTION dispatch.decline_offer(assistance_id bigint, assistant_id bigint) IS 'An assistant declines its open offer of a request (never offered it again); when no open offer of the request is left the next round starts at once (an exclusive offer of an assignment batch: the request waits for the next batch). DP017 without an open offer.';
 
 --
 -- Name: delete_vehicle(bigint, bigint); Type: FUNCTION; Schema: dispatch; Owner: -
@@ -2068,6 +2345,8 @@ BEGIN
                            'at', dispatch.iso_utc(e.created_at))
                        ORDER BY e.id)
                 FROM dispatch.assistance_events e WHERE e.assistance_id = r.id), '[]'),
+            -- offer_policy assignment: each batch's decision for it, and why (assignment.sql).
+            'batches', dispatch.request_batches(r.id),
             -- Who could take it now: the ten soonest (the offer rounds' ranking, but anyone
             -- available within the widest round, offered before or not); the first is the
             -- suggestion.
@@ -2094,7 +2373,7 @@ $$;
 -- Name: FUNCTION dispatch_request_detail(assistance_id bigint, dispatcher_id bigint); Type: COMMENT; Schema: dispatch; Owner: -
 --
 
-COMMENT ON FUNCTION dispatch.dispatch_request_detail(assistance_id bigint, dispatcher_id bigint) IS 'One request for a dispatcher: the assistance object plus offers [{assistant_id, round, distance, eta_s, eta_source, sent_at, state, ...}], events [{from_status, to_status, actor_id, actor_role, reason, at}] and, while requested, candidates [{assistant_id, assistant_name, distance, eta_s, eta_source}], the ten soonest; NULL for an unknown id. DP046 unless the caller is a dispatcher.';
+COMMENT ON FUNCTION dispatch.dispatch_request_detail(assistance_id bigint, dispatcher_id bigint) IS 'One request for a dispatcher: the assistance object plus offers [{assistant_id, round, distance, eta_s, eta_source, sent_at, state, ...}], events [{from_status, to_status, actor_id, actor_role, reason, at}], batches (dispatch.request_batches: each assignment batch''s decision for it) and, while requested, candidates [{assistant_id, assistant_name, distance, eta_s, eta_source}], the ten soonest; NULL for an unknown id. DP046 unless the caller is a dispatcher.';
 
 --
 -- Name: dispatch_requests(bigint, text[], boolean, timestamp with time zone, double precision[], integer, integer); Type: FUNCTION; Schema: dispatch; Owner: -
@@ -2255,6 +2534,7 @@ CREATE TABLE dispatch.offers (
     close_reason text,
     eta_s integer,
     eta_source text,
+    batch_id bigint,
     CONSTRAINT offers_closed_check CHECK (((state = 'open'::text) = (closed_at IS NULL))),
     CONSTRAINT offers_distance_check CHECK ((distance_m >= (0)::double precision)),
     CONSTRAINT offers_eta_s_check CHECK ((eta_s >= 0)),
@@ -2294,6 +2574,12 @@ COMMENT ON COLUMN dispatch.offers.close_reason IS 'Why a withdrawn offer closed:
 --
 
 COMMENT ON COLUMN dispatch.offers.eta_s IS 'The assistant''s travel time to the pickup when offered, seconds (eta_source: by road or by the straight line at straight_line_speed_kmh).';
+
+--
+-- Name: COLUMN offers.batch_id; Type: COMMENT; Schema: dispatch; Owner: -
+--
+
+COMMENT ON COLUMN dispatch.offers.batch_id IS 'The assignment batch that made this exclusive offer (dispatch.assignment_batches); NULL for an offer of the rounds.';
 
 --
 -- Name: feed_offer_frame(dispatch.offers, jsonb); Type: FUNCTION; Schema: dispatch; Owner: -
@@ -2529,6 +2815,148 @@ $$;
 --
 
 COMMENT ON FUNCTION dispatch.iso_utc(ts timestamp with time zone) IS 'A timestamp as ISO 8601 in UTC with a Z suffix and milliseconds, as the API writes times.';
+
+--
+-- Name: issue_assignment_batch(text, jsonb, jsonb, double precision); Type: FUNCTION; Schema: dispatch; Owner: -
+--
+
+CREATE FUNCTION dispatch.issue_assignment_batch(area text, problem jsonb, solution jsonb, solve_ms double precision) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    batch     bigint;
+    timeout   interval := make_interval(
+                  secs => greatest(dispatch.setting_numeric('assignment_offer_timeout_s'), 0.1));
+    k_max     numeric := dispatch.setting_numeric('assignment_max_batches');
+    rid       bigint;
+    req       dispatch.assistance_requests;
+    pick      record;
+    x         record;
+    best_id   bigint;
+    best_cost double precision;
+    n_cand    integer;
+    outcome   text;
+    frame     jsonb;
+    topics    text[] := '{}';
+    frames    jsonb[] := '{}';
+    offered   integer := 0;
+    fell_back integer := 0;
+    total     double precision := 0;
+BEGIN
+    INSERT INTO dispatch.assignment_batches (area, solve_ms, requests, assistants, costs, matched)
+    VALUES (issue_assignment_batch.area, greatest(issue_assignment_batch.solve_ms, 0),
+            ARRAY(SELECT jsonb_array_elements_text(problem -> 'requests')::bigint),
+            ARRAY(SELECT DISTINCT (p ->> 1)::bigint FROM jsonb_array_elements(problem -> 'pairs') p
+                   ORDER BY 1),
+            problem -> 'pairs', 0)
+    RETURNING id INTO batch;
+
+    -- Each request with its candidates' count, its cheapest candidate and the solver's pick (with
+    -- the pair's cost as costed): one pass over the pairs, however many requests.
+    FOR x IN
+        WITH pairs AS (
+            SELECT (p ->> 0)::bigint AS rid, (p ->> 1)::bigint AS aid,
+                   (p ->> 2)::double precision AS cost, p ->> 3 AS src,
+                   (p ->> 4)::double precision AS dist
+              FROM jsonb_array_elements(problem -> 'pairs') p
+        ), per AS (
+            SELECT pairs.rid, count(*)::integer AS n, (array_agg(pairs.aid ORDER BY pairs.cost,
+                                                                 pairs.aid))[1] AS best_id,
+                   min(pairs.cost) AS best_cost
+              FROM pairs GROUP BY pairs.rid
+        ), sol AS (
+            SELECT DISTINCT ON ((s ->> 0)::bigint) (s ->> 0)::bigint AS rid,
+                   (s ->> 1)::bigint AS aid
+              FROM jsonb_array_elements(solution) s
+        )
+        SELECT q.rid, coalesce(per.n, 0) AS n, per.best_id, per.best_cost,
+               pairs.aid AS assistant_id, pairs.cost AS cost_s, pairs.src AS eta_source,
+               pairs.dist AS distance_m
+          FROM jsonb_array_elements_text(problem -> 'requests') WITH ORDINALITY AS q0(rid_text, i)
+          CROSS JOIN LATERAL (SELECT q0.rid_text::bigint AS rid) q
+          LEFT JOIN per ON per.rid = q.rid
+          LEFT JOIN sol ON sol.rid = q.rid
+          LEFT JOIN pairs ON pairs.rid = sol.rid AND pairs.aid = sol.aid
+         ORDER BY q0.i
+    LOOP
+        rid := x.rid;
+        n_cand := x.n;
+        best_id := x.best_id;
+        best_cost := x.best_cost;
+        pick := x;
+        -- Locked by dispatch.assignment_problems in this transaction; still waiting unless this
+        -- session changed it since (it cannot have been anyone else).
+        SELECT * INTO req FROM dispatch.assistance_requests r WHERE r.id = rid FOR UPDATE;
+        CONTINUE WHEN NOT FOUND OR req.status <> 'requested' OR NOT req.assigning
+                      OR req.queued_at IS NULL;
+        -- The exclusive offer, if the assistant is still idle and holds no open offer (an
+        -- assistant holds at most one: this check, the only writer of exclusive offers being the
+        -- one batch at a time, and the pairs leaving out anyone offered something, enforce it).
+        IF pick.assistant_id IS NOT NULL
+           AND EXISTS (SELECT 1 FROM dispatch.available_assistants v
+                        WHERE v.user_id = pick.assistant_id AND v.service_type = req.service_type)
+           AND NOT EXISTS (SELECT 1 FROM dispatch.offers o
+                            WHERE o.assistant_id = pick.assistant_id AND o.state = 'open'
+                              AND o.expires_at > now())
+           AND NOT EXISTS (SELECT 1 FROM dispatch.offers o
+                            WHERE o.assistance_id = rid AND o.assistant_id = pick.assistant_id)
+        THEN
+            UPDATE dispatch.assistance_requests r
+               SET assignment_batches = r.assignment_batches + 1, queued_at = NULL
+             WHERE r.id = rid
+            RETURNING * INTO req;
+            INSERT INTO dispatch.offers (assistance_id, assistant_id, round, distance_m,
+                                         expires_at, eta_s, eta_source, batch_id)
+            VALUES (rid, pick.assistant_id, req.assignment_batches, pick.distance_m,
+                    now() + timeout, round(pick.cost_s)::integer, pick.eta_source, batch);
+            frame := dispatch.offer_frame(req) || jsonb_build_object(
+                'expires_at', dispatch.iso_utc(now() + timeout),
+                'distance', round((pick.distance_m / 1000)::numeric, 3),
+                'eta_s', round(pick.cost_s)::integer, 'eta_source', pick.eta_source,
+                'offer_policy', 'assignment', 'batch_id', batch);
+            topics := topics || ('assistant:' || pick.assistant_id) || 'dispatch'::text;
+            frames := frames || frame || jsonb_build_object(
+                'type', 'offer', 'assistance_id', rid, 'round', req.offer_round,
+                'assistant_ids', jsonb_build_array(pick.assistant_id),
+                'expires_at', dispatch.iso_utc(now() + timeout), 'batch_id', batch);
+            INSERT INTO dispatch.assignment_decisions
+                (batch_id, assistance_id, assistant_id, cost_s, eta_source, distance_m,
+                 candidates, nearest_id, nearest_cost_s, outcome)
+            VALUES (batch, rid, pick.assistant_id, pick.cost_s, pick.eta_source, pick.distance_m,
+                    n_cand, best_id, best_cost, 'offered');
+            offered := offered + 1;
+            total := total + pick.cost_s;
+            CONTINUE;
+        END IF;
+        UPDATE dispatch.assistance_requests r
+           SET assignment_batches = r.assignment_batches + 1, queued_at = now()
+         WHERE r.id = rid
+        RETURNING * INTO req;
+        outcome := CASE WHEN req.assignment_batches >= k_max THEN 'fell_back'
+                        WHEN n_cand = 0 THEN 'no_candidate' ELSE 'unmatched' END;
+        INSERT INTO dispatch.assignment_decisions
+            (batch_id, assistance_id, candidates, nearest_id, nearest_cost_s, outcome)
+        VALUES (batch, rid, n_cand, best_id, best_cost, outcome);
+        IF outcome = 'fell_back' THEN
+            PERFORM dispatch.assignment_fall_back(req);
+            fell_back := fell_back + 1;
+        END IF;
+    END LOOP;
+
+    UPDATE dispatch.assignment_batches b SET matched = offered, total_cost_s = total
+     WHERE b.id = batch;
+    IF cardinality(topics) > 0 THEN
+        PERFORM dispatch.emit_many(topics, frames);
+    END IF;
+    RETURN jsonb_build_object('batch_id', batch, 'offered', offered, 'fell_back', fell_back);
+END;
+$$;
+
+--
+-- Name: FUNCTION issue_assignment_batch(area text, problem jsonb, solution jsonb, solve_ms double precision); Type: COMMENT; Schema: dispatch; Owner: -
+--
+
+COMMENT ON FUNCTION dispatch.issue_assignment_batch(area text, problem jsonb, solution jsonb, solve_ms double precision) IS 'The batch driver''s answer, in its transaction (the requests locked by dispatch.assignment_problems): record the batch (problem as that function returned it, solution [[assistance_id, assistant_id]], the solve''s milliseconds) and each request''s decision, and send each matched request one exclusive offer (new_assistance_request with offer_policy assignment, batch_id, expires_at now() + assignment_offer_timeout_s) to an assistant still idle who holds no open offer; the others wait for the next batch, or fall back to the rounds after assignment_max_batches. Returns {batch_id, offered, fell_back}.';
 
 --
 -- Name: issue_invoice(dispatch.assistance_requests); Type: FUNCTION; Schema: dispatch; Owner: -
@@ -3093,7 +3521,7 @@ $$;
 -- Name: FUNCTION offer_candidates(assistance_id bigint, pickup public.geography, service_type text, radius_m double precision, max_results integer); Type: COMMENT; Schema: dispatch; Owner: -
 --
 
-COMMENT ON FUNCTION dispatch.offer_candidates(assistance_id bigint, pickup public.geography, service_type text, radius_m double precision, max_results integer) IS 'The max_results available assistants of service_type within radius_m metres of pickup who were never offered request assistance_id, soonest first: by road travel time where a graph covers the pickup (among the straight-line nearest roads_preselect_factor x max_results), else by geodesic distance; each with distance_m, eta_s, eta_source and the ranking key rank_s.';
+COMMENT ON FUNCTION dispatch.offer_candidates(assistance_id bigint, pickup public.geography, service_type text, radius_m double precision, max_results integer) IS 'The max_results available assistants of service_type within radius_m metres of pickup who were never offered request assistance_id and hold no open exclusive offer of an assignment batch, soonest first: by road travel time where a graph covers the pickup (among the straight-line nearest roads_preselect_factor x max_results), else by geodesic distance; each with distance_m, eta_s, eta_source and the ranking key rank_s.';
 
 --
 -- Name: offer_frame(dispatch.assistance_requests); Type: FUNCTION; Schema: dispatch; Owner: -
@@ -3128,6 +3556,25 @@ $$;
 --
 
 COMMENT ON FUNCTION dispatch.offer_frame(request dispatch.assistance_requests) IS 'The new_assistance_request frame of a request''s current round, without the distance.';
+
+--
+-- Name: offer_policy(); Type: FUNCTION; Schema: dispatch; Owner: -
+--
+
+CREATE FUNCTION dispatch.offer_policy() RETURNS text
+    LANGUAGE plpgsql STABLE
+    AS $$
+BEGIN
+    RETURN coalesce((SELECT s.value #>> '{}' FROM dispatch.settings s WHERE s.key = 'offer_policy'),
+                    'rounds');
+END;
+$$;
+
+--
+-- Name: FUNCTION offer_policy(); Type: COMMENT; Schema: dispatch; Owner: -
+--
+
+COMMENT ON FUNCTION dispatch.offer_policy() IS 'The offer policy in force: rounds (default) or assignment (the settings row offer_policy).';
 
 --
 -- Name: offer_round_ends_at(); Type: FUNCTION; Schema: dispatch; Owner: -
@@ -3428,6 +3875,11 @@ BEGIN
                OR NOT EXISTS (SELECT 1 FROM dispatch.offers o
                                WHERE o.assistance_id = preselect_candidates.assistance_id
                                  AND o.assistant_id = v.user_id))
+          -- Holding an exclusive offer of an assignment batch (assignment.sql): nothing else
+          -- until it is answered or expires.
+          AND NOT EXISTS (SELECT 1 FROM dispatch.offers x
+                           WHERE x.assistant_id = v.user_id AND x.expires_at > now()
+                             AND x.batch_id IS NOT NULL AND x.state = 'open')
         ORDER BY v.geog <-> preselect_candidates.pickup
         LIMIT preselect_candidates.k
     ), bound AS (
@@ -3444,6 +3896,9 @@ BEGIN
            OR NOT EXISTS (SELECT 1 FROM dispatch.offers o
                            WHERE o.assistance_id = preselect_candidates.assistance_id
                              AND o.assistant_id = v.user_id))
+      AND NOT EXISTS (SELECT 1 FROM dispatch.offers x
+                       WHERE x.assistant_id = v.user_id AND x.expires_at > now()
+                         AND x.batch_id IS NOT NULL AND x.state = 'open')
     ORDER BY x.d, v.user_id
     LIMIT preselect_candidates.k;
 END;
@@ -4146,6 +4601,7 @@ DECLARE
     dropoff     geography;
     sent        integer;
     offers      record;
+    by_batch    boolean;
 BEGIN
     -- Serialises one client's concurrent requests (a retry racing its original, say).
     SELECT u.role INTO caller_role FROM dispatch.users u
@@ -4193,8 +4649,13 @@ BEGIN
 
     -- Round 1 (sql/functions/offers.sql): the N soonest eligible assistants within the first
     -- round's radius; the response's nearby_assistants are exactly the offers sent.
-    radius := dispatch.offer_round_radius_m(1);
-    candidates := dispatch.candidates_json(NULL, pickup, request_assistance.service_type, radius);
+    -- Under offer_policy assignment (assignment.sql) there is no round 1: the request waits for
+    -- the next batch, which offers it to one assistant.
+    by_batch := dispatch.offer_policy() = 'assignment';
+    radius := CASE WHEN NOT by_batch THEN dispatch.offer_round_radius_m(1) END;
+    candidates := CASE WHEN by_batch THEN '[]'::jsonb
+                       ELSE dispatch.candidates_json(NULL, pickup, request_assistance.service_type,
+                                                     radius) END;
     SELECT coalesce(jsonb_agg(c - 'distance_m' ORDER BY i), '[]') INTO matched
     FROM jsonb_array_elements(candidates) WITH ORDINALITY AS e(c, i);
 
@@ -4202,15 +4663,18 @@ BEGIN
         (client_id, service_type, vehicle_type, description, pickup, dropoff, pickup_h3_r7,
          distance_km, price, total_price, currency, matched_assistants, idempotency_key,
          idempotency_fingerprint, searching, offer_round, round_ends_at, round_radius_m,
-         arrivals_checked_at, pickup_h3_r8, distance_source)
+         arrivals_checked_at, pickup_h3_r8, distance_source, assigning, queued_at)
     VALUES
         (request_assistance.client_id, request_assistance.service_type,
          request_assistance.vehicle_type, coalesce(request_assistance.description, ''),
          pickup, dropoff, request_assistance.pickup_cell_r7, trip.km, quote,
          (quote ->> 'total')::numeric, quote ->> 'currency', matched,
          request_assistance.idempotency_key, request_assistance.idempotency_fingerprint,
-         true, 1, dispatch.offer_round_ends_at(), radius, now(),
-         request_assistance.pickup_cell_r8, trip.source)
+         true, CASE WHEN by_batch THEN 0 ELSE 1 END,
+         CASE WHEN NOT by_batch THEN dispatch.offer_round_ends_at() END, radius,
+         CASE WHEN NOT by_batch THEN now() END,
+         request_assistance.pickup_cell_r8, trip.source, by_batch,
+         CASE WHEN by_batch THEN now() END)
     RETURNING * INTO req;
 
     -- One batch: the request's status and feed frames, then its offers (dispatch.offer_batch).
@@ -4218,8 +4682,10 @@ BEGIN
     offers := dispatch.offer_batch(req, candidates);
     PERFORM dispatch.record_transition(req, request_assistance.client_id, NULL,
                                        offers.topics, offers.frames);
-    INSERT INTO dispatch.offer_rounds (assistance_id, round, ends_at, radius_m, offered)
-    VALUES (req.id, 1, req.round_ends_at, radius, sent);
+    IF NOT by_batch THEN
+        INSERT INTO dispatch.offer_rounds (assistance_id, round, ends_at, radius_m, offered)
+        VALUES (req.id, 1, req.round_ends_at, radius, sent);
+    END IF;
 
     RETURN jsonb_build_object('assistance', dispatch.assistance_json(req),
                               'nearby_assistants', matched,
@@ -4231,7 +4697,45 @@ $$;
 -- Name: FUNCTION request_assistance(client_id bigint, pickup_lat double precision, pickup_lng double precision, pickup_cell_r7 bigint, dropoff_lat double precision, dropoff_lng double precision, service_type text, vehicle_type text, description text, neighbour_cells_r7 bigint[], idempotency_key text, idempotency_fingerprint text, pickup_cell_r8 bigint); Type: COMMENT; Schema: dispatch; Owner: -
 --
 
-COMMENT ON FUNCTION dispatch.request_assistance(client_id bigint, pickup_lat double precision, pickup_lng double precision, pickup_cell_r7 bigint, dropoff_lat double precision, dropoff_lng double precision, service_type text, vehicle_type text, description text, neighbour_cells_r7 bigint[], idempotency_key text, idempotency_fingerprint text, pickup_cell_r8 bigint) IS 'A client asks for help: prices the job (dispatch.quote_price with the pickup cell and its neighbours), stores the request and starts offer round 1: the N nearest eligible assistants (dispatch.offer_candidates) get an offer and new_assistance_request on topic assistant:<id>. Returns {assistance, nearby_assistants, replayed}. With an idempotency_key already used by this client it returns that request instead (DP012 if the fingerprint differs). DP002 when an open request exists.';
+COMMENT ON FUNCTION dispatch.request_assistance(client_id bigint, pickup_lat double precision, pickup_lng double precision, pickup_cell_r7 bigint, dropoff_lat double precision, dropoff_lng double precision, service_type text, vehicle_type text, description text, neighbour_cells_r7 bigint[], idempotency_key text, idempotency_fingerprint text, pickup_cell_r8 bigint) IS 'A client asks for help: prices the job (dispatch.quote_price with the pickup cell and its neighbours), stores the request and starts offer round 1: the N nearest eligible assistants (dispatch.offer_candidates) get an offer and new_assistance_request on topic assistant:<id> (under offer_policy assignment: no round 1, the request waits for the next assignment batch and nearby_assistants is empty). Returns {assistance, nearby_assistants, replayed}. With an idempotency_key already used by this client it returns that request instead (DP012 if the fingerprint differs). DP002 when an open request exists.';
+
+--
+-- Name: request_batches(bigint); Type: FUNCTION; Schema: dispatch; Owner: -
+--
+
+CREATE FUNCTION dispatch.request_batches(assistance_id bigint) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT coalesce(jsonb_agg(jsonb_build_object(
+               'batch_id', d.batch_id, 'at', dispatch.iso_utc(b.started_at),
+               'outcome', d.outcome, 'assistant_id', d.assistant_id, 'cost_s', d.cost_s,
+               'eta_source', d.eta_source, 'candidates', d.candidates,
+               'nearest_id', d.nearest_id, 'nearest_cost_s', d.nearest_cost_s,
+               'batch_requests', cardinality(b.requests), 'batch_matched', b.matched,
+               -- Why not the others: each candidate of this request, and which request of the
+               -- batch its assistant went to instead (NULL: to none).
+               'alternatives', (
+                   SELECT coalesce(jsonb_agg(jsonb_build_object(
+                              'assistant_id', (p ->> 1)::bigint,
+                              'cost_s', (p ->> 2)::double precision,
+                              'eta_source', p ->> 3,
+                              'went_to', (SELECT o.assistance_id FROM dispatch.assignment_decisions o
+                                           WHERE o.batch_id = d.batch_id
+                                             AND o.assistant_id = (p ->> 1)::bigint))
+                              ORDER BY (p ->> 2)::double precision, (p ->> 1)::bigint), '[]')
+                     FROM jsonb_array_elements(b.costs) p
+                    WHERE (p ->> 0)::bigint = d.assistance_id))
+               ORDER BY d.batch_id), '[]')
+    FROM dispatch.assignment_decisions d
+    JOIN dispatch.assignment_batches b ON b.id = d.batch_id
+    WHERE d.assistance_id = request_batches.assistance_id
+$$;
+
+--
+-- Name: FUNCTION request_batches(assistance_id bigint); Type: COMMENT; Schema: dispatch; Owner: -
+--
+
+COMMENT ON FUNCTION dispatch.request_batches(assistance_id bigint) IS 'Why a request went to whom: each assignment batch that considered it, oldest first, as [{batch_id, at, outcome (offered | unmatched | no_candidate | fell_back), assistant_id, cost_s, eta_source, candidates, nearest_id, nearest_cost_s, batch_requests, batch_matched, alternatives: [{assistant_id, cost_s, eta_source, went_to}]}] (went_to: the request of the batch that assistant was offered instead).';
 
 --
 -- Name: requests_stop_search(); Type: FUNCTION; Schema: dispatch; Owner: -
@@ -4243,6 +4747,8 @@ CREATE FUNCTION dispatch.requests_stop_search() RETURNS trigger
 BEGIN
     NEW.searching := false;
     NEW.round_ends_at := NULL;
+    NEW.assigning := false;
+    NEW.queued_at := NULL;
     RETURN NEW;
 END;
 $$;
@@ -4251,7 +4757,7 @@ $$;
 -- Name: FUNCTION requests_stop_search(); Type: COMMENT; Schema: dispatch; Owner: -
 --
 
-COMMENT ON FUNCTION dispatch.requests_stop_search() IS 'Trigger: a request leaving requested stops searching.';
+COMMENT ON FUNCTION dispatch.requests_stop_search() IS 'Trigger: a request leaving requested stops searching (rounds and assignment batches).';
 
 --
 -- Name: requests_withdraw_offers(); Type: FUNCTION; Schema: dispatch; Owner: -
@@ -6022,6 +6528,67 @@ $$;
 COMMENT ON FUNCTION roads.travel_time(from_lat double precision, from_lng double precision, to_lat double precision, to_lng double precision, OUT seconds double precision, OUT metres double precision, OUT source text) IS 'Driving time (seconds) and distance (metres) from one point to another: the fastest road route where an imported graph covers both (source road, snap legs included, as roads.route), else the geodesic distance at straight_line_speed_kmh (source straight_line).';
 
 --
+-- Name: assignment_batches; Type: TABLE; Schema: dispatch; Owner: -
+--
+
+CREATE TABLE dispatch.assignment_batches (
+    id bigint NOT NULL,
+    area text NOT NULL,
+    started_at timestamp with time zone DEFAULT now() NOT NULL,
+    solve_ms double precision NOT NULL,
+    requests bigint[] NOT NULL,
+    assistants bigint[] NOT NULL,
+    costs jsonb NOT NULL,
+    matched integer NOT NULL,
+    total_cost_s double precision DEFAULT 0 NOT NULL,
+    CONSTRAINT assignment_batches_solve_check CHECK ((solve_ms >= (0)::double precision))
+);
+
+--
+-- Name: TABLE assignment_batches; Type: COMMENT; Schema: dispatch; Owner: -
+--
+
+COMMENT ON TABLE dispatch.assignment_batches IS 'Every assignment batch: its area (the service type matched), when it ran, how long the solve took, the requests and assistants it saw, every candidate pair costed (costs: [[assistance_id, assistant_id, cost_s, eta_source, distance_m]]) and how many it matched at what total cost. The solution is in dispatch.assignment_decisions.';
+
+--
+-- Name: assignment_batches_id_seq; Type: SEQUENCE; Schema: dispatch; Owner: -
+--
+
+ALTER TABLE dispatch.assignment_batches ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME dispatch.assignment_batches_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: assignment_decisions; Type: TABLE; Schema: dispatch; Owner: -
+--
+
+CREATE TABLE dispatch.assignment_decisions (
+    batch_id bigint NOT NULL,
+    assistance_id bigint NOT NULL,
+    assistant_id bigint,
+    cost_s double precision,
+    eta_source text,
+    distance_m double precision,
+    candidates integer DEFAULT 0 NOT NULL,
+    nearest_id bigint,
+    nearest_cost_s double precision,
+    outcome text NOT NULL,
+    CONSTRAINT assignment_decisions_offered_check CHECK (((outcome = 'offered'::text) = (assistant_id IS NOT NULL))),
+    CONSTRAINT assignment_decisions_outcome_check CHECK ((outcome = ANY (ARRAY['offered'::text, 'unmatched'::text, 'no_candidate'::text, 'fell_back'::text])))
+);
+
+--
+-- Name: TABLE assignment_decisions; Type: COMMENT; Schema: dispatch; Owner: -
+--
+
+COMMENT ON TABLE dispatch.assignment_decisions IS 'A batch''s decision for each request it saw: the assistant offered and the pair''s cost, or why none (unmatched: others needed its candidates more; no_candidate: nobody within assignment_cost_cap_s; fell_back: its last batch passed, rounds started), with its cheapest candidate (nearest_id, nearest_cost_s: what the greedy nearest would have offered).';
+
+--
 -- Name: assistance_events; Type: TABLE; Schema: dispatch; Owner: -
 --
 
@@ -7094,6 +7661,20 @@ ALTER TABLE ONLY dispatch.position_history ATTACH PARTITION dispatch.position_hi
 ALTER TABLE ONLY dispatch.position_history ALTER COLUMN id SET DEFAULT nextval('dispatch.position_history_seq'::regclass);
 
 --
+-- Name: assignment_batches assignment_batches_pkey; Type: CONSTRAINT; Schema: dispatch; Owner: -
+--
+
+ALTER TABLE ONLY dispatch.assignment_batches
+    ADD CONSTRAINT assignment_batches_pkey PRIMARY KEY (id);
+
+--
+-- Name: assignment_decisions assignment_decisions_pkey; Type: CONSTRAINT; Schema: dispatch; Owner: -
+--
+
+ALTER TABLE ONLY dispatch.assignment_decisions
+    ADD CONSTRAINT assignment_decisions_pkey PRIMARY KEY (batch_id, assistance_id);
+
+--
 -- Name: assistance_events assistance_events_pkey; Type: CONSTRAINT; Schema: dispatch; Owner: -
 --
 
@@ -7436,6 +8017,18 @@ ALTER TABLE ONLY roads.vertices
     ADD CONSTRAINT vertices_pkey PRIMARY KEY (id);
 
 --
+-- Name: assignment_batches_started_idx; Type: INDEX; Schema: dispatch; Owner: -
+--
+
+CREATE INDEX assignment_batches_started_idx ON dispatch.assignment_batches USING btree (started_at);
+
+--
+-- Name: assignment_decisions_request_idx; Type: INDEX; Schema: dispatch; Owner: -
+--
+
+CREATE INDEX assignment_decisions_request_idx ON dispatch.assignment_decisions USING btree (assistance_id);
+
+--
 -- Name: assistance_events_assistance_idx; Type: INDEX; Schema: dispatch; Owner: -
 --
 
@@ -7512,6 +8105,18 @@ COMMENT ON INDEX dispatch.assistance_requests_idempotency_key IS 'Idempotency ke
 --
 
 CREATE INDEX assistance_requests_open_cell_idx ON dispatch.assistance_requests USING btree (pickup_h3_r7) WHERE (status = 'requested'::text);
+
+--
+-- Name: assistance_requests_queued_idx; Type: INDEX; Schema: dispatch; Owner: -
+--
+
+CREATE INDEX assistance_requests_queued_idx ON dispatch.assistance_requests USING btree (service_type, queued_at) WHERE assigning;
+
+--
+-- Name: INDEX assistance_requests_queued_idx; Type: COMMENT; Schema: dispatch; Owner: -
+--
+
+COMMENT ON INDEX dispatch.assistance_requests_queued_idx IS '"Which requests wait for the next assignment batch, oldest first" (dispatch.assignment_problems).';
 
 --
 -- Name: assistance_requests_round_due_idx; Type: INDEX; Schema: dispatch; Owner: -
@@ -7980,6 +8585,20 @@ CREATE TRIGGER users_shifts AFTER UPDATE ON dispatch.users REFERENCING OLD TABLE
 --
 
 CREATE TRIGGER users_truncate_offers AFTER TRUNCATE ON dispatch.users FOR EACH STATEMENT EXECUTE FUNCTION dispatch.offers_truncated();
+
+--
+-- Name: assignment_decisions assignment_decisions_assistance_id_fkey; Type: FK CONSTRAINT; Schema: dispatch; Owner: -
+--
+
+ALTER TABLE ONLY dispatch.assignment_decisions
+    ADD CONSTRAINT assignment_decisions_assistance_id_fkey FOREIGN KEY (assistance_id) REFERENCES dispatch.assistance_requests(id) ON DELETE CASCADE;
+
+--
+-- Name: assignment_decisions assignment_decisions_batch_id_fkey; Type: FK CONSTRAINT; Schema: dispatch; Owner: -
+--
+
+ALTER TABLE ONLY dispatch.assignment_decisions
+    ADD CONSTRAINT assignment_decisions_batch_id_fkey FOREIGN KEY (batch_id) REFERENCES dispatch.assignment_batches(id) ON DELETE CASCADE;
 
 --
 -- Name: assistance_events assistance_events_actor_id_fkey; Type: FK CONSTRAINT; Schema: dispatch; Owner: -

@@ -164,6 +164,34 @@ class Candidate(Out):
     eta_source: EtaSource
 
 
+class BatchAlternative(Out):
+    """Another candidate of the request in that batch, and which request it went to instead."""
+
+    assistant_id: int
+    cost_s: float = Field(description="Travel time to the pickup, seconds.")
+    eta_source: EtaSource
+    went_to: int | None = Field(
+        None, description="The request of the batch this assistant was offered (none: null)."
+    )
+
+
+class BatchDecision(Out):
+    """One assignment batch's decision for the request (offer_policy assignment)."""
+
+    batch_id: int
+    at: dt.datetime
+    outcome: Literal["offered", "unmatched", "no_candidate", "fell_back"]
+    assistant_id: int | None = Field(None, description="Who was offered it (exclusively).")
+    cost_s: float | None = Field(None, description="That pair's travel time, seconds.")
+    eta_source: EtaSource | None = None
+    candidates: int = Field(description="Candidate assistants within the cost cap.")
+    nearest_id: int | None = Field(None, description="The cheapest candidate (the greedy pick).")
+    nearest_cost_s: float | None = None
+    batch_requests: int
+    batch_matched: int
+    alternatives: list[BatchAlternative]
+
+
 class Transition(Out):
     from_status: str | None
     to_status: str
@@ -179,6 +207,11 @@ class DispatchAssistance(Assistance):
     exhausted_at: dt.datetime | None = Field(None, description="When the search ran out.")
     offers: list[Offer]
     events: list[Transition]
+    batches: list[BatchDecision] = Field(
+        default_factory=list,
+        description="Under offer_policy assignment: each batch that considered the request, "
+        "oldest first, with its decision and the alternatives (dispatch.request_batches).",
+    )
     candidates: list[Candidate] = Field(
         default_factory=list,
         description="While requested: available assistants soonest first, by road time where a "

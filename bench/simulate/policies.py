@@ -17,18 +17,19 @@ class Policy:
     name: str
     description: str
     # (compression factor, the longest client patience in simulated s) -> settings rows
-    settings: Callable[[float, float], dict[str, float]]
+    settings: Callable[[float, float], dict[str, float | str]]
 
-    def rows(self, compression: float, patience_s: float) -> dict[str, float]:
+    def rows(self, compression: float, patience_s: float) -> dict[str, float | str]:
         """Every dispatch.settings row the run writes: the server-wide ones, then the policy's."""
         # The sweep for assistants arriving during a round runs every 2 s (its default), compressed.
         return {
+            "offer_policy": "rounds",
             "offer_arrival_check_s": 2.0 / compression,
             **self.settings(compression, patience_s),
         }
 
 
-def _rounds(compression: float, patience_s: float) -> dict[str, float]:
+def _rounds(compression: float, patience_s: float) -> dict[str, float | str]:
     # The contract's defaults, with the round's 20 s compressed like every other duration.
     return {
         "matching_max_results": 10,
@@ -40,13 +41,13 @@ def _rounds(compression: float, patience_s: float) -> dict[str, float]:
     }
 
 
-def _rounds_patient(compression: float, patience_s: float) -> dict[str, float]:
+def _rounds_patient(compression: float, patience_s: float) -> dict[str, float | str]:
     # Rounds that keep searching for as long as a client waits (supply arriving is offered the
     # request until the client gives up), instead of five rounds then the dispatcher queue.
     return {**_rounds(compression, patience_s), "offer_max_rounds": int(patience_s // 20) + 1}
 
 
-def _broadcast(compression: float, patience_s: float) -> dict[str, float]:
+def _broadcast(compression: float, patience_s: float) -> dict[str, float | str]:
     # The original service: every active assistant of the type is told at once, one shot, and the
     # offer stays open until someone accepts or the client gives up: one round, no radius, no
     # batch limit, lasting twice as long as the most patient client waits (clients give up first).
@@ -62,6 +63,21 @@ def _broadcast(compression: float, patience_s: float) -> dict[str, float]:
     }
 
 
+def _assignment(compression: float, patience_s: float) -> dict[str, float | str]:
+    # Batched minimum-cost assignment with the contract's defaults (2 s windows, 15 s exclusive
+    # offers, 5 batches, a 1800 s cap), compressed; after its batches a request falls back to
+    # the rounds that go on while the client waits. The cap is a travel time, not a wait: it is
+    # not compressed.
+    return {
+        **_rounds_patient(compression, patience_s),
+        "offer_policy": "assignment",
+        "assignment_window_s": 2.0 / compression,
+        "assignment_offer_timeout_s": 15.0 / compression,
+        "assignment_max_batches": 5,
+        "assignment_cost_cap_s": 1800,
+    }
+
+
 POLICIES: dict[str, Policy] = {
     p.name: p
     for p in (
@@ -74,17 +90,23 @@ POLICIES: dict[str, Policy] = {
             _rounds,
         ),
         Policy("rounds-patient", "rounds that go on while the client waits", _rounds_patient),
+        Policy(
+            "assignment",
+            "batched minimum-cost assignment, one exclusive offer each, then patient rounds",
+            _assignment,
+        ),
     )
 }
 
 
-async def apply(conn: asyncpg.Connection, rows: dict[str, float]) -> None:
+async def apply(conn: asyncpg.Connection, rows: dict[str, float | str]) -> None:
     """Write the policy's rows into dispatch.settings (read by the server within a second)."""
     await conn.executemany(
         """
         INSERT INTO dispatch.settings (key, value, description)
-        VALUES ($1, to_jsonb($2::numeric), 'set by bench.simulate')
+        VALUES ($1, CASE WHEN $3 THEN to_jsonb($2::text) ELSE to_jsonb($2::numeric) END,
+                'set by bench.simulate')
         ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value
         """,
-        [(k, v) for k, v in rows.items()],
+        [(k, str(v), isinstance(v, str)) for k, v in rows.items()],
     )

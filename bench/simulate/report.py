@@ -249,24 +249,41 @@ def plot(runs: dict[str, dict[str, Any]], figs: dict[str, dict[str, Any]], path:
     plt.close(fig)
 
 
-def _num(v: Any) -> float | None:
-    return None if v is None else float(v)
+def _at(f: dict[str, Any], *keys: str) -> float | None:
+    """f[k1][k2]... as a float, None where a run has no such figure (a geodesic run's road rows)."""
+    v: Any = f
+    for k in keys:
+        if not isinstance(v, dict) or v.get(k) is None:
+            return None
+        v = v[k]
+    return float(v)
 
 
-# A road city's rows: (label, figure of one run); the table gives each one's median over the seeds.
+def _unservable(f: dict[str, Any]) -> float | None:
+    """The share (%) of requests even the offline optimum could not serve."""
+    served, created = _at(f, "optimum_could_serve", "served"), f.get("created")
+    return round(100 * (created - served) / created, 1) if created and served is not None else None
+
+
+# The rows of the seeds table: (label, figure of one run); each cell the median over the seeds.
+# The road rows are "-" for a geodesic city.
 ROAD_ROWS: list[tuple[str, Callable[[dict[str, Any]], float | None]]] = [
-    ("pickup time p50, road s", lambda f: _num(f["pickup_s_achieved"]["p50"])),
-    ("pickup time p90, road s", lambda f: _num(f["pickup_s_achieved"]["p90"])),
-    ("offline optimum p50, road s", lambda f: _num(f["pickup_s_optimum"]["p50"])),
-    ("offline optimum p90, road s", lambda f: _num(f["pickup_s_optimum"]["p90"])),
-    ("median achieved / optimum", lambda f: _num(f["pickup_s_median_vs_optimum"])),
+    ("pickup time p50, road s", lambda f: _at(f, "pickup_s_achieved", "p50")),
+    ("pickup time p90, road s", lambda f: _at(f, "pickup_s_achieved", "p90")),
+    ("offline optimum p50, road s", lambda f: _at(f, "pickup_s_optimum", "p50")),
+    ("offline optimum p90, road s", lambda f: _at(f, "pickup_s_optimum", "p90")),
+    ("median achieved / optimum", lambda f: _at(f, "pickup_s_median_vs_optimum")),
+    ("pickup km p50 (straight line)", lambda f: _at(f, "pickup_km_achieved", "p50")),
+    ("offline optimum pickup km p50", lambda f: _at(f, "pickup_km_optimum", "p50")),
+    ("median km achieved / optimum", lambda f: _at(f, "median_vs_optimum")),
     ("never assigned, %", lambda f: round(100 * (f["unassigned_share"] or 0), 1)),
-    ("offers per request (mean)", lambda f: _num(f["offers_per_request"]["mean"])),
-    ("time to assignment p50, simulated s", lambda f: _num(f["time_to_assignment_sim_s"]["p50"])),
-    ("pickup km p50 (straight line)", lambda f: _num(f["pickup_km_achieved"]["p50"])),
+    ("the optimum could not serve, %", _unservable),
+    ("offers per request (mean)", lambda f: _at(f, "offers_per_request", "mean")),
+    ("time to assignment p50, simulated s", lambda f: _at(f, "time_to_assignment_sim_s", "p50")),
+    ("time to assignment p90, simulated s", lambda f: _at(f, "time_to_assignment_sim_s", "p90")),
     ("requests (created)", lambda f: float(f["created"])),
     ("offers ranked by road, %", lambda f: _road_share(f.get("offer_eta_sources") or {})),
-    ("HTTP round trip p50, simulated s", lambda f: _num(f["http_latency_sim_s"]["p50"])),
+    ("HTTP round trip p50, simulated s", lambda f: _at(f, "http_latency_sim_s", "p50")),
 ]
 
 

@@ -182,6 +182,7 @@ async def db_figures(conn: asyncpg.Connection, w: World) -> dict[str, Any]:
 def server_env(cfg: Config) -> dict[str, str]:
     return {
         "DISPATCH_OFFER_DRIVER_INTERVAL_MS": str(cfg.driver_interval_ms),
+        "DISPATCH_ASSIGNMENT_DRIVER_INTERVAL_MS": str(cfg.driver_interval_ms),
         # Nothing is in flight once the day is over: do not wait the default 10 s on the way out.
         "DISPATCH_SHUTDOWN_TIMEOUT": "2",
     }

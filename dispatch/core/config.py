@@ -407,6 +407,21 @@ class DispatchSettings:
         100,
         "Most requests one driver pass advances (a full pass is followed by another at once).",
     )
+    assignment_driver_interval_ms: int = setting(
+        "DISPATCH_ASSIGNMENT_DRIVER_INTERVAL_MS",
+        250,
+        (
+            "Milliseconds between two passes of each process's assignment batch driver (under "
+            "the database setting `offer_policy` = `assignment`: expires exclusive offers, runs a "
+            "due batch; one process at a time runs it). `0`: not in this process."
+        ),
+    )
+    assignment_max_requests: int = setting(
+        "DISPATCH_ASSIGNMENT_MAX_REQUESTS",
+        500,
+        "Most waiting requests of one service type one assignment batch takes (the rest wait "
+        "for the next).",
+    )
     eta_refresh_interval_ms: int = setting(
         "DISPATCH_ETA_REFRESH_INTERVAL_MS",
         1000,

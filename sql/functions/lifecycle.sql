@@ -184,6 +184,7 @@ DECLARE
     dropoff     geography;
     sent        integer;
     offers      record;
+    by_batch    boolean;
 BEGIN
     -- Serialises one client's concurrent requests (a retry racing its original, say).
     SELECT u.role INTO caller_role FROM dispatch.users u
@@ -231,8 +232,13 @@ BEGIN
 
     -- Round 1 (sql/functions/offers.sql): the N soonest eligible assistants within the first
     -- round's radius; the response's nearby_assistants are exactly the offers sent.
-    radius := dispatch.offer_round_radius_m(1);
-    candidates := dispatch.candidates_json(NULL, pickup, request_assistance.service_type, radius);
+    -- Under offer_policy assignment (assignment.sql) there is no round 1: the request waits for
+    -- the next batch, which offers it to one assistant.
+    by_batch := dispatch.offer_policy() = 'assignment';
+    radius := CASE WHEN NOT by_batch THEN dispatch.offer_round_radius_m(1) END;
+    candidates := CASE WHEN by_batch THEN '[]'::jsonb
+                       ELSE dispatch.candidates_json(NULL, pickup, request_assistance.service_type,
+                                                     radius) END;
     SELECT coalesce(jsonb_agg(c - 'distance_m' ORDER BY i), '[]') INTO matched
     FROM jsonb_array_elements(candidates) WITH ORDINALITY AS e(c, i);
 
@@ -240,15 +246,18 @@ BEGIN
         (client_id, service_type, vehicle_type, description, pickup, dropoff, pickup_h3_r7,
          distance_km, price, total_price, currency, matched_assistants, idempotency_key,
          idempotency_fingerprint, searching, offer_round, round_ends_at, round_radius_m,
-         arrivals_checked_at, pickup_h3_r8, distance_source)
+         arrivals_checked_at, pickup_h3_r8, distance_source, assigning, queued_at)
     VALUES
         (request_assistance.client_id, request_assistance.service_type,
          request_assistance.vehicle_type, coalesce(request_assistance.description, ''),
          pickup, dropoff, request_assistance.pickup_cell_r7, trip.km, quote,
          (quote ->> 'total')::numeric, quote ->> 'currency', matched,
          request_assistance.idempotency_key, request_assistance.idempotency_fingerprint,
-         true, 1, dispatch.offer_round_ends_at(), radius, now(),
-         request_assistance.pickup_cell_r8, trip.source)
+         true, CASE WHEN by_batch THEN 0 ELSE 1 END,
+         CASE WHEN NOT by_batch THEN dispatch.offer_round_ends_at() END, radius,
+         CASE WHEN NOT by_batch THEN now() END,
+         request_assistance.pickup_cell_r8, trip.source, by_batch,
+         CASE WHEN by_batch THEN now() END)
     RETURNING * INTO req;
 
     -- One batch: the request's status and feed frames, then its offers (dispatch.offer_batch).
@@ -256,8 +265,10 @@ BEGIN
     offers := dispatch.offer_batch(req, candidates);
     PERFORM dispatch.record_transition(req, request_assistance.client_id, NULL,
                                        offers.topics, offers.frames);
-    INSERT INTO dispatch.offer_rounds (assistance_id, round, ends_at, radius_m, offered)
-    VALUES (req.id, 1, req.round_ends_at, radius, sent);
+    IF NOT by_batch THEN
+        INSERT INTO dispatch.offer_rounds (assistance_id, round, ends_at, radius_m, offered)
+        VALUES (req.id, 1, req.round_ends_at, radius, sent);
+    END IF;
 
     RETURN jsonb_build_object('assistance', dispatch.assistance_json(req),
                               'nearby_assistants', matched,
@@ -268,7 +279,9 @@ COMMENT ON FUNCTION dispatch.request_assistance(bigint, double precision, double
     double precision, double precision, text, text, text, bigint[], text, text, bigint) IS
     'A client asks for help: prices the job (dispatch.quote_price with the pickup cell and its '
     'neighbours), stores the request and starts offer round 1: the N nearest eligible assistants '
-    '(dispatch.offer_candidates) get an offer and new_assistance_request on topic assistant:<id>. '
+    '(dispatch.offer_candidates) get an offer and new_assistance_request on topic assistant:<id> '
+    '(under offer_policy assignment: no round 1, the request waits for the next assignment '
+    'batch and nearby_assistants is empty). '
     'Returns {assistance, '
     'nearby_assistants, replayed}. With an idempotency_key already used by this client it returns '
     'that request instead (DP012 if the fingerprint differs). DP002 when an open request exists.';

@@ -71,6 +71,11 @@ BEGIN
                OR NOT EXISTS (SELECT 1 FROM dispatch.offers o
                                WHERE o.assistance_id = preselect_candidates.assistance_id
                                  AND o.assistant_id = v.user_id))
+          -- Holding an exclusive offer of an assignment batch (assignment.sql): nothing else
+          -- until it is answered or expires.
+          AND NOT EXISTS (SELECT 1 FROM dispatch.offers x
+                           WHERE x.assistant_id = v.user_id AND x.expires_at > now()
+                             AND x.batch_id IS NOT NULL AND x.state = 'open')
         ORDER BY v.geog <-> preselect_candidates.pickup
         LIMIT preselect_candidates.k
     ), bound AS (
@@ -87,6 +92,9 @@ BEGIN
            OR NOT EXISTS (SELECT 1 FROM dispatch.offers o
                            WHERE o.assistance_id = preselect_candidates.assistance_id
                              AND o.assistant_id = v.user_id))
+      AND NOT EXISTS (SELECT 1 FROM dispatch.offers x
+                       WHERE x.assistant_id = v.user_id AND x.expires_at > now()
+                         AND x.batch_id IS NOT NULL AND x.state = 'open')
     ORDER BY x.d, v.user_id
     LIMIT preselect_candidates.k;
 END;
@@ -164,7 +172,8 @@ END;
 $$;
 COMMENT ON FUNCTION dispatch.offer_candidates(bigint, geography, text, double precision, integer) IS
     'The max_results available assistants of service_type within radius_m metres of pickup who '
-    'were never offered request assistance_id, soonest first: by road travel time where a graph '
+    'were never offered request assistance_id and hold no open exclusive offer of an assignment '
+    'batch, soonest first: by road travel time where a graph '
     'covers the pickup (among the straight-line nearest roads_preselect_factor x max_results), '
     'else by geodesic distance; each with distance_m, eta_s, eta_source and the ranking key rank_s.';
 
@@ -522,11 +531,13 @@ AS $$
 BEGIN
     NEW.searching := false;
     NEW.round_ends_at := NULL;
+    NEW.assigning := false;
+    NEW.queued_at := NULL;
     RETURN NEW;
 END;
 $$;
 COMMENT ON FUNCTION dispatch.requests_stop_search() IS
-    'Trigger: a request leaving requested stops searching.';
+    'Trigger: a request leaving requested stops searching (rounds and assignment batches).';
 
 CREATE OR REPLACE TRIGGER assistance_stop_search BEFORE UPDATE OF status ON dispatch.assistance_requests
     FOR EACH ROW WHEN (OLD.status = 'requested' AND NEW.status <> 'requested')

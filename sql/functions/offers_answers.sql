@@ -150,18 +150,24 @@ BEGIN
     END IF;
     PERFORM dispatch.emit('dispatch',
                           dispatch.feed_offer_frame(declined, dispatch.point_json(req.pickup)));
-    -- Everyone offered this round said no: the next round starts now, not at the deadline.
+    -- Everyone offered this round said no: the next round starts now, not at the deadline. An
+    -- exclusive offer of an assignment batch declined: back into the next batch (assignment.sql).
     IF req.searching AND NOT EXISTS (
         SELECT 1 FROM dispatch.offers o WHERE o.assistance_id = req.id AND o.state = 'open'
     ) THEN
-        PERFORM dispatch.advance_offer_round(req);
+        IF req.assigning THEN
+            PERFORM dispatch.assignment_requeue(req);
+        ELSE
+            PERFORM dispatch.advance_offer_round(req);
+        END IF;
     END IF;
     RETURN jsonb_build_object('assistance_id', req.id, 'declined', true);
 END;
 $$;
 COMMENT ON FUNCTION dispatch.decline_offer(bigint, bigint) IS
     'An assistant declines its open offer of a request (never offered it again); when no open '
-    'offer of the request is left the next round starts at once. DP017 without an open offer.';
+    'offer of the request is left the next round starts at once (an exclusive offer of an '
+    'assignment batch: the request waits for the next batch). DP017 without an open offer.';
 
 -- A request leaving 'requested' withdraws its open offers, whichever function made the change.
 -- Functions that know a better reason (an assign) close the offers themselves first; this

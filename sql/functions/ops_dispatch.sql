@@ -110,6 +110,8 @@ BEGIN
                            'at', dispatch.iso_utc(e.created_at))
                        ORDER BY e.id)
                 FROM dispatch.assistance_events e WHERE e.assistance_id = r.id), '[]'),
+            -- offer_policy assignment: each batch's decision for it, and why (assignment.sql).
+            'batches', dispatch.request_batches(r.id),
             -- Who could take it now: the ten soonest (the offer rounds' ranking, but anyone
             -- available within the widest round, offered before or not); the first is the
             -- suggestion.
@@ -134,7 +136,8 @@ $$;
 COMMENT ON FUNCTION dispatch.dispatch_request_detail(bigint, bigint) IS
     'One request for a dispatcher: the assistance object plus offers [{assistant_id, round, '
     'distance, eta_s, eta_source, sent_at, state, ...}], events [{from_status, to_status, '
-    'actor_id, actor_role, reason, at}] and, while requested, candidates [{assistant_id, '
+    'actor_id, actor_role, reason, at}], batches (dispatch.request_batches: each assignment '
+    'batch''s decision for it) and, while requested, candidates [{assistant_id, '
     'assistant_name, distance, eta_s, eta_source}], the ten soonest; NULL for an unknown id. DP046 '
     'unless the caller is a dispatcher.';
 

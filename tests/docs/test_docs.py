@@ -106,9 +106,14 @@ def test_the_simulation_prose_cites_the_recorded_runs():
         doc["commit"]
         for doc in _results()
         if doc.get("benchmark", "").startswith("simulate")
-        and not doc["benchmark"].startswith("simulate_monaco")
+        and not doc["benchmark"].startswith(("simulate_monaco", "simulate_assignment"))
     }
     assert cited == recorded, "re-read the runs and update the prose of docs/simulation.md"
+    # The assignment policy's section quotes its own run.
+    batched = text.split("## Batched assignment", 1)[1].split("\n## ", 1)[0]
+    for doc in _results():
+        if doc.get("benchmark", "").startswith("simulate_assignment"):
+            assert f"`{doc['commit']}`" in batched, "update the assignment section's prose"
     # The road city's prose quotes its own run.
     road = text.split("## Road city (Monaco)", 1)[1]
     for doc in _results():

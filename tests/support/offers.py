@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
 import subprocess
 import time
 from typing import Any
@@ -46,6 +48,14 @@ class Server:
     def stop(self) -> None:
         if self._proc is not None:
             stop(self._proc)
+            self._proc = None
+
+    def kill(self) -> None:
+        """A crash: SIGKILL to the supervisor and its workers at once (nothing shuts down)."""
+        if self._proc is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._proc.pid, signal.SIGKILL)
+            self._proc.wait()
             self._proc = None
 
 

@@ -136,6 +136,7 @@ class PlannedRequest:
     pickup: tuple[float, float]
     dropoff: tuple[float, float]
     patience_s: float
+    service_type: str = "towing"
 
 
 @dataclasses.dataclass(frozen=True)

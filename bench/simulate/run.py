@@ -8,6 +8,7 @@ import itertools
 import time
 from collections import Counter, defaultdict
 from collections.abc import Coroutine
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -17,7 +18,7 @@ import orjson
 from bench.common import Server, add_extras, bench_database, run, say, tokens_for
 from bench.simulate import policies
 from bench.simulate.agents import Assistant, client, new_record
-from bench.simulate.city import Behaviour, PlannedRequest, plan_day
+from bench.simulate.city import Behaviour, DayPlan, PlannedRequest, plan_day
 from bench.simulate.roads import RoadCity, ensure_graph, road_costs, straight_line_ranking
 from dispatch.core.config import Settings
 
@@ -188,9 +189,12 @@ def server_env(cfg: Config) -> dict[str, str]:
     }
 
 
-async def simulate(cfg: Config, url: str | None = None) -> dict[str, Any]:
+async def simulate(
+    cfg: Config, url: str | None = None, plan: DayPlan | None = None
+) -> dict[str, Any]:
     """The day under `cfg.policy` on a migrated database (default: `<db>_sim_<policy>`, made if
-    needed); its users and requests are replaced by the day's."""
+    needed); its users and requests are replaced by the day's. `plan`: a day to play instead of
+    the city's (a recorded day, bench/simulate/replay.py)."""
     settings = Settings.from_env()
     policy = policies.POLICIES[cfg.policy]
     if url is None:
@@ -201,7 +205,7 @@ async def simulate(cfg: Config, url: str | None = None) -> dict[str, Any]:
         await ensure_graph(url)
         city = await RoadCity.load(url)
     b = cfg.behaviour
-    plan = plan_day(
+    plan = plan or plan_day(
         cfg.seed, assistants=cfg.assistants, per_day=cfg.per_day, start_h=cfg.start_h,
         hours=cfg.hours, b=b, places=city,
     )  # fmt: skip
@@ -231,6 +235,7 @@ async def simulate(cfg: Config, url: str | None = None) -> dict[str, Any]:
         say(f"[{cfg.name} seed {cfg.seed}] {len(fleet)} assistants, {len(plan.requests)} requests, "
             f"{cfg.hours:g} h at {cfg.compression:g}x on {server.base}")  # fmt: skip
         w.t0 = time.monotonic()
+        t0_utc = datetime.now(UTC)  # where a replay of this day finds it in the recorded rows
         for a in fleet:
             w.spawn(a.life())
         for r, c in zip(plan.requests, c_ids, strict=True):
@@ -263,6 +268,7 @@ async def simulate(cfg: Config, url: str | None = None) -> dict[str, Any]:
         "settings": rows,
         "config": dataclasses.asdict(cfg),
         "wall_s": wall,
+        "t0_utc": t0_utc.isoformat(),
         "records": w.records,
         "spells": w.spells,
         "counters": dict(w.count),

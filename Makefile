@@ -21,7 +21,7 @@ VENDOR := $(DISPATCH_CONSOLE_VENDOR_DIR)
 endif
 LEAFLET := $(VENDOR)/node_modules/leaflet/dist/leaflet.js
 
-.PHONY: help run test setup system venv vendor ha-up ha-down db-up migrate db-reset schema psql db-url db-down bench simulate docs docs-build lint typecheck pytest pgtap roads
+.PHONY: help run test setup system venv vendor ha-up ha-down db-up migrate db-reset schema psql db-url db-down bench simulate replay docs docs-build lint typecheck pytest pgtap roads
 
 help:
 	@echo "make run   - install what is missing, start the embedded PostGIS, migrate, seed, serve"
@@ -101,6 +101,10 @@ bench: setup
 
 simulate: setup
 	@$(BIN)/python -m bench.simulate --profile $(PROFILE) --city $(CITY) $(if $(filter-out algiers,$(CITY)),--seeds 1 2 3)
+
+# A recorded day of the database in use, replayed under a policy: make replay DATE=2026-12-06 [POLICY=assignment]
+replay: setup
+	@$(BIN)/python -m bench.simulate.replay --date $(DATE) $(if $(POLICY),--policy $(POLICY))
 
 # The Monaco demo extract (© OpenStreetMap contributors, ODbL), fetched once into .dispatch/osm/ and
 # imported as region `monaco` into the database in use (DATABASE_URL or the embedded cluster).

@@ -45,6 +45,10 @@ async def test_replay_of_a_simulated_day_matches_its_truth(throwaway_db, templat
     assert rec["assigned"] == sim["assigned"]
     assert abs(rec["offers_per_request"]["mean"] - sim["offers_per_request"]["mean"]) < 1.0
 
+    # The answer delay is recovered from the offers (the simulation's lognormal, median 8 s).
+    if recorded.fit["delay"] == "fitted":
+        assert 4.0 < recorded.behaviour.respond_median_s < 16.0, recorded.fit
+
     # Replayed under the same policy on another throw-away database: close to what happened.
     other = await clone_database(template_url, "dispatch_tmp_replay")
     try:

@@ -157,9 +157,11 @@ async def add_extras(
     *,
     assistants: Sequence[tuple[float, float]] = (),
     clients: int = 0,
+    services: Sequence[str] = (),
 ) -> tuple[list[int], list[int]]:
-    """Bench users beside a population of `n`: active towing assistants at the given points
-    (ids from n+1), then `clients` clients; their ids. Earlier extras are removed first."""
+    """Bench users beside a population of `n`: active assistants at the given points (ids from
+    n+1; towing unless `services` gives each one's service type), then `clients` clients; their
+    ids. Earlier extras are removed first."""
     conn = await asyncpg.connect(url)
     try:
         await reset_extras(conn, n)
@@ -182,10 +184,11 @@ async def add_extras(
             INSERT INTO dispatch.assistants (user_id, service_type, vehicle_type,
                 driving_license_cat, driving_license_num, driving_license_expiry,
                 vehicle_registration_num, is_active)
-            SELECT id, 'towing', 'light', 'c', 'B-' || id, current_date + 365, id, true
-            FROM unnest($1::bigint[]) AS id
+            SELECT id, service, 'light', 'c', 'B-' || id, current_date + 365, id, true
+            FROM unnest($1::bigint[], $2::text[]) AS t(id, service)
             """,
             a_ids,
+            list(services) or ["towing"] * len(a_ids),
         )
         records = []
         for uid, (lat, lng) in zip(a_ids, assistants, strict=True):

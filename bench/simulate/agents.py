@@ -103,7 +103,7 @@ class Assistant:
             w.count["silent"] += 1
             return
         d = haversine_km(self.pos, req.pickup)
-        if a.draw < accept_probability(d, w.cfg.behaviour):
+        if a.draw < min(1.0, accept_probability(d, w.cfg.behaviour) * self.plan.accept_factor):
             await self.accept(aid, req)
         else:
             await self.decline(aid, "distance")
@@ -261,7 +261,7 @@ async def client(w: World, req: PlannedRequest, uid: int, token: str) -> None:
     body = {
         "pickup": {"lat": req.pickup[0], "lng": req.pickup[1]},
         "dropoff": {"lat": req.dropoff[0], "lng": req.dropoff[1]},
-        "service_type": "towing",
+        "service_type": req.service_type,
     }
     t0 = w.now()
     status, doc = await w.call("POST", "/api/assistance/request/", token, body)

@@ -144,6 +144,8 @@ class PlannedAssistant:
     index: int
     base: tuple[float, float]
     shifts: tuple[tuple[float, float], ...]  # (start, end) in simulated seconds since midnight
+    service_type: str = "towing"
+    accept_factor: float = 1.0  # this assistant's acceptance against the fleet's (a replay's fit)
 
 
 @dataclasses.dataclass(frozen=True)

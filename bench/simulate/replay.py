@@ -42,6 +42,9 @@ from dispatch.runtime.devdb import database_url
 # simulation's default; below MIN_DELAYS timed answers, the answer delay does.
 MIN_ANSWERS = 20
 MIN_DELAYS = 10
+# Pseudo-offers pulling an assistant's own acceptance towards the fleet's curve: an assistant with
+# few answers keeps about the fleet's, one with many gets its own.
+PRIOR_OFFERS = 5.0
 # The engine's offer_policy values and the simulation's policy playing each.
 ENGINE_POLICY = {"rounds": "rounds", "broadcast": "broadcast", "assignment": "assignment"}
 
@@ -107,6 +110,19 @@ def fit_answers(
         silence=round(b.silence, 3),
     )
     return b, fit
+
+
+def accept_factors(answered: dict[int, list[tuple[bool, float]]], b: Behaviour) -> dict[int, float]:
+    """Each assistant's acceptance against the fleet's curve: (accepted + prior) / (expected under
+    the curve + prior), from its answered offers (accepted?, distance km)."""
+    out = {}
+    for who, rows in answered.items():
+        expected = sum(min(1.0, b.accept_max * math.exp(-d / b.accept_scale_km)) for _, d in rows)
+        took = sum(1 for ok, _ in rows if ok)
+        out[who] = round(
+            (took + PRIOR_OFFERS * b.accept_max) / (expected + PRIOR_OFFERS * b.accept_max), 3
+        )
+    return out
 
 
 def _intervals(toggles: list[tuple[float, bool]], end: float) -> list[tuple[float, float]]:
@@ -299,7 +315,7 @@ async def extract(
             spells.append({"assistant": index[a], "start": lo, "end": hi, "positions": pts})
     offer_rows = await conn.fetch(
         """
-        SELECT o.state, o.distance_m / 1000 AS km,
+        SELECT o.assistant_id, o.state, o.distance_m / 1000 AS km,
                extract(epoch FROM o.closed_at - o.sent_at) AS delay
         FROM dispatch.offers o
         WHERE o.sent_at >= $1 AND o.sent_at < $2
@@ -310,6 +326,24 @@ async def extract(
     behaviour, fit = fit_answers(
         [(o["state"], float(o["km"]), at(o["delay"])) for o in offer_rows], b
     )
+    answered: dict[int, list[tuple[bool, float]]] = defaultdict(list)
+    for o in offer_rows:
+        if o["state"] in ("accepted", "declined"):
+            answered[o["assistant_id"]].append((o["state"] == "accepted", float(o["km"])))
+    factors = accept_factors(answered, behaviour)
+    services = dict(
+        await conn.fetch(
+            "SELECT user_id, service_type FROM dispatch.assistants WHERE user_id = ANY($1::bigint[])",
+            ids,
+        )
+    )
+    assistants = [
+        dataclasses.replace(
+            p, service_type=services.get(a, "towing"), accept_factor=factors.get(a, 1.0)
+        )
+        for a, p in zip(ids, assistants, strict=True)
+    ]
+    fit["accept_factors"] = {str(a): f for a, f in factors.items() if a in index}
     raw = await conn.fetchval("SELECT value FROM dispatch.settings WHERE key = 'offer_policy'")
     engine_policy = orjson.loads(raw) if raw else "rounds"
     plan = DayPlan(origin, origin + end, planned, assistants)

@@ -210,8 +210,9 @@ async def simulate(
         hours=cfg.hours, b=b, places=city,
     )  # fmt: skip
     a_ids, c_ids = await add_extras(
-        url, 0, assistants=[a.base for a in plan.assistants], clients=len(plan.requests)
-    )
+        url, 0, assistants=[a.base for a in plan.assistants], clients=len(plan.requests),
+        services=[a.service_type for a in plan.assistants],
+    )  # fmt: skip
     patience_max = max((r.patience_s for r in plan.requests), default=b.patience_median_s)
     rows = policy.rows(cfg.compression, patience_max)
     conn = await asyncpg.connect(url)

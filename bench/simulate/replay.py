@@ -86,22 +86,22 @@ def fit_answers(
         b = dataclasses.replace(
             b, accept_max=round(float(a[i, 0, 0]), 3), accept_scale_km=round(float(s[0, j, 0]), 2)
         )
-        fit["acceptance"] = "fitted"
+        fit["acceptance_from"] = "fitted"
     else:
-        fit["acceptance"] = "default"
+        fit["acceptance_from"] = "default"
     if len(delays) >= MIN_DELAYS:
         logs = [math.log(x) for x in delays]
         mu = sum(logs) / len(logs)
         sigma = math.sqrt(sum((v - mu) ** 2 for v in logs) / len(logs))
         b = dataclasses.replace(b, respond_median_s=math.exp(mu), respond_sigma=sigma)
-        fit["delay"] = "fitted"
+        fit["delay_from"] = "fitted"
     else:
-        fit["delay"] = "default"
+        fit["delay_from"] = "default"
     if len(answered) + expired >= MIN_ANSWERS:
         b = dataclasses.replace(b, silence=expired / (len(answered) + expired))
-        fit["silence"] = "fitted"
+        fit["silence_from"] = "fitted"
     else:
-        fit["silence"] = "default"
+        fit["silence_from"] = "default"
     fit.update(
         accept_max=b.accept_max,
         accept_scale_km=b.accept_scale_km,

@@ -3,6 +3,8 @@ demo history."""
 
 from __future__ import annotations
 
+import math
+import random
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -46,7 +48,7 @@ async def test_replay_of_a_simulated_day_matches_its_truth(throwaway_db, templat
     assert abs(rec["offers_per_request"]["mean"] - sim["offers_per_request"]["mean"]) < 1.0
 
     # The answer delay is recovered from the offers (the simulation's lognormal, median 8 s).
-    if recorded.fit["delay"] == "fitted":
+    if recorded.fit["delay_from"] == "fitted":
         assert 4.0 < recorded.behaviour.respond_median_s < 16.0, recorded.fit
 
     # Replayed under the same policy on another throw-away database: close to what happened.
@@ -83,3 +85,34 @@ async def test_replay_of_the_demo_history_runs_and_reports(throwaway_db, templat
     table = replay.side_by_side(out)
     assert "| time to assignment p90, simulated s |" in table
     assert datetime.now(UTC) > since
+
+
+def test_the_answer_fit_recovers_a_known_curve():
+    # Offers answered by the simulation's own model with known parameters; the fit finds them.
+    truth = Behaviour(accept_max=0.7, accept_scale_km=4.0, respond_median_s=12.0, silence=0.1)
+    rng = random.Random(4)
+    offers: list[tuple[str, float, float | None]] = []
+    for _ in range(3000):
+        d = rng.uniform(0, 15)
+        if rng.random() < truth.silence:
+            offers.append(("expired", d, 20.0))
+            continue
+        ok = rng.random() < truth.accept_max * math.exp(-d / truth.accept_scale_km)
+        delay = truth.respond_median_s * math.exp(rng.gauss(0, truth.respond_sigma))
+        offers.append(("accepted" if ok else "declined", d, delay))
+    offers += [("withdrawn", 1.0, None)] * 50  # censored: no answer observed
+    fitted, fit = replay.fit_answers(offers, Behaviour())
+    assert fit["acceptance_from"] == fit["delay_from"] == fit["silence_from"] == "fitted"
+    # The curve, not each parameter: accept_max and the scale trade off against each other.
+    for d in (0.0, 2.0, 5.0, 10.0):
+        got = fitted.accept_max * math.exp(-d / fitted.accept_scale_km)
+        assert abs(got - truth.accept_max * math.exp(-d / truth.accept_scale_km)) < 0.09, fit
+    assert abs(fitted.respond_median_s - 12.0) < 1.0
+    assert abs(fitted.respond_sigma - truth.respond_sigma) < 0.06
+    assert abs(fitted.silence - 0.1) < 0.03
+    # Too few offers: the simulation's defaults stay.
+    _, few = replay.fit_answers(offers[:5], Behaviour())
+    assert few["acceptance_from"] == few["delay_from"] == few["silence_from"] == "default"
+    # An assistant who takes everything gets a factor above 1, one who takes nothing below.
+    factors = replay.accept_factors({1: [(True, 5.0)] * 20, 2: [(False, 1.0)] * 20, 3: []}, fitted)
+    assert factors[1] > 1.5 and factors[2] < 0.4 and factors[3] == 1.0

@@ -2415,6 +2415,31 @@ $$;
 COMMENT ON FUNCTION dispatch.dispatch_requests(dispatcher_id bigint, statuses text[], searching boolean, since timestamp with time zone, bbox double precision[], page_size integer, page_offset integer) IS 'The dispatcher''s queue: {count, results} of requests newest first, filtered by statuses, searching, created since, and a pickup bbox [minLng, minLat, maxLng, maxLat]. DP046 unless the caller is a dispatcher.';
 
 --
+-- Name: drop_function_lacking(text, text); Type: FUNCTION; Schema: dispatch; Owner: -
+--
+
+CREATE FUNCTION dispatch.drop_function_lacking(signature text, argument text) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    fn regprocedure := to_regprocedure(signature);
+BEGIN
+    IF fn IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM pg_proc p
+                        WHERE p.oid = fn AND drop_function_lacking.argument = ANY (p.proargnames))
+    THEN
+        EXECUTE format('DROP FUNCTION %s', fn);
+    END IF;
+END;
+$$;
+
+--
+-- Name: FUNCTION drop_function_lacking(signature text, argument text); Type: COMMENT; Schema: dispatch; Owner: -
+--
+
+COMMENT ON FUNCTION dispatch.drop_function_lacking(signature text, argument text) IS 'Migrations: drop the function of this signature if it exists without an argument (or result column) of this name, so that its file can create the new definition.';
+
+--
 -- Name: emit(text, jsonb); Type: FUNCTION; Schema: dispatch; Owner: -
 --
 

@@ -33,20 +33,9 @@ COMMENT ON FUNCTION dispatch.set_assistant_active(bigint, boolean) IS
     'unexpired licence (DPA02); DPA03 when the user has no assistant profile.';
 
 -- active_assistants_near gained ETA columns (issue 25): an older definition cannot be replaced.
-DO $$
-BEGIN
-    IF to_regprocedure('dispatch.active_assistants_near(double precision, double precision, text, '
-                       'double precision, integer, bigint)') IS NOT NULL
-       AND NOT EXISTS (SELECT 1 FROM pg_proc p
-                        WHERE p.oid = to_regprocedure('dispatch.active_assistants_near(double '
-                                                      'precision, double precision, text, double '
-                                                      'precision, integer, bigint)')
-                          AND 'eta_s' = ANY (p.proargnames)) THEN
-        DROP FUNCTION dispatch.active_assistants_near(double precision, double precision, text,
-                                                      double precision, integer, bigint);
-    END IF;
-END;
-$$;
+SELECT dispatch.drop_function_lacking(
+    'dispatch.active_assistants_near(double precision, double precision, text, double precision, '
+    'integer, bigint)', 'eta_s');
 
 CREATE OR REPLACE FUNCTION dispatch.active_assistants_near(
     origin_lat double precision DEFAULT NULL,

@@ -17,6 +17,29 @@ COMMENT ON FUNCTION dispatch.setting_numeric(text) IS
     'The numeric value of a row of dispatch.settings (surge_k, surge_cap, matching_radius_m, '
     'matching_max_results); NULL when the key is unknown.';
 
+-- For the function files, re-applied on every migrate: CREATE OR REPLACE cannot change a function's
+-- result columns or rename its parameters, so a file whose function changed so drops the older
+-- definition first (once: the new one has the argument).
+CREATE OR REPLACE FUNCTION dispatch.drop_function_lacking(signature text, argument text)
+RETURNS void
+LANGUAGE plpgsql
+VOLATILE
+AS $$
+DECLARE
+    fn regprocedure := to_regprocedure(signature);
+BEGIN
+    IF fn IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM pg_proc p
+                        WHERE p.oid = fn AND drop_function_lacking.argument = ANY (p.proargnames))
+    THEN
+        EXECUTE format('DROP FUNCTION %s', fn);
+    END IF;
+END;
+$$;
+COMMENT ON FUNCTION dispatch.drop_function_lacking(text, text) IS
+    'Migrations: drop the function of this signature if it exists without an argument (or result '
+    'column) of this name, so that its file can create the new definition.';
+
 -- Idle supply: active, enabled, licence valid today, a known position, and no open job.
 CREATE OR REPLACE VIEW dispatch.available_assistants AS
 SELECT a.user_id, a.service_type, a.vehicle_type, p.geog, p.h3_r7

@@ -28,20 +28,6 @@ $$;
 COMMENT ON FUNCTION dispatch.offer_round_ends_at() IS
     'When a round starting now ends: now() + offer_timeout_s (database clock).';
 
--- offer_candidates gained its ETA columns (issue 25): an older definition cannot be replaced.
-DO $$
-BEGIN
-    IF to_regprocedure('dispatch.offer_candidates(bigint, geography, text, double precision, integer)')
-           IS NOT NULL
-       AND NOT EXISTS (SELECT 1 FROM pg_proc p
-                        WHERE p.oid = to_regprocedure('dispatch.offer_candidates(bigint, geography, '
-                                                      'text, double precision, integer)')
-                          AND 'rank_s' = ANY (p.proargnames)) THEN
-        DROP FUNCTION dispatch.offer_candidates(bigint, geography, text, double precision, integer);
-    END IF;
-END;
-$$;
-
 CREATE OR REPLACE FUNCTION dispatch.preselect_candidates(
     assistance_id bigint,
     pickup geography,
@@ -123,18 +109,8 @@ COMMENT ON FUNCTION dispatch.preselect_factor(geography) IS
     'where a road graph covers it, else 1.';
 
 -- offer_candidates gained its ETA columns (issue 25): an older definition cannot be replaced.
-DO $$
-BEGIN
-    IF to_regprocedure('dispatch.offer_candidates(bigint, geography, text, double precision, integer)')
-           IS NOT NULL
-       AND NOT EXISTS (SELECT 1 FROM pg_proc p
-                        WHERE p.oid = to_regprocedure('dispatch.offer_candidates(bigint, geography, '
-                                                      'text, double precision, integer)')
-                          AND 'rank_s' = ANY (p.proargnames)) THEN
-        DROP FUNCTION dispatch.offer_candidates(bigint, geography, text, double precision, integer);
-    END IF;
-END;
-$$;
+SELECT dispatch.drop_function_lacking(
+    'dispatch.offer_candidates(bigint, geography, text, double precision, integer)', 'rank_s');
 
 CREATE OR REPLACE FUNCTION dispatch.offer_candidates(
     assistance_id bigint,
@@ -289,17 +265,9 @@ COMMENT ON FUNCTION dispatch.send_offers(dispatch.assistance_requests, jsonb) IS
 
 -- candidates_json's last parameter became sooner_than_s (issue 25): a renamed parameter cannot be
 -- replaced in place.
-DO $$
-BEGIN
-    IF EXISTS (SELECT 1 FROM pg_proc p
-                WHERE p.oid = to_regprocedure('dispatch.candidates_json(bigint, geography, text, '
-                                              'double precision, double precision)')
-                  AND 'closer_than_m' = ANY (p.proargnames)) THEN
-        DROP FUNCTION dispatch.candidates_json(bigint, geography, text, double precision,
-                                               double precision);
-    END IF;
-END;
-$$;
+SELECT dispatch.drop_function_lacking(
+    'dispatch.candidates_json(bigint, geography, text, double precision, double precision)',
+    'sooner_than_s');
 
 CREATE OR REPLACE FUNCTION dispatch.candidates_json(
     assistance_id bigint,

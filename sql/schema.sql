@@ -888,35 +888,88 @@ DECLARE
     -- offered something by the rounds is busy answering it): read once for the whole batch.
     busy     bigint[] := ARRAY(SELECT DISTINCT o.assistant_id FROM dispatch.offers o
                                 WHERE o.expires_at > now() AND o.state = 'open');
-    r        record;
-    ids      bigint[];
-    places   geography[];
-    ds       double precision[];
-    times    double precision[];
+    c_req    bigint[];
+    c_who    bigint[];
+    c_d      double precision[];
+    c_road   boolean[];
+    c_geo    geography[];
+    c_pick   geography[];
+    r_ids    bigint[];
+    r_geo    geography[];
+    a_ids    bigint[];
+    a_geo    geography[];
+    t_req    bigint[] := '{}';
+    t_who    bigint[] := '{}';
+    t_s      double precision[] := '{}';
+    one      bigint;
 BEGIN
-    FOR r IN
-        SELECT q.id, q.pickup, roads.covers(q.pickup::geometry) AS covered,
-               -- Anyone offered this request before (declined, let it expire): never again.
-               ARRAY(SELECT o.assistant_id FROM dispatch.offers o WHERE o.assistance_id = q.id)
-                   || busy AS excluded
-          FROM dispatch.assistance_requests q WHERE q.id = ANY (request_ids) ORDER BY q.id
-    LOOP
-        SELECT array_agg(v.user_id ORDER BY v.user_id), array_agg(v.geog ORDER BY v.user_id),
-               array_agg(ST_Distance(v.geog, r.pickup) ORDER BY v.user_id)
-          INTO ids, places, ds
-          FROM dispatch.available_assistants v
-         WHERE v.service_type = area
-           AND ST_DWithin(v.geog, r.pickup, CASE WHEN r.covered THEN road_r ELSE line_r END)
-           AND v.user_id <> ALL (r.excluded);
-        CONTINUE WHEN ids IS NULL;
-        times := CASE WHEN r.covered THEN dispatch.road_times(r.pickup, places) END;
-        RETURN QUERY
-        SELECT r.id, u.id, c.s, CASE WHEN times[u.i] IS NULL THEN 'straight_line' ELSE 'road' END,
-               u.d
-          FROM unnest(ids, ds) WITH ORDINALITY AS u(id, d, i),
-               LATERAL (SELECT coalesce(times[u.i], u.d / speed) AS s) c
-         WHERE c.s <= cap;
-    END LOOP;
+    -- Every candidate pair within reach (the straight line's, or the widest round's where a graph
+    -- covers the pickup), without anyone offered this request before (declined, let it expire:
+    -- never again) or holding an open offer.
+    -- One sort for all the arrays (an aggregate's own ORDER BY sorts again for each).
+    WITH q AS MATERIALIZED (
+        SELECT x.id, x.pickup, roads.covers(x.pickup::geometry) AS covered,
+               ARRAY(SELECT o.assistant_id FROM dispatch.offers o
+                      WHERE o.assistance_id = x.id) || busy AS excluded
+          FROM dispatch.assistance_requests x WHERE x.id = ANY (request_ids)
+    )
+    SELECT array_agg(c.id), array_agg(c.user_id), array_agg(c.d), array_agg(c.covered),
+           array_agg(c.geog), array_agg(c.pickup)
+      INTO c_req, c_who, c_d, c_road, c_geo, c_pick
+      FROM (SELECT q.id, v.user_id, ST_Distance(v.geog, q.pickup) AS d, q.covered, v.geog,
+                   q.pickup
+              FROM q
+              JOIN dispatch.available_assistants v
+                ON v.service_type = area
+               AND ST_DWithin(v.geog, q.pickup, CASE WHEN q.covered THEN road_r ELSE line_r END)
+               AND v.user_id <> ALL (q.excluded)
+             ORDER BY q.id, v.user_id) c;
+    IF c_req IS NULL THEN
+        RETURN;
+    END IF;
+    -- Road times for the pairs whose pickup a graph covers: one routing call for the whole batch
+    -- (every pickup and candidate snapped once, one graph built), or, when the batch's box is
+    -- over the routing budget (a city-wide batch on a large graph), one call per request.
+    SELECT array_agg(x.r), array_agg(x.p) INTO r_ids, r_geo
+      FROM (SELECT DISTINCT ON (u.r) u.r, u.p FROM unnest(c_req, c_pick, c_road) u(r, p, road)
+             WHERE u.road ORDER BY u.r) x;
+    SELECT array_agg(x.w), array_agg(x.g) INTO a_ids, a_geo
+      FROM (SELECT DISTINCT ON (u.w) u.w, u.g FROM unnest(c_who, c_geo, c_road) u(w, g, road)
+             WHERE u.road ORDER BY u.w) x;
+    IF r_ids IS NOT NULL
+       AND roads.routing_box(ARRAY(SELECT g::geometry FROM unnest(r_geo || a_geo) g)) IS NOT NULL
+    THEN
+        SELECT array_agg(r_ids[m.pickup]), array_agg(a_ids[m.place]), array_agg(m.seconds)
+          INTO t_req, t_who, t_s
+          FROM dispatch.road_times_matrix(r_geo, a_geo) m
+         WHERE m.seconds IS NOT NULL;
+    ELSIF r_ids IS NOT NULL THEN
+        -- The whole batch's box is over the routing budget: each request with its own candidates.
+        FOREACH one IN ARRAY r_ids LOOP
+            SELECT array_agg(u.w ORDER BY u.w), array_agg(u.g ORDER BY u.w) INTO a_ids, a_geo
+              FROM unnest(c_req, c_who, c_geo) u(r, w, g) WHERE u.r = one;
+            SELECT t_req || array_agg(one), t_who || array_agg(a_ids[m.place]),
+                   t_s || array_agg(m.seconds)
+              INTO t_req, t_who, t_s
+              FROM dispatch.road_times_matrix(ARRAY(SELECT q.pickup FROM dispatch.assistance_requests q
+                                                     WHERE q.id = one), a_geo) m
+             WHERE m.seconds IS NOT NULL;
+        END LOOP;
+    END IF;
+    -- Each request's R cheapest (R: the batch's number of requests) hold its part of the
+    -- optimum: were it matched to a costlier one, one of the R cheaper would be free (the R - 1
+    -- other requests take at most R - 1 of them) and moving it there would cost less. So the
+    -- rest are left out, exactly (fewer pairs to record, send and solve).
+    RETURN QUERY
+    SELECT x.r, x.w, x.s, x.src, x.d
+      FROM (SELECT c.r, c.w, k.s, CASE WHEN t.s IS NULL THEN 'straight_line' ELSE 'road' END AS src,
+                   c.d, row_number() OVER (PARTITION BY c.r ORDER BY k.s, c.w) AS nth
+              FROM unnest(c_req, c_who, c_d) AS c(r, w, d)
+              LEFT JOIN unnest(t_req, t_who, t_s) AS t(r, w, s) ON t.r = c.r AND t.w = c.w,
+                   LATERAL (SELECT coalesce(t.s, c.d / speed) AS s) k
+             WHERE k.s <= cap) x
+     WHERE x.nth <= cardinality(request_ids)
+     ORDER BY x.r, x.w;
 END;
 $$;
 
@@ -927,10 +980,10 @@ $$;
 COMMENT ON FUNCTION dispatch.assignment_pairs(request_ids bigint[], area text) IS 'The candidate pairs of a batch: for each request, every idle eligible assistant of the area''s service type who holds no open offer and was never offered that request, with the travel time cost_s (road seconds where a graph covers the pickup, dispatch.road_times; else the straight-line ETA), eta_source and distance_m; pairs over assignment_cost_cap_s are left out.';
 
 --
--- Name: assignment_problems(integer); Type: FUNCTION; Schema: dispatch; Owner: -
+-- Name: assignment_problems(integer, double precision); Type: FUNCTION; Schema: dispatch; Owner: -
 --
 
-CREATE FUNCTION dispatch.assignment_problems(max_requests integer DEFAULT 500) RETURNS TABLE(area text, problem jsonb)
+CREATE FUNCTION dispatch.assignment_problems(max_requests integer DEFAULT 500, lead_s double precision DEFAULT 0) RETURNS TABLE(area text, problem jsonb)
     LANGUAGE plpgsql
     AS $$
 DECLARE
@@ -938,13 +991,16 @@ DECLARE
     reqs     bigint[];
 BEGIN
     -- An area (a service type: only its assistants can serve its requests) is due once its oldest
-    -- waiting request has waited assignment_window_s: requests arriving meanwhile join it.
+    -- waiting request has waited assignment_window_s less lead_s (the caller's time to its next
+    -- pass, so that the batch's offers leave within the window): requests arriving meanwhile
+    -- join it.
     FOR a IN
         SELECT r.service_type FROM dispatch.assistance_requests r
          WHERE r.assigning AND r.queued_at IS NOT NULL AND r.status = 'requested'
          GROUP BY r.service_type
         HAVING min(r.queued_at)
-               <= now() - make_interval(secs => dispatch.setting_numeric('assignment_window_s'))
+               <= now() - make_interval(secs => greatest(
+                      dispatch.setting_numeric('assignment_window_s') - lead_s, 0))
          ORDER BY 1
     LOOP
         -- Locked until the caller's transaction ends: accepts, cancels and the other processes'
@@ -974,10 +1030,10 @@ END;
 $$;
 
 --
--- Name: FUNCTION assignment_problems(max_requests integer); Type: COMMENT; Schema: dispatch; Owner: -
+-- Name: FUNCTION assignment_problems(max_requests integer, lead_s double precision); Type: COMMENT; Schema: dispatch; Owner: -
 --
 
-COMMENT ON FUNCTION dispatch.assignment_problems(max_requests integer) IS 'The batch driver''s question: for each area (service type) whose oldest waiting request has waited assignment_window_s, its waiting requests (up to max_requests, locked FOR UPDATE SKIP LOCKED until the caller''s transaction ends) and the candidate pairs (dispatch.assignment_pairs) as {requests: [id], pairs: [[assistance_id, assistant_id, cost_s, eta_source, distance_m]]}.';
+COMMENT ON FUNCTION dispatch.assignment_problems(max_requests integer, lead_s double precision) IS 'The batch driver''s question: for each area (service type) whose oldest waiting request has waited assignment_window_s (less lead_s: the driver starts that much early so that the offers leave within the window), its waiting requests (up to max_requests, locked FOR UPDATE SKIP LOCKED until the caller''s transaction ends) and the candidate pairs (dispatch.assignment_pairs) as {requests: [id], pairs: [[assistance_id, assistant_id, cost_s, eta_source, distance_m]]}.';
 
 --
 -- Name: assignment_requeue(dispatch.assistance_requests); Type: FUNCTION; Schema: dispatch; Owner: -
@@ -4832,37 +4888,58 @@ COMMENT ON FUNCTION dispatch.require_dispatcher(user_id bigint) IS 'Raise DP046 
 --
 
 CREATE FUNCTION dispatch.road_times(pickup public.geography, places public.geography[]) RETURNS double precision[]
+    LANGUAGE sql
+    AS $$
+    SELECT array_agg(t.seconds ORDER BY t.place)
+    FROM dispatch.road_times_matrix(ARRAY[pickup], places) t
+$$;
+
+--
+-- Name: FUNCTION road_times(pickup public.geography, places public.geography[]); Type: COMMENT; Schema: dispatch; Owner: -
+--
+
+COMMENT ON FUNCTION dispatch.road_times(pickup public.geography, places public.geography[]) IS 'Road travel times in seconds from each place to the pickup (dispatch.road_times_matrix with one pickup), NULL where a place cannot be routed; NULL altogether when no graph covers the pickup, the call is over its work budget, routing fails, or road ranking is paused on this session.';
+
+--
+-- Name: road_times_matrix(public.geography[], public.geography[]); Type: FUNCTION; Schema: dispatch; Owner: -
+--
+
+CREATE FUNCTION dispatch.road_times_matrix(pickups public.geography[], places public.geography[]) RETURNS TABLE(pickup integer, place integer, seconds double precision)
     LANGUAGE plpgsql
     AS $$
 DECLARE
+    ps      integer[];
+    os      integer[];
     times   double precision[];
     started timestamptz;
     paused  text := current_setting('dispatch.roads_paused_until', true);
 BEGIN
-    IF coalesce(cardinality(places), 0) = 0 OR NOT roads.covers(pickup::geometry) THEN
-        RETURN NULL;
+    IF coalesce(cardinality(places), 0) = 0
+       OR NOT EXISTS (SELECT 1 FROM unnest(pickups) p WHERE roads.covers(p::geometry)) THEN
+        RETURN;
     END IF;
     -- Paused on this session: a recent routing call was over its time budget.
     IF coalesce(paused, '') <> '' AND paused::timestamptz > clock_timestamp() THEN
-        RETURN NULL;
+        RETURN;
     END IF;
     started := clock_timestamp();
-    -- A failing graph (dropped mid-run, pgRouting missing, a bad edge) must not fail the request:
-    -- it is ranked by the straight line instead, and says so (eta_source).
+    -- A failing graph (dropped mid-run, pgRouting missing, a bad edge) must not fail the caller:
+    -- it ranks by the straight line instead, and says so (eta_source).
     BEGIN
-        SELECT array_agg(t.seconds ORDER BY t.ord) INTO times
-          FROM roads.times_to(pickup::geometry,
-                              ARRAY(SELECT p::geometry FROM unnest(places) WITH ORDINALITY u(p, i)
-                                    ORDER BY i)) t;
+        SELECT array_agg(m.dest), array_agg(m.ord), array_agg(m.seconds)
+          INTO ps, os, times
+          FROM roads.times_matrix(ARRAY(SELECT p::geometry FROM unnest(pickups) p),
+                                  ARRAY(SELECT p::geometry FROM unnest(places) p)) m;
     EXCEPTION WHEN OTHERS THEN
         RAISE WARNING 'road ranking failed, ranking by the straight line: %', SQLERRM;
-        RETURN NULL;
+        RETURN;
     END;
     -- The work budget (roads_max_edges) bounds a call before it runs; this catches what it
     -- cannot (a loaded server, a pathological box): the answer stands, and the session ranks by
-    -- the straight line for roads_pause_s.
+    -- the straight line for roads_pause_s. A call for several pickups has a budget for each.
     IF clock_timestamp() - started
-       > make_interval(secs => dispatch.setting_numeric('roads_time_budget_ms') / 1000.0) THEN
+       > make_interval(secs => dispatch.setting_numeric('roads_time_budget_ms')
+                               * cardinality(pickups) / 1000.0) THEN
         PERFORM set_config('dispatch.roads_paused_until',
                            (clock_timestamp() + make_interval(
                                 secs => dispatch.setting_numeric('roads_pause_s')))::text,
@@ -4870,15 +4947,15 @@ BEGIN
         RAISE WARNING 'road ranking took % (over roads_time_budget_ms): straight line on this '
                       'session for roads_pause_s', clock_timestamp() - started;
     END IF;
-    RETURN times;
+    RETURN QUERY SELECT * FROM unnest(ps, os, times);
 END;
 $$;
 
 --
--- Name: FUNCTION road_times(pickup public.geography, places public.geography[]); Type: COMMENT; Schema: dispatch; Owner: -
+-- Name: FUNCTION road_times_matrix(pickups public.geography[], places public.geography[]); Type: COMMENT; Schema: dispatch; Owner: -
 --
 
-COMMENT ON FUNCTION dispatch.road_times(pickup public.geography, places public.geography[]) IS 'Road travel times in seconds from each place to the pickup (roads.times_to), NULL where a place cannot be routed; NULL altogether when no graph covers the pickup, the call is over its work budget, routing fails, or road ranking is paused on this session (a call over roads_time_budget_ms pauses it for roads_pause_s).';
+COMMENT ON FUNCTION dispatch.road_times_matrix(pickups public.geography[], places public.geography[]) IS 'Road travel times in seconds from each place to each pickup (roads.times_matrix: one routing call), seconds NULL where a place cannot be routed, no rows for a pickup no graph covers; no rows at all when the call is over its work budget, routing fails, or road ranking is paused on this session (a call over roads_time_budget_ms per pickup pauses it for roads_pause_s).';
 
 --
 -- Name: rotate_refresh_token(bytea, bytea, timestamp with time zone); Type: FUNCTION; Schema: dispatch; Owner: -
@@ -6412,25 +6489,63 @@ $$;
 COMMENT ON FUNCTION roads.snap(p public.geometry) IS 'The point''s place on the road network: the nearest edge of a main piece within roads_snap_max_m (none farther), the fraction along it (0 at source) and the distance to it.';
 
 --
--- Name: times_in_box(public.geometry, public.geometry[], public.geometry); Type: FUNCTION; Schema: roads; Owner: -
+-- Name: times_matrix(public.geometry[], public.geometry[]); Type: FUNCTION; Schema: roads; Owner: -
 --
 
-CREATE FUNCTION roads.times_in_box(destination public.geometry, origins public.geometry[], box public.geometry) RETURNS TABLE(ord integer, seconds double precision, snapped boolean)
+CREATE FUNCTION roads.times_matrix(destinations public.geometry[], origins public.geometry[]) RETURNS TABLE(dest integer, ord integer, seconds double precision)
     LANGUAGE plpgsql STABLE
     AS $$
 DECLARE
-    t    record;
-    walk double precision := dispatch.setting_numeric('roads_snap_speed_kmh') / 3.6;
+    box     geometry;
+    dests   integer[];
+    ords    integer[];
+    times   double precision[];
+    missed  boolean;
 BEGIN
-    SELECT * INTO t FROM roads.snap(destination);
-    IF NOT FOUND OR coalesce(cardinality(origins), 0) = 0 THEN
+    IF coalesce(cardinality(origins), 0) = 0 OR coalesce(cardinality(destinations), 0) = 0 THEN
         RETURN;
     END IF;
-    -- One search backwards from the destination's edge ends over the reversed graph (cost and
-    -- reverse_cost swapped) reaches every origin's edge ends: the pgRouting call runs two
-    -- searches, whatever the number of origins.
-    RETURN QUERY
-    WITH o AS MATERIALIZED (
+    -- The box first; an origin on the roads that the box could not route to a destination (its
+    -- way round leaves the box) gets one more try with everyone in a box four times as wide
+    -- (within the budget).
+    FOR widen IN 1..2 LOOP
+        box := roads.routing_box(origins || destinations, CASE widen WHEN 1 THEN 1 ELSE 4 END);
+        EXIT WHEN box IS NULL;
+        SELECT array_agg(x.dest), array_agg(x.ord), array_agg(x.seconds),
+               bool_or(x.seconds IS NULL AND x.snapped)
+          INTO dests, ords, times, missed
+          FROM roads.times_matrix_in_box(destinations, origins, box) x;
+        EXIT WHEN NOT missed OR missed IS NULL;
+    END LOOP;
+    IF dests IS NULL THEN
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT * FROM unnest(dests, ords, times);
+END;
+$$;
+
+--
+-- Name: FUNCTION times_matrix(destinations public.geometry[], origins public.geometry[]); Type: COMMENT; Schema: roads; Owner: -
+--
+
+COMMENT ON FUNCTION roads.times_matrix(destinations public.geometry[], origins public.geometry[]) IS 'Driving time in seconds from each origin (ord = its 1-based index) to each destination (dest = its index) over the road graphs, snap legs included, in one routing call: seconds NULL for an origin off the roads or unable to reach it; no rows for a destination off every graph, and none at all when the routing box is over budget (roads_max_edges).';
+
+--
+-- Name: times_matrix_in_box(public.geometry[], public.geometry[], public.geometry); Type: FUNCTION; Schema: roads; Owner: -
+--
+
+CREATE FUNCTION roads.times_matrix_in_box(destinations public.geometry[], origins public.geometry[], box public.geometry) RETURNS TABLE(dest integer, ord integer, seconds double precision, snapped boolean)
+    LANGUAGE sql STABLE
+    AS $$
+    -- One pgRouting call for every destination: a search backwards from each destination's edge
+    -- ends over the reversed graph (cost and reverse_cost swapped) reaches every origin's edge
+    -- ends, so the graph in the box is built once and every origin and destination is snapped
+    -- once, whatever the number of pairs.
+    WITH t AS MATERIALIZED (
+        SELECT u.i::integer AS dest, s.*
+        FROM unnest(destinations) WITH ORDINALITY AS u(p, i)
+        JOIN LATERAL roads.snap(u.p) s ON true
+    ), o AS MATERIALIZED (
         SELECT u.i::integer AS ord, s.*
         FROM unnest(origins) WITH ORDINALITY AS u(p, i)
         LEFT JOIN LATERAL roads.snap(u.p) s ON true
@@ -6439,11 +6554,9 @@ BEGIN
         UNION ALL
         SELECT o.ord, o.source, o.fraction * o.reverse_cost FROM o WHERE o.reverse_cost >= 0
     ), entries AS MATERIALIZED (
-        SELECT e.vid, e.c FROM (VALUES
-            (t.source, CASE WHEN t.cost >= 0 THEN t.fraction * t.cost END),
-            (t.target, CASE WHEN t.reverse_cost >= 0 THEN (1 - t.fraction) * t.reverse_cost END)
-        ) AS e(vid, c)
-        WHERE e.c IS NOT NULL
+        SELECT t.dest, t.source AS vid, t.fraction * t.cost AS c FROM t WHERE t.cost >= 0
+        UNION ALL
+        SELECT t.dest, t.target, (1 - t.fraction) * t.reverse_cost FROM t WHERE t.reverse_cost >= 0
     ), legs AS (
         SELECT d.start_vid AS entry, d.end_vid AS exit, d.agg_cost
         FROM pgr_dijkstraCost(
@@ -6452,75 +6565,56 @@ BEGIN
             ARRAY(SELECT DISTINCT en.vid FROM entries en),
             ARRAY(SELECT DISTINCT x.vid FROM exits x),
             true) d
+        WHERE EXISTS (SELECT 1 FROM o)
         UNION ALL
-        SELECT en.vid, en.vid, 0 FROM entries en
+        SELECT DISTINCT en.vid, en.vid, 0 FROM entries en
     ), routed AS (
-        SELECT x.ord, min(x.c + l.agg_cost + en.c) AS s
-        FROM exits x
-        JOIN legs l ON l.exit = x.vid
-        JOIN entries en ON en.vid = l.entry
-        GROUP BY x.ord
+        SELECT en.dest, x.ord, min(x.c + l.agg_cost + en.c) AS s
+        FROM entries en
+        JOIN legs l ON l.entry = en.vid
+        JOIN exits x ON x.vid = l.exit
+        GROUP BY en.dest, x.ord
     ), along AS (
         -- Origin and destination on the same edge: straight along it where its direction allows.
-        SELECT o.ord,
+        SELECT t.dest, o.ord,
                CASE WHEN o.fraction <= t.fraction AND o.cost >= 0
                         THEN (t.fraction - o.fraction) * o.cost
                     WHEN o.fraction >= t.fraction AND o.reverse_cost >= 0
                         THEN (o.fraction - t.fraction) * o.reverse_cost
                END AS s
-        FROM o WHERE o.edge_id = t.edge_id
+        FROM o JOIN t ON o.edge_id = t.edge_id
     )
-    SELECT o.ord, (o.snap_m + t.snap_m) / walk + least(r.s, a.s), o.edge_id IS NOT NULL
-    FROM o
-    LEFT JOIN routed r ON r.ord = o.ord
-    LEFT JOIN along a ON a.ord = o.ord;
-END;
+    SELECT t.dest, o.ord,
+           (o.snap_m + t.snap_m)
+               / (SELECT dispatch.setting_numeric('roads_snap_speed_kmh') / 3.6)
+               + least(r.s, a.s),
+           o.edge_id IS NOT NULL
+    FROM t CROSS JOIN o
+    LEFT JOIN routed r ON r.dest = t.dest AND r.ord = o.ord
+    LEFT JOIN along a ON a.dest = t.dest AND a.ord = o.ord
 $$;
 
 --
--- Name: FUNCTION times_in_box(destination public.geometry, origins public.geometry[], box public.geometry); Type: COMMENT; Schema: roads; Owner: -
+-- Name: FUNCTION times_matrix_in_box(destinations public.geometry[], origins public.geometry[], box public.geometry); Type: COMMENT; Schema: roads; Owner: -
 --
 
-COMMENT ON FUNCTION roads.times_in_box(destination public.geometry, origins public.geometry[], box public.geometry) IS 'Internal (roads.times_to): the times of roads.times_to over the edges inside box only, and whether each origin snapped onto the roads.';
+COMMENT ON FUNCTION roads.times_matrix_in_box(destinations public.geometry[], origins public.geometry[], box public.geometry) IS 'Internal (roads.times_matrix): the times of roads.times_matrix over the edges inside box only, and whether each origin snapped onto the roads; no rows for a destination off the roads.';
 
 --
 -- Name: times_to(public.geometry, public.geometry[]); Type: FUNCTION; Schema: roads; Owner: -
 --
 
 CREATE FUNCTION roads.times_to(destination public.geometry, origins public.geometry[]) RETURNS TABLE(ord integer, seconds double precision)
-    LANGUAGE plpgsql STABLE
+    LANGUAGE sql STABLE
     AS $$
-DECLARE
-    box    geometry;
-    times  double precision[];
-    missed boolean;
-BEGIN
-    IF coalesce(cardinality(origins), 0) = 0 OR NOT EXISTS (SELECT 1 FROM roads.snap(destination))
-    THEN
-        RETURN;
-    END IF;
-    -- The box first; an origin on the roads that the box could not route (its way round leaves
-    -- the box) gets one more try with everyone in a box four times as wide (within the budget).
-    FOR widen IN 1..2 LOOP
-        box := roads.routing_box(origins || destination, CASE widen WHEN 1 THEN 1 ELSE 4 END);
-        EXIT WHEN box IS NULL;
-        SELECT array_agg(x.seconds ORDER BY x.ord), bool_or(x.seconds IS NULL AND x.snapped)
-          INTO times, missed
-          FROM roads.times_in_box(destination, origins, box) x;
-        EXIT WHEN NOT missed;
-    END LOOP;
-    IF times IS NULL THEN
-        RETURN;
-    END IF;
-    RETURN QUERY SELECT u.i::integer, u.s FROM unnest(times) WITH ORDINALITY AS u(s, i);
-END;
+    SELECT m.ord, m.seconds FROM roads.times_matrix(ARRAY[destination], origins) m ORDER BY m.ord
 $$;
 
 --
 -- Name: FUNCTION times_to(destination public.geometry, origins public.geometry[]); Type: COMMENT; Schema: roads; Owner: -
 --
 
-COMMENT ON FUNCTION roads.times_to(destination public.geometry, origins public.geometry[]) IS 'Driving time in seconds from each origin (ord = its 1-based index) to the destination over the road graphs, snap legs included; seconds NULL for an origin off the roads or unable to reach it. No rows when the destination is off every graph or the routing box is over budget.';
+COMMENT ON FUNCTION roads.times_to(destination public.geometry, origins public.geometry[]) IS 'Driving time in seconds from each origin (ord = its 1-based index) to the destination over the road graphs, snap legs included (roads.times_matrix with one destination); seconds NULL for an origin off the roads or unable to reach it. No rows when the destination is off every graph or the routing box is over budget.';
 
 --
 -- Name: travel_time(double precision, double precision, double precision, double precision); Type: FUNCTION; Schema: roads; Owner: -

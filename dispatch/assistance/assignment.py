@@ -45,11 +45,14 @@ def solve(requests: Sequence[int], pairs: Sequence[Sequence[Any]]) -> list[tuple
     ]
 
 
-async def batch_pass(conn: asyncpg.Connection, *, max_requests: int) -> dict[str, int]:
+async def batch_pass(
+    conn: asyncpg.Connection, *, max_requests: int, lead_s: float = 0.0
+) -> dict[str, int]:
     """One pass of the batch driver, in one transaction under the batch lock: expire due exclusive
-    offers, then (under offer_policy assignment) cost each due area's batch in SQL, solve it here
-    and issue its offers with its record (dispatch.issue_assignment_batch). A crash anywhere in it
-    rolls everything back: no offer is sent without its batch, none twice. Returns counts."""
+    offers, then (under offer_policy assignment) cost each area's batch that is due (its oldest
+    request has waited assignment_window_s less `lead_s`) in SQL, solve it here and issue its
+    offers with its record (dispatch.issue_assignment_batch). A crash anywhere in it rolls
+    everything back: no offer is sent without its batch, none twice. Returns counts."""
     out = {"changed": 0, "batches": 0, "offered": 0, "fell_back": 0}
     async with conn.transaction():
         if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", BATCH_LOCK_KEY):
@@ -58,8 +61,10 @@ async def batch_pass(conn: asyncpg.Connection, *, max_requests: int) -> dict[str
         if await conn.fetchval("SELECT dispatch.offer_policy()") != "assignment":
             return out
         for row in await conn.fetch(
-            "SELECT area, problem FROM dispatch.assignment_problems(max_requests => $1)",
+            "SELECT area, problem FROM dispatch.assignment_problems(max_requests => $1, "
+            "lead_s => $2)",
             max_requests,
+            lead_s,
         ):
             problem = row["problem"]
             started = time.perf_counter()
@@ -83,7 +88,9 @@ class AssignmentDriver(Periodic):
     """Runs `batch_pass` every `interval` seconds in every server process. The advisory lock makes
     one process at a time run a batch, and the requests it takes are locked until its offers are
     committed, so each offer is sent once whatever the number of processes; it reads offer_policy
-    on every pass (switching policy from psql takes effect at the next pass)."""
+    on every pass (switching policy from psql takes effect at the next pass). A batch starts up
+    to two intervals before its window ends (one to the next pass, one for the pass itself), so
+    that a request's first offer leaves within one window of its creation."""
 
     def __init__(
         self,
@@ -96,11 +103,14 @@ class AssignmentDriver(Periodic):
         super().__init__("assignment-driver", self.run_pass, interval=interval)
         self._pool = pool
         self._max_requests = max_requests
+        self._lead_s = 2 * interval
         self._on_change = on_change
 
     async def run_pass(self) -> bool:
         async with self._pool.acquire() as conn:
-            out = await batch_pass(conn, max_requests=self._max_requests)
+            out = await batch_pass(
+                conn, max_requests=self._max_requests, lead_s=self._lead_s
+            )
         if (out["changed"] or out["offered"] or out["fell_back"]) and self._on_change is not None:
             self._on_change()
         return False

@@ -137,35 +137,88 @@ DECLARE
     -- offered something by the rounds is busy answering it): read once for the whole batch.
     busy     bigint[] := ARRAY(SELECT DISTINCT o.assistant_id FROM dispatch.offers o
                                 WHERE o.expires_at > now() AND o.state = 'open');
-    r        record;
-    ids      bigint[];
-    places   geography[];
-    ds       double precision[];
-    times    double precision[];
+    c_req    bigint[];
+    c_who    bigint[];
+    c_d      double precision[];
+    c_road   boolean[];
+    c_geo    geography[];
+    c_pick   geography[];
+    r_ids    bigint[];
+    r_geo    geography[];
+    a_ids    bigint[];
+    a_geo    geography[];
+    t_req    bigint[] := '{}';
+    t_who    bigint[] := '{}';
+    t_s      double precision[] := '{}';
+    one      bigint;
 BEGIN
-    FOR r IN
-        SELECT q.id, q.pickup, roads.covers(q.pickup::geometry) AS covered,
-               -- Anyone offered this request before (declined, let it expire): never again.
-               ARRAY(SELECT o.assistant_id FROM dispatch.offers o WHERE o.assistance_id = q.id)
-                   || busy AS excluded
-          FROM dispatch.assistance_requests q WHERE q.id = ANY (request_ids) ORDER BY q.id
-    LOOP
-        SELECT array_agg(v.user_id ORDER BY v.user_id), array_agg(v.geog ORDER BY v.user_id),
-               array_agg(ST_Distance(v.geog, r.pickup) ORDER BY v.user_id)
-          INTO ids, places, ds
-          FROM dispatch.available_assistants v
-         WHERE v.service_type = area
-           AND ST_DWithin(v.geog, r.pickup, CASE WHEN r.covered THEN road_r ELSE line_r END)
-           AND v.user_id <> ALL (r.excluded);
-        CONTINUE WHEN ids IS NULL;
-        times := CASE WHEN r.covered THEN dispatch.road_times(r.pickup, places) END;
-        RETURN QUERY
-        SELECT r.id, u.id, c.s, CASE WHEN times[u.i] IS NULL THEN 'straight_line' ELSE 'road' END,
-               u.d
-          FROM unnest(ids, ds) WITH ORDINALITY AS u(id, d, i),
-               LATERAL (SELECT coalesce(times[u.i], u.d / speed) AS s) c
-         WHERE c.s <= cap;
-    END LOOP;
+    -- Every candidate pair within reach (the straight line's, or the widest round's where a graph
+    -- covers the pickup), without anyone offered this request before (declined, let it expire:
+    -- never again) or holding an open offer.
+    -- One sort for all the arrays (an aggregate's own ORDER BY sorts again for each).
+    WITH q AS MATERIALIZED (
+        SELECT x.id, x.pickup, roads.covers(x.pickup::geometry) AS covered,
+               ARRAY(SELECT o.assistant_id FROM dispatch.offers o
+                      WHERE o.assistance_id = x.id) || busy AS excluded
+          FROM dispatch.assistance_requests x WHERE x.id = ANY (request_ids)
+    )
+    SELECT array_agg(c.id), array_agg(c.user_id), array_agg(c.d), array_agg(c.covered),
+           array_agg(c.geog), array_agg(c.pickup)
+      INTO c_req, c_who, c_d, c_road, c_geo, c_pick
+      FROM (SELECT q.id, v.user_id, ST_Distance(v.geog, q.pickup) AS d, q.covered, v.geog,
+                   q.pickup
+              FROM q
+              JOIN dispatch.available_assistants v
+                ON v.service_type = area
+               AND ST_DWithin(v.geog, q.pickup, CASE WHEN q.covered THEN road_r ELSE line_r END)
+               AND v.user_id <> ALL (q.excluded)
+             ORDER BY q.id, v.user_id) c;
+    IF c_req IS NULL THEN
+        RETURN;
+    END IF;
+    -- Road times for the pairs whose pickup a graph covers: one routing call for the whole batch
+    -- (every pickup and candidate snapped once, one graph built), or, when the batch's box is
+    -- over the routing budget (a city-wide batch on a large graph), one call per request.
+    SELECT array_agg(x.r), array_agg(x.p) INTO r_ids, r_geo
+      FROM (SELECT DISTINCT ON (u.r) u.r, u.p FROM unnest(c_req, c_pick, c_road) u(r, p, road)
+             WHERE u.road ORDER BY u.r) x;
+    SELECT array_agg(x.w), array_agg(x.g) INTO a_ids, a_geo
+      FROM (SELECT DISTINCT ON (u.w) u.w, u.g FROM unnest(c_who, c_geo, c_road) u(w, g, road)
+             WHERE u.road ORDER BY u.w) x;
+    IF r_ids IS NOT NULL
+       AND roads.routing_box(ARRAY(SELECT g::geometry FROM unnest(r_geo || a_geo) g)) IS NOT NULL
+    THEN
+        SELECT array_agg(r_ids[m.pickup]), array_agg(a_ids[m.place]), array_agg(m.seconds)
+          INTO t_req, t_who, t_s
+          FROM dispatch.road_times_matrix(r_geo, a_geo) m
+         WHERE m.seconds IS NOT NULL;
+    ELSIF r_ids IS NOT NULL THEN
+        -- The whole batch's box is over the routing budget: each request with its own candidates.
+        FOREACH one IN ARRAY r_ids LOOP
+            SELECT array_agg(u.w ORDER BY u.w), array_agg(u.g ORDER BY u.w) INTO a_ids, a_geo
+              FROM unnest(c_req, c_who, c_geo) u(r, w, g) WHERE u.r = one;
+            SELECT t_req || array_agg(one), t_who || array_agg(a_ids[m.place]),
+                   t_s || array_agg(m.seconds)
+              INTO t_req, t_who, t_s
+              FROM dispatch.road_times_matrix(ARRAY(SELECT q.pickup FROM dispatch.assistance_requests q
+                                                     WHERE q.id = one), a_geo) m
+             WHERE m.seconds IS NOT NULL;
+        END LOOP;
+    END IF;
+    -- Each request's R cheapest (R: the batch's number of requests) hold its part of the
+    -- optimum: were it matched to a costlier one, one of the R cheaper would be free (the R - 1
+    -- other requests take at most R - 1 of them) and moving it there would cost less. So the
+    -- rest are left out, exactly (fewer pairs to record, send and solve).
+    RETURN QUERY
+    SELECT x.r, x.w, x.s, x.src, x.d
+      FROM (SELECT c.r, c.w, k.s, CASE WHEN t.s IS NULL THEN 'straight_line' ELSE 'road' END AS src,
+                   c.d, row_number() OVER (PARTITION BY c.r ORDER BY k.s, c.w) AS nth
+              FROM unnest(c_req, c_who, c_d) AS c(r, w, d)
+              LEFT JOIN unnest(t_req, t_who, t_s) AS t(r, w, s) ON t.r = c.r AND t.w = c.w,
+                   LATERAL (SELECT coalesce(t.s, c.d / speed) AS s) k
+             WHERE k.s <= cap) x
+     WHERE x.nth <= cardinality(request_ids)
+     ORDER BY x.r, x.w;
 END;
 $$;
 COMMENT ON FUNCTION dispatch.assignment_pairs(bigint[], text) IS
@@ -175,7 +228,13 @@ COMMENT ON FUNCTION dispatch.assignment_pairs(bigint[], text) IS
     'the straight-line ETA), eta_source and distance_m; pairs over assignment_cost_cap_s are '
     'left out.';
 
-CREATE OR REPLACE FUNCTION dispatch.assignment_problems(max_requests integer DEFAULT 500)
+-- assignment_problems gained lead_s (issue 26: the first offer within one window).
+DROP FUNCTION IF EXISTS dispatch.assignment_problems(integer);
+
+CREATE OR REPLACE FUNCTION dispatch.assignment_problems(
+    max_requests integer DEFAULT 500,
+    lead_s double precision DEFAULT 0
+)
 RETURNS TABLE (area text, problem jsonb)
 LANGUAGE plpgsql
 VOLATILE
@@ -185,13 +244,16 @@ DECLARE
     reqs     bigint[];
 BEGIN
     -- An area (a service type: only its assistants can serve its requests) is due once its oldest
-    -- waiting request has waited assignment_window_s: requests arriving meanwhile join it.
+    -- waiting request has waited assignment_window_s less lead_s (the caller's time to its next
+    -- pass, so that the batch's offers leave within the window): requests arriving meanwhile
+    -- join it.
     FOR a IN
         SELECT r.service_type FROM dispatch.assistance_requests r
          WHERE r.assigning AND r.queued_at IS NOT NULL AND r.status = 'requested'
          GROUP BY r.service_type
         HAVING min(r.queued_at)
-               <= now() - make_interval(secs => dispatch.setting_numeric('assignment_window_s'))
+               <= now() - make_interval(secs => greatest(
+                      dispatch.setting_numeric('assignment_window_s') - lead_s, 0))
          ORDER BY 1
     LOOP
         -- Locked until the caller's transaction ends: accepts, cancels and the other processes'
@@ -219,9 +281,10 @@ BEGIN
     END LOOP;
 END;
 $$;
-COMMENT ON FUNCTION dispatch.assignment_problems(integer) IS
+COMMENT ON FUNCTION dispatch.assignment_problems(integer, double precision) IS
     'The batch driver''s question: for each area (service type) whose oldest waiting request has '
-    'waited assignment_window_s, its waiting requests (up to max_requests, locked FOR UPDATE SKIP '
+    'waited assignment_window_s (less lead_s: the driver starts that much early so that the '
+    'offers leave within the window), its waiting requests (up to max_requests, locked FOR UPDATE SKIP '
     'LOCKED until the caller''s transaction ends) and the candidate pairs '
     '(dispatch.assignment_pairs) as {requests: [id], pairs: [[assistance_id, assistant_id, '
     'cost_s, eta_source, distance_m]]}.';

@@ -13,42 +13,46 @@ $$;
 COMMENT ON FUNCTION dispatch.straight_line_eta_s(double precision) IS
     'A straight-line ETA: metres over straight_line_speed_kmh, in seconds (unrounded).';
 
-CREATE OR REPLACE FUNCTION dispatch.road_times(pickup geography, places geography[])
-RETURNS double precision[]
+CREATE OR REPLACE FUNCTION dispatch.road_times_matrix(pickups geography[], places geography[])
+RETURNS TABLE (pickup integer, place integer, seconds double precision)
 LANGUAGE plpgsql
 -- VOLATILE: a call over its time budget sets a session setting (the planner may evaluate a stable
 -- function early to estimate, which would run it twice).
 VOLATILE
 AS $$
 DECLARE
+    ps      integer[];
+    os      integer[];
     times   double precision[];
     started timestamptz;
     paused  text := current_setting('dispatch.roads_paused_until', true);
 BEGIN
-    IF coalesce(cardinality(places), 0) = 0 OR NOT roads.covers(pickup::geometry) THEN
-        RETURN NULL;
+    IF coalesce(cardinality(places), 0) = 0
+       OR NOT EXISTS (SELECT 1 FROM unnest(pickups) p WHERE roads.covers(p::geometry)) THEN
+        RETURN;
     END IF;
     -- Paused on this session: a recent routing call was over its time budget.
     IF coalesce(paused, '') <> '' AND paused::timestamptz > clock_timestamp() THEN
-        RETURN NULL;
+        RETURN;
     END IF;
     started := clock_timestamp();
-    -- A failing graph (dropped mid-run, pgRouting missing, a bad edge) must not fail the request:
-    -- it is ranked by the straight line instead, and says so (eta_source).
+    -- A failing graph (dropped mid-run, pgRouting missing, a bad edge) must not fail the caller:
+    -- it ranks by the straight line instead, and says so (eta_source).
     BEGIN
-        SELECT array_agg(t.seconds ORDER BY t.ord) INTO times
-          FROM roads.times_to(pickup::geometry,
-                              ARRAY(SELECT p::geometry FROM unnest(places) WITH ORDINALITY u(p, i)
-                                    ORDER BY i)) t;
+        SELECT array_agg(m.dest), array_agg(m.ord), array_agg(m.seconds)
+          INTO ps, os, times
+          FROM roads.times_matrix(ARRAY(SELECT p::geometry FROM unnest(pickups) p),
+                                  ARRAY(SELECT p::geometry FROM unnest(places) p)) m;
     EXCEPTION WHEN OTHERS THEN
         RAISE WARNING 'road ranking failed, ranking by the straight line: %', SQLERRM;
-        RETURN NULL;
+        RETURN;
     END;
     -- The work budget (roads_max_edges) bounds a call before it runs; this catches what it
     -- cannot (a loaded server, a pathological box): the answer stands, and the session ranks by
-    -- the straight line for roads_pause_s.
+    -- the straight line for roads_pause_s. A call for several pickups has a budget for each.
     IF clock_timestamp() - started
-       > make_interval(secs => dispatch.setting_numeric('roads_time_budget_ms') / 1000.0) THEN
+       > make_interval(secs => dispatch.setting_numeric('roads_time_budget_ms')
+                               * cardinality(pickups) / 1000.0) THEN
         PERFORM set_config('dispatch.roads_paused_until',
                            (clock_timestamp() + make_interval(
                                 secs => dispatch.setting_numeric('roads_pause_s')))::text,
@@ -56,14 +60,28 @@ BEGIN
         RAISE WARNING 'road ranking took % (over roads_time_budget_ms): straight line on this '
                       'session for roads_pause_s', clock_timestamp() - started;
     END IF;
-    RETURN times;
+    RETURN QUERY SELECT * FROM unnest(ps, os, times);
 END;
 $$;
+COMMENT ON FUNCTION dispatch.road_times_matrix(geography[], geography[]) IS
+    'Road travel times in seconds from each place to each pickup (roads.times_matrix: one routing '
+    'call), seconds NULL where a place cannot be routed, no rows for a pickup no graph covers; no '
+    'rows at all when the call is over its work budget, routing fails, or road ranking is paused '
+    'on this session (a call over roads_time_budget_ms per pickup pauses it for roads_pause_s).';
+
+CREATE OR REPLACE FUNCTION dispatch.road_times(pickup geography, places geography[])
+RETURNS double precision[]
+LANGUAGE sql
+VOLATILE  -- dispatch.road_times_matrix may pause road ranking on this session
+AS $$
+    SELECT array_agg(t.seconds ORDER BY t.place)
+    FROM dispatch.road_times_matrix(ARRAY[pickup], places) t
+$$;
 COMMENT ON FUNCTION dispatch.road_times(geography, geography[]) IS
-    'Road travel times in seconds from each place to the pickup (roads.times_to), NULL where a '
-    'place cannot be routed; NULL altogether when no graph covers the pickup, the call is over '
-    'its work budget, routing fails, or road ranking is paused on this session (a call over '
-    'roads_time_budget_ms pauses it for roads_pause_s).';
+    'Road travel times in seconds from each place to the pickup (dispatch.road_times_matrix with '
+    'one pickup), NULL where a place cannot be routed; NULL altogether when no graph covers the '
+    'pickup, the call is over its work budget, routing fails, or road ranking is paused on this '
+    'session.';
 
 CREATE OR REPLACE FUNCTION dispatch.rank_by_eta(
     pickup geography,

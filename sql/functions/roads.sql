@@ -7,6 +7,9 @@
 -- (returns nothing: callers fall back to the straight line) when that box would hold more than
 -- roads_max_edges.
 
+-- times_in_box became times_matrix_in_box (issue 26: one routing call for a whole batch).
+DROP FUNCTION IF EXISTS roads.times_in_box(geometry, geometry[], geometry);
+
 CREATE OR REPLACE FUNCTION roads.covers(p geometry)
 RETURNS boolean
 LANGUAGE sql
@@ -82,24 +85,24 @@ COMMENT ON FUNCTION roads.routing_box(geometry[], double precision) IS
     'The box of edges one routing call loads: the points'' envelope widened by roads_box_margin_m '
     'times widen; NULL when it would hold more than roads_max_edges (the call''s work budget).';
 
-CREATE OR REPLACE FUNCTION roads.times_in_box(destination geometry, origins geometry[], box geometry)
-RETURNS TABLE (ord integer, seconds double precision, snapped boolean)
-LANGUAGE plpgsql
+CREATE OR REPLACE FUNCTION roads.times_matrix_in_box(
+    destinations geometry[],
+    origins geometry[],
+    box geometry
+)
+RETURNS TABLE (dest integer, ord integer, seconds double precision, snapped boolean)
+LANGUAGE sql
 STABLE
 AS $$
-DECLARE
-    t    record;
-    walk double precision := dispatch.setting_numeric('roads_snap_speed_kmh') / 3.6;
-BEGIN
-    SELECT * INTO t FROM roads.snap(destination);
-    IF NOT FOUND OR coalesce(cardinality(origins), 0) = 0 THEN
-        RETURN;
-    END IF;
-    -- One search backwards from the destination's edge ends over the reversed graph (cost and
-    -- reverse_cost swapped) reaches every origin's edge ends: the pgRouting call runs two
-    -- searches, whatever the number of origins.
-    RETURN QUERY
-    WITH o AS MATERIALIZED (
+    -- One pgRouting call for every destination: a search backwards from each destination's edge
+    -- ends over the reversed graph (cost and reverse_cost swapped) reaches every origin's edge
+    -- ends, so the graph in the box is built once and every origin and destination is snapped
+    -- once, whatever the number of pairs.
+    WITH t AS MATERIALIZED (
+        SELECT u.i::integer AS dest, s.*
+        FROM unnest(destinations) WITH ORDINALITY AS u(p, i)
+        JOIN LATERAL roads.snap(u.p) s ON true
+    ), o AS MATERIALIZED (
         SELECT u.i::integer AS ord, s.*
         FROM unnest(origins) WITH ORDINALITY AS u(p, i)
         LEFT JOIN LATERAL roads.snap(u.p) s ON true
@@ -108,11 +111,9 @@ BEGIN
         UNION ALL
         SELECT o.ord, o.source, o.fraction * o.reverse_cost FROM o WHERE o.reverse_cost >= 0
     ), entries AS MATERIALIZED (
-        SELECT e.vid, e.c FROM (VALUES
-            (t.source, CASE WHEN t.cost >= 0 THEN t.fraction * t.cost END),
-            (t.target, CASE WHEN t.reverse_cost >= 0 THEN (1 - t.fraction) * t.reverse_cost END)
-        ) AS e(vid, c)
-        WHERE e.c IS NOT NULL
+        SELECT t.dest, t.source AS vid, t.fraction * t.cost AS c FROM t WHERE t.cost >= 0
+        UNION ALL
+        SELECT t.dest, t.target, (1 - t.fraction) * t.reverse_cost FROM t WHERE t.reverse_cost >= 0
     ), legs AS (
         SELECT d.start_vid AS entry, d.end_vid AS exit, d.agg_cost
         FROM pgr_dijkstraCost(
@@ -121,68 +122,90 @@ BEGIN
             ARRAY(SELECT DISTINCT en.vid FROM entries en),
             ARRAY(SELECT DISTINCT x.vid FROM exits x),
             true) d
+        WHERE EXISTS (SELECT 1 FROM o)
         UNION ALL
-        SELECT en.vid, en.vid, 0 FROM entries en
+        SELECT DISTINCT en.vid, en.vid, 0 FROM entries en
     ), routed AS (
-        SELECT x.ord, min(x.c + l.agg_cost + en.c) AS s
-        FROM exits x
-        JOIN legs l ON l.exit = x.vid
-        JOIN entries en ON en.vid = l.entry
-        GROUP BY x.ord
+        SELECT en.dest, x.ord, min(x.c + l.agg_cost + en.c) AS s
+        FROM entries en
+        JOIN legs l ON l.entry = en.vid
+        JOIN exits x ON x.vid = l.exit
+        GROUP BY en.dest, x.ord
     ), along AS (
         -- Origin and destination on the same edge: straight along it where its direction allows.
-        SELECT o.ord,
+        SELECT t.dest, o.ord,
                CASE WHEN o.fraction <= t.fraction AND o.cost >= 0
                         THEN (t.fraction - o.fraction) * o.cost
                     WHEN o.fraction >= t.fraction AND o.reverse_cost >= 0
                         THEN (o.fraction - t.fraction) * o.reverse_cost
                END AS s
-        FROM o WHERE o.edge_id = t.edge_id
+        FROM o JOIN t ON o.edge_id = t.edge_id
     )
-    SELECT o.ord, (o.snap_m + t.snap_m) / walk + least(r.s, a.s), o.edge_id IS NOT NULL
-    FROM o
-    LEFT JOIN routed r ON r.ord = o.ord
-    LEFT JOIN along a ON a.ord = o.ord;
-END;
+    SELECT t.dest, o.ord,
+           (o.snap_m + t.snap_m)
+               / (SELECT dispatch.setting_numeric('roads_snap_speed_kmh') / 3.6)
+               + least(r.s, a.s),
+           o.edge_id IS NOT NULL
+    FROM t CROSS JOIN o
+    LEFT JOIN routed r ON r.dest = t.dest AND r.ord = o.ord
+    LEFT JOIN along a ON a.dest = t.dest AND a.ord = o.ord
 $$;
-COMMENT ON FUNCTION roads.times_in_box(geometry, geometry[], geometry) IS
-    'Internal (roads.times_to): the times of roads.times_to over the edges inside box only, and '
-    'whether each origin snapped onto the roads.';
+COMMENT ON FUNCTION roads.times_matrix_in_box(geometry[], geometry[], geometry) IS
+    'Internal (roads.times_matrix): the times of roads.times_matrix over the edges inside box '
+    'only, and whether each origin snapped onto the roads; no rows for a destination off the '
+    'roads.';
 
-CREATE OR REPLACE FUNCTION roads.times_to(destination geometry, origins geometry[])
-RETURNS TABLE (ord integer, seconds double precision)
+CREATE OR REPLACE FUNCTION roads.times_matrix(destinations geometry[], origins geometry[])
+RETURNS TABLE (dest integer, ord integer, seconds double precision)
 LANGUAGE plpgsql
 STABLE
 AS $$
 DECLARE
-    box    geometry;
-    times  double precision[];
-    missed boolean;
+    box     geometry;
+    dests   integer[];
+    ords    integer[];
+    times   double precision[];
+    missed  boolean;
 BEGIN
-    IF coalesce(cardinality(origins), 0) = 0 OR NOT EXISTS (SELECT 1 FROM roads.snap(destination))
-    THEN
+    IF coalesce(cardinality(origins), 0) = 0 OR coalesce(cardinality(destinations), 0) = 0 THEN
         RETURN;
     END IF;
-    -- The box first; an origin on the roads that the box could not route (its way round leaves
-    -- the box) gets one more try with everyone in a box four times as wide (within the budget).
+    -- The box first; an origin on the roads that the box could not route to a destination (its
+    -- way round leaves the box) gets one more try with everyone in a box four times as wide
+    -- (within the budget).
     FOR widen IN 1..2 LOOP
-        box := roads.routing_box(origins || destination, CASE widen WHEN 1 THEN 1 ELSE 4 END);
+        box := roads.routing_box(origins || destinations, CASE widen WHEN 1 THEN 1 ELSE 4 END);
         EXIT WHEN box IS NULL;
-        SELECT array_agg(x.seconds ORDER BY x.ord), bool_or(x.seconds IS NULL AND x.snapped)
-          INTO times, missed
-          FROM roads.times_in_box(destination, origins, box) x;
-        EXIT WHEN NOT missed;
+        SELECT array_agg(x.dest), array_agg(x.ord), array_agg(x.seconds),
+               bool_or(x.seconds IS NULL AND x.snapped)
+          INTO dests, ords, times, missed
+          FROM roads.times_matrix_in_box(destinations, origins, box) x;
+        EXIT WHEN NOT missed OR missed IS NULL;
     END LOOP;
-    IF times IS NULL THEN
+    IF dests IS NULL THEN
         RETURN;
     END IF;
-    RETURN QUERY SELECT u.i::integer, u.s FROM unnest(times) WITH ORDINALITY AS u(s, i);
+    RETURN QUERY SELECT * FROM unnest(dests, ords, times);
 END;
+$$;
+COMMENT ON FUNCTION roads.times_matrix(geometry[], geometry[]) IS
+    'Driving time in seconds from each origin (ord = its 1-based index) to each destination '
+    '(dest = its index) over the road graphs, snap legs included, in one routing call: seconds '
+    'NULL for an origin off the roads or unable to reach it; no rows for a destination off every '
+    'graph, and none at all when the routing box is over budget (roads_max_edges).';
+
+CREATE OR REPLACE FUNCTION roads.times_to(destination geometry, origins geometry[])
+RETURNS TABLE (ord integer, seconds double precision)
+LANGUAGE sql
+STABLE
+AS $$
+    SELECT m.ord, m.seconds FROM roads.times_matrix(ARRAY[destination], origins) m ORDER BY m.ord
 $$;
 COMMENT ON FUNCTION roads.times_to(geometry, geometry[]) IS
     'Driving time in seconds from each origin (ord = its 1-based index) to the destination over '
-    'the road graphs, snap legs included; seconds NULL for an origin off the roads or unable to '
-    'reach it. No rows when the destination is off every graph or the routing box is over budget.';
+    'the road graphs, snap legs included (roads.times_matrix with one destination); seconds NULL '
+    'for an origin off the roads or unable to reach it. No rows when the destination is off every '
+    'graph or the routing box is over budget.';
 
 CREATE OR REPLACE FUNCTION roads.route(
     origin geometry,

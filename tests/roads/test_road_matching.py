@@ -287,3 +287,52 @@ async def test_a_sooner_newcomer_joins_the_running_round_by_road(
         assert not [
             f for f in await frames_within(ws_slow, 0.6) if f["type"] == "new_assistance_request"
         ]
+
+
+async def test_the_assignment_batch_costs_every_pair_by_road(
+    settings: Settings, rt: tuple[Any, asyncpg.Connection]
+) -> None:
+    """offer_policy assignment: one batch of two requests, every pair routed in one call. By the
+    straight line NEAR (≈263 m) would be the cheaper for the pickup; by road FAST is, and the
+    port's request goes to the assistant at the port. NEAR hears nothing."""
+    client, conn = rt
+    await conn.execute(
+        "UPDATE dispatch.settings SET value = '\"assignment\"' WHERE key = 'offer_policy'"
+    )
+    await _set(conn, assignment_window_s=0.5)
+    near, fast = await _assistant(conn, NEAR), await _assistant(conn, FAST)
+    port = await _assistant(conn, {"lat": DROPOFF["lat"] + 0.0005, "lng": DROPOFF["lng"]})
+    riders = [await create_user(conn, role="client") for _ in range(2)]
+    async with (
+        client.ws_connect(ws_url(settings, f"/ws/assistant/{near.id}/", near)) as ws_near,
+        client.ws_connect(ws_url(settings, f"/ws/assistant/{fast.id}/", fast)) as ws_fast,
+        client.ws_connect(ws_url(settings, f"/ws/assistant/{port.id}/", port)) as ws_port,
+    ):
+        sockets = {near.id: ws_near, fast.id: ws_fast, port.id: ws_port}
+        jobs = []
+        for rider, pickup in zip(riders, (PICKUP, DROPOFF), strict=True):
+            status, body = await call(
+                client, settings, rider, "POST", "/api/assistance/request/", {"pickup": pickup}
+            )
+            assert status == 201, body
+            jobs.append(body["assistance"]["id"])
+        to_fast = await next_of_type(sockets[fast.id], "new_assistance_request", timeout=5)
+        to_port = await next_of_type(sockets[port.id], "new_assistance_request", timeout=5)
+        assert (to_fast["assistance_id"], to_port["assistance_id"]) == tuple(jobs)
+        assert to_fast["batch_id"] == to_port["batch_id"], "one batch decided both"
+        assert to_fast["eta_source"] == to_port["eta_source"] == "road"
+        assert not [
+            f
+            for f in await frames_within(sockets[near.id], 0.5)
+            if f["type"] == "new_assistance_request"
+        ]
+    costs = await conn.fetchval(
+        "SELECT dispatch.assignment_batch($1) -> 'costs'", to_fast["batch_id"]
+    )
+    sources = {(c["assistance_id"], c["assistant_id"]): c["eta_source"] for c in costs}
+    assert set(sources.values()) == {"road"}
+    # A batch of two keeps each request's two cheapest pairs (they hold the optimum): by road,
+    # the geodesic nearest NEAR (minutes round the hill) is beaten even by the port's assistant.
+    assert sorted(sources) == sorted(
+        [(jobs[0], fast.id), (jobs[0], port.id), (jobs[1], fast.id), (jobs[1], port.id)]
+    )

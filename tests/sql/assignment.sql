@@ -4,7 +4,7 @@
 -- (tests/assistance/test_assignment_solve.py): here the solution is given. Time is moved by
 -- rewriting queued_at / expires_at (inside this one transaction now() stands still).
 BEGIN;
-SELECT plan(35);
+SELECT plan(38);
 
 UPDATE dispatch.settings SET value = '"assignment"' WHERE key = 'offer_policy';
 UPDATE dispatch.settings SET value = '2' WHERE key = 'assignment_window_s';
@@ -57,6 +57,10 @@ SELECT throws_ok(format('SELECT dispatch.accept_assistance(%s, 911)', :r1), 'DP0
 -- The window: not due before the oldest has waited assignment_window_s.
 SELECT is((SELECT count(*) FROM dispatch.assignment_problems()), 0::bigint,
           'no batch before the window has passed');
+SELECT is((SELECT count(*) FROM dispatch.assignment_problems(lead_s => 1.5)), 0::bigint,
+          'nor 1.5 s before it ends');
+SELECT is((SELECT count(*) FROM dispatch.assignment_problems(lead_s => 2)), 1::bigint,
+          'but a driver whose next pass would come too late starts it lead_s early');
 SELECT pg_temp.due();
 SELECT problem AS p FROM dispatch.assignment_problems() \gset
 SELECT is((SELECT area FROM dispatch.assignment_problems()), 'towing',
@@ -69,6 +73,12 @@ SELECT is(
     ARRAY['t-911-360', 't-912-900', 'f-911-720'],
     'the pairs within the cap, costed by the straight line: R1-A 360 s, R1-B 900 s, R2-A 720 s '
     '(no B-R2 over the cap, no C, no repairer)');
+
+SELECT results_eq(
+    format($$SELECT assistant_id, round(cost_s) FROM dispatch.assignment_pairs(ARRAY[%s::bigint],
+                                                                            'towing')$$, :r1),
+    $$VALUES (911::bigint, 360::double precision)$$,
+    'a batch of R requests keeps each one''s R cheapest pairs, which hold the optimum: R1 alone, A');
 
 -- The solution (the minimum-cost assignment: R1-B, R2-A) issued with the record.
 SELECT is(dispatch.issue_assignment_batch('towing', :'p'::jsonb,

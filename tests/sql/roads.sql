@@ -11,7 +11,7 @@
 --
 -- P: the middle of e2 (20.01, 10.005); Q: the middle of e4 (20.00, 10.005).
 BEGIN;
-SELECT plan(46);
+SELECT plan(49);
 
 INSERT INTO roads.regions (id, name, source, sha256, edges, vertices, area, area_km2)
 OVERRIDING SYSTEM VALUE
@@ -87,6 +87,27 @@ SELECT results_eq(
 SELECT is_empty($$SELECT * FROM roads.times_to(pg_temp.pt(20.00, 10.02),
                                                ARRAY[pg_temp.pt(20.00, 10.005)])$$,
                 'times_to: a destination off the roads, no rows');
+-- times_matrix: every destination in one routing call, each pair as times_to would give it
+SELECT results_eq(
+    $$SELECT dest, ord, pg_temp.r(seconds) FROM roads.times_matrix(
+          ARRAY[pg_temp.pt(20.01, 10.005), pg_temp.pt(20.00, 10.005), pg_temp.pt(20.00, 10.02)],
+          ARRAY[pg_temp.pt(20.00, 10.005), pg_temp.pt(20.01, 10.005), pg_temp.pt(20.01, 10.0075)])
+      ORDER BY dest, ord$$,
+    $$VALUES (1, 1, 145.000000), (1, 2, 0.000000), (1, 3, 280.000000),
+             (2, 1, 0.000000), (2, 2, 155.000000), (2, 3, 135.000000)$$,
+    'times_matrix: Q -> P 145, P -> Q 155, back along one-way e2 280 (20 + 220 + 40), on the same spot 0; the '
+    'destination off the roads has no rows');
+SELECT results_eq(
+    $$SELECT m.ord, pg_temp.r(m.seconds) FROM roads.times_matrix(
+          ARRAY[pg_temp.pt(20.00, 10.0025), pg_temp.pt(20.01, 10.005)],
+          ARRAY[pg_temp.pt(20.00, 10.0075), pg_temp.pt(20.0108, 10.002)]) m
+      WHERE m.dest = 2 ORDER BY m.ord$$,
+    $$SELECT t.ord, pg_temp.r(t.seconds) FROM roads.times_to(pg_temp.pt(20.01, 10.005),
+          ARRAY[pg_temp.pt(20.00, 10.0075), pg_temp.pt(20.0108, 10.002)]) t ORDER BY t.ord$$,
+    'times_matrix: a destination''s column is its times_to, whatever the other destinations');
+SELECT is_empty($$SELECT * FROM roads.times_matrix(ARRAY[pg_temp.pt(20.00, 10.02)],
+                                                   ARRAY[pg_temp.pt(20.00, 10.005)])$$,
+                'times_matrix: no destination on the roads, no rows');
 SELECT value AS budget FROM dispatch.settings WHERE key = 'roads_max_edges' \gset
 UPDATE dispatch.settings SET value = '0' WHERE key = 'roads_max_edges';
 SELECT is_empty($$SELECT * FROM roads.times_to(pg_temp.pt(20.01, 10.005),

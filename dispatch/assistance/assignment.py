@@ -108,9 +108,7 @@ class AssignmentDriver(Periodic):
 
     async def run_pass(self) -> bool:
         async with self._pool.acquire() as conn:
-            out = await batch_pass(
-                conn, max_requests=self._max_requests, lead_s=self._lead_s
-            )
+            out = await batch_pass(conn, max_requests=self._max_requests, lead_s=self._lead_s)
         if (out["changed"] or out["offered"] or out["fell_back"]) and self._on_change is not None:
             self._on_change()
         return False

@@ -8364,6 +8364,18 @@ CREATE INDEX offers_assistant_expiry_idx ON dispatch.offers USING btree (assista
 COMMENT ON INDEX dispatch.offers_assistant_expiry_idx IS '"Is this assistant offered something now" (dispatch.assistant_state, the dispatchers'' list, dispatch.assistant_utilisation): the assistant''s offers that have not expired. Holds no state, so closing an offer stays a HOT update.';
 
 --
+-- Name: offers_exclusive_idx; Type: INDEX; Schema: dispatch; Owner: -
+--
+
+CREATE INDEX offers_exclusive_idx ON dispatch.offers USING btree (assistant_id, expires_at) WHERE (batch_id IS NOT NULL);
+
+--
+-- Name: INDEX offers_exclusive_idx; Type: COMMENT; Schema: dispatch; Owner: -
+--
+
+COMMENT ON INDEX dispatch.offers_exclusive_idx IS 'The exclusive offers of assignment batches by assistant (matching''s "holds an open exclusive offer" test): empty under the rounds policy, one entry per batch offer otherwise. Partial on batch_id, which is set at insert and never changes, so closing an offer stays a HOT update.';
+
+--
 -- Name: offers_expiry_idx; Type: INDEX; Schema: dispatch; Owner: -
 --
 

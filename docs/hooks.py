@@ -313,6 +313,10 @@ def simulate_assignment() -> str:
             "simulate_monaco_assignment",
             "The road city (Monaco): rounds and batches, road and straight",
         ),
+        (
+            "simulate_assignment_cooperative",
+            "Assistants who accept more (50x, accept_scale_km 20, silence 0.03)",
+        ),
     ):
         doc = _load(name)
         if doc is None or "seeds_table" not in doc["figures"]:

@@ -1,10 +1,13 @@
 """`python -m bench --profile quick|full`: every benchmark in turn, then a summary table.
 
-quick (`make bench`, a few minutes): matching at 10k and 100k assistants, dispatch 200 req/s for
+The headline comes first: the realistic city against the platform's floor in the same sitting
+(`bench.city`: three rounds of the floor, the city at 100 req/s + 2,000 location frames/s and the
+same without frames, then a saturation sweep); the other benchmarks follow.
+quick (`make bench`, about 15 minutes): the city with 8 s runs; matching at 10k and 100k assistants, dispatch 200 req/s for
 10 s (+10 s soak for memory drift), ingest 10,000 frames/s for 8 s, request cost at three densities,
 the dense centre at 200 and 400 cycles/s, the platform's floor (bench 7), road ranking's database
 time on Monaco and on 40 tiled copies of it (bench 9).
-full (`make bench PROFILE=full`): matching up to 1M assistants, dispatch for 30 s (+30 s soak),
+full (`make bench PROFILE=full`): the city with 20 s runs and a wider sweep; matching up to 1M assistants, dispatch for 30 s (+30 s soak),
 ingest for 20 s, the dense centre swept from 100 to 500 cycles/s, road ranking with 500 and 2,000
 assistants on Monaco and on 120 tiled copies (324,600 edges).
 `python -m bench.dense --roads` (the dense centre on the Monaco graph) runs only on its own.
@@ -19,11 +22,12 @@ import sys
 import time
 from typing import Any
 
-from bench import dense, density, dispatch_load, floor, ingest, matching, roads
+from bench import city, dense, density, dispatch_load, floor, ingest, matching, roads
 from bench.common import RESULTS, commit, machine, say
 
 PROFILES: dict[str, dict[str, list[str]]] = {
     "quick": {
+        "city": ["--seconds", "8", "--sweep", "200", "250", "300"],
         "matching": ["--n", "10000", "100000", "--queries", "200", "--python-queries", "10"],
         "dispatch": ["--seconds", "10", "--warmup", "2", "--soak", "2"],
         "ingest": ["--seconds", "8", "--rest-seconds", "4"],
@@ -33,6 +37,7 @@ PROFILES: dict[str, dict[str, list[str]]] = {
         "roads": ["--assistants", "500", "--pickups", "60", "--parts", "10", "--copies", "40"],
     },
     "full": {
+        "city": ["--seconds", "20", "--sweep", "150", "200", "250", "300", "350"],
         "matching": ["--n", "10000", "100000", "1000000", "--queries", "500"],
         "dispatch": ["--seconds", "30", "--warmup", "3", "--soak", "2"],
         "ingest": ["--seconds", "20", "--rest-seconds", "10"],
@@ -382,7 +387,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     started = time.monotonic()
     p = PROFILES[args.profile]
-    say(f"profile {args.profile}: 1/7 matching at scale ({' '.join(p['matching'])})")
+    say(f"profile {args.profile}: 0/7 the realistic city against the floor ({' '.join(p['city'])})")
+    c = city.main(p["city"])
+    say(f"1/7 matching at scale ({' '.join(p['matching'])})")
     m = matching.main(p["matching"])
     say(f"2/7 dispatch under load + memory ({' '.join(p['dispatch'])})")
     d = dispatch_load.main(p["dispatch"])
@@ -396,7 +403,7 @@ def main(argv: list[str] | None = None) -> None:
     fl = floor.main(p["floor"])
     say(f"7/7 road ranking's database time ({' '.join(p['roads'])})")
     rd = roads.main(p["roads"])
-    rows = table(m, d, i) + density_rows(dn, dd) + floor_rows(fl) + roads_rows(rd)
+    rows = city.rows(c) + table(m, d, i) + density_rows(dn, dd) + floor_rows(fl) + roads_rows(rd)
     md = markdown(args.profile, rows)
     (RESULTS / "summary.md").write_text(md)
     (RESULTS / "summary.json").write_text(json.dumps({"profile": args.profile, "rows": rows}))

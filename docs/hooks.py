@@ -194,7 +194,15 @@ def bench() -> str:
             )
         return out
 
+    from bench import city
+
+    ct = _load("city")
     parts = [
+        _section(
+            "The realistic city, against the platform's floor (the headline, `bench.city`)",
+            ct,
+            lambda: city.rows(_figures(ct)),
+        ),
         _section("1. Matching", m, matching_rows),
         _section("2. Dispatch under load, 4. memory", d, dispatch_rows),
         _section("3. Ingest", i, ingest_rows),
@@ -305,6 +313,10 @@ def simulate_assignment() -> str:
             "simulate_monaco_assignment",
             "The road city (Monaco): rounds and batches, road and straight",
         ),
+        (
+            "simulate_assignment_cooperative",
+            "Assistants who accept more (50x, accept_scale_km 20, silence 0.03)",
+        ),
     ):
         doc = _load(name)
         if doc is None or "seeds_table" not in doc["figures"]:
@@ -324,14 +336,28 @@ def simulate_assignment() -> str:
                 f"{city}: {f['requests']} requests x {f['assistants']} assistants",
                 f"{f['pass_ms']['p50_ms']} / {f['pass_ms']['p90_ms']} ms",
                 f"{f['solve_ms']['p50_ms']} ms",
-                "met" if f["pass_ms"]["p90_ms"] <= 100 else "**MISSED**",
+                "≤ 100 ms: " + ("met" if f["pass_ms"]["p90_ms"] <= 100 else "**MISSED**"),
             )
             for city, f in bench["figures"].items()
+            if city != "first_offer"
         ]
+        first = bench["figures"].get("first_offer")
+        if first:
+            q = first["first_offer_ms"]
+            rows.append(
+                (
+                    f"first offer after the request ({first['offered']} requests, "
+                    f"{first['rate_per_s']:g}/s, two drivers)",
+                    f"{q['p50_ms']:.0f} / {q['p90_ms']:.0f} ms (p99 {q['p99_ms']:.0f} ms)",
+                    "",
+                    f"within the {first['window_s']:g} s window: "
+                    + ("met" if q["p99_ms"] <= first["window_s"] * 1000 else "**MISSED**"),
+                )
+            )
         parts.append(
             "### One batch's time (`python -m bench.assignment`)\n\n"
             f"{label(bench)}\n\n"
-            "| batch | pass p50 / p90 (cost, solve, issue) | solve p50 | ≤ 100 ms |\n"
+            "| batch | pass p50 / p90 (cost, solve, issue) | solve p50 | goal |\n"
             "|---|---|---|---|\n" + "".join(f"| {a} | {b} | {c} | {d} |\n" for a, b, c, d in rows)
         )
     return (

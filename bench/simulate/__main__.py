@@ -21,6 +21,7 @@ from typing import Any
 
 from bench.common import RESULTS, commit, machine, say, write_result
 from bench.simulate import policies, report
+from bench.simulate.city import Behaviour
 from bench.simulate.run import Config, run_policy
 
 # Above this (p50 server round trip in simulated seconds, a fifth of a 20 s round) the machine,
@@ -81,10 +82,31 @@ def parser() -> argparse.ArgumentParser:
         default=20,
         help="DISPATCH_OFFER_DRIVER_INTERVAL_MS of the servers",
     )
+    p.add_argument(
+        "--behaviour",
+        nargs="+",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override how assistants and clients behave (bench/simulate/city.py Behaviour), "
+        "e.g. accept_scale_km=20 silence=0.05",
+    )
     p.add_argument("--sequential", action="store_true", help="one policy after the other")
     p.add_argument("--name", help="result file name under bench/results/ (simulate[_<city>])")
     p.add_argument("--no-plot", action="store_true")
     return p
+
+
+def behaviour(overrides: list[str]) -> Behaviour:
+    """The default behaviour with FIELD=VALUE overrides (numbers; a field that does not exist or
+    a value that is not a number is an error)."""
+    fields = {f.name: f for f in dataclasses.fields(Behaviour)}
+    values: dict[str, float] = {}
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep or key not in fields or not isinstance(getattr(Behaviour(), key), float):
+            raise SystemExit(f"--behaviour {item!r}: not FIELD=NUMBER of {sorted(fields)}")
+        values[key] = float(value)
+    return dataclasses.replace(Behaviour(), **values)
 
 
 def configs(args: argparse.Namespace) -> list[Config]:
@@ -94,6 +116,8 @@ def configs(args: argparse.Namespace) -> list[Config]:
         if getattr(args, key) is not None:
             values[key] = getattr(args, key)
     base = {"seed": args.seed, "workers": args.workers, "city": args.city, **values}
+    if args.behaviour:
+        base["behaviour"] = behaviour(args.behaviour)
     if road:
         return [Config(policy=p, ranking=r, **base) for p in args.policy for r in RANKINGS]
     return [Config(policy=p, **base) for p in args.policy]

@@ -245,15 +245,17 @@ DECLARE
 BEGIN
     -- An area (a service type: only its assistants can serve its requests) is due once its oldest
     -- waiting request has waited assignment_window_s less lead_s (the caller's time to its next
-    -- pass, so that the batch's offers leave within the window): requests arriving meanwhile
-    -- join it.
+    -- pass, so that the batch's offers leave within the window; at most half the window, so that
+    -- a batch always collects for half of it): requests arriving meanwhile join it.
     FOR a IN
         SELECT r.service_type FROM dispatch.assistance_requests r
          WHERE r.assigning AND r.queued_at IS NOT NULL AND r.status = 'requested'
          GROUP BY r.service_type
         HAVING min(r.queued_at)
-               <= now() - make_interval(secs => greatest(
-                      dispatch.setting_numeric('assignment_window_s') - lead_s, 0))
+               <= now() - make_interval(secs => dispatch.setting_numeric('assignment_window_s')
+                                                 - least(greatest(lead_s, 0),
+                                                         dispatch.setting_numeric(
+                                                             'assignment_window_s') / 2))
          ORDER BY 1
     LOOP
         -- Locked until the caller's transaction ends: accepts, cancels and the other processes'
@@ -283,8 +285,8 @@ END;
 $$;
 COMMENT ON FUNCTION dispatch.assignment_problems(integer, double precision) IS
     'The batch driver''s question: for each area (service type) whose oldest waiting request has '
-    'waited assignment_window_s (less lead_s: the driver starts that much early so that the '
-    'offers leave within the window), its waiting requests (up to max_requests, locked FOR UPDATE SKIP '
+    'waited assignment_window_s (less lead_s, at most half the window: the driver starts that '
+    'much early so that the offers leave within the window), its waiting requests (up to max_requests, locked FOR UPDATE SKIP '
     'LOCKED until the caller''s transaction ends) and the candidate pairs '
     '(dispatch.assignment_pairs) as {requests: [id], pairs: [[assistance_id, assistant_id, '
     'cost_s, eta_source, distance_m]]}.';

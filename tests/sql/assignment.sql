@@ -4,7 +4,7 @@
 -- (tests/assistance/test_assignment_solve.py): here the solution is given. Time is moved by
 -- rewriting queued_at / expires_at (inside this one transaction now() stands still).
 BEGIN;
-SELECT plan(38);
+SELECT plan(39);
 
 UPDATE dispatch.settings SET value = '"assignment"' WHERE key = 'offer_policy';
 UPDATE dispatch.settings SET value = '2' WHERE key = 'assignment_window_s';
@@ -57,10 +57,14 @@ SELECT throws_ok(format('SELECT dispatch.accept_assistance(%s, 911)', :r1), 'DP0
 -- The window: not due before the oldest has waited assignment_window_s.
 SELECT is((SELECT count(*) FROM dispatch.assignment_problems()), 0::bigint,
           'no batch before the window has passed');
-SELECT is((SELECT count(*) FROM dispatch.assignment_problems(lead_s => 1.5)), 0::bigint,
-          'nor 1.5 s before it ends');
-SELECT is((SELECT count(*) FROM dispatch.assignment_problems(lead_s => 2)), 1::bigint,
-          'but a driver whose next pass would come too late starts it lead_s early');
+SELECT is((SELECT count(*) FROM dispatch.assignment_problems(lead_s => 5)), 0::bigint,
+          'nor when the driver asks to start it 5 s early: a batch collects for half its window');
+UPDATE dispatch.assistance_requests SET queued_at = now() - interval '1.2 s'
+ WHERE queued_at IS NOT NULL;
+SELECT is((SELECT count(*) FROM dispatch.assignment_problems(lead_s => 0.5)), 0::bigint,
+          'after 1.2 s of a 2 s window, a driver 0.5 s early does not start it yet');
+SELECT is((SELECT count(*) FROM dispatch.assignment_problems(lead_s => 1)), 1::bigint,
+          'one 1 s early (its next pass would come too late) does');
 SELECT pg_temp.due();
 SELECT problem AS p FROM dispatch.assignment_problems() \gset
 SELECT is((SELECT area FROM dispatch.assignment_problems()), 'towing',

@@ -191,7 +191,7 @@ def rows(f: dict[str, Any]) -> list[tuple[str, str, str]]:
         ),
         (
             "City saturation with the frames (lowest swept rate with p99 > 100 ms or errors)",
-            f"{sat:g}/s" if sat else f"not reached up to {top:g}/s",
+            f"{sat:g}/s" if sat else (f"not reached up to {top:g}/s" if top else "not swept"),
             f"≥ {TARGETS['saturation_per_s']:g}/s: " + ("met" if sat_ok else "MISSED"),
         ),
         (

@@ -1,0 +1,323 @@
+"""Bench 10 — what one location update costs: server and PostgreSQL CPU per WebSocket `location`
+frame and per `POST /api/profile/update-location/`, net of the idle cost, A/B between checkouts.
+
+Each round starts the server of every checkout in turn (alternating, so that the machine's noise
+falls on all of them alike) against a bench database of its own migrated from that checkout's SQL.
+Per checkout and round: `--sockets` assistants connect (the load generator in separate processes,
+as bench 3's), then three windows of `--seconds` each are timed from /proc: idle (sockets open,
+nothing sent), frames (`--rate` frames/s), REST (`--rest-rate` updates/s, open loop). A window's
+CPU less the idle window's, divided by what it served, is the cost of one: server processes (every
+worker) and every process of the database cluster (backends, WAL writer, checkpointer...).
+Reported per checkout: the median of the rounds and their range.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import multiprocessing as mp
+import os
+import random
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+
+from bench.common import (
+    Server,
+    add_extras,
+    bench_database,
+    cluster_processes,
+    cpu_seconds,
+    populate,
+    random_point,
+    run,
+    say,
+    tokens_for,
+    write_result,
+)
+from bench.dispatch_load import near
+from dispatch.core.config import Settings
+from dispatch.runtime.migrate import migrate_url
+
+HERE = Path(__file__).resolve().parent.parent
+
+
+def sender_process(
+    base: str,
+    sockets: list[tuple[int, str, float, float]],
+    rate: float,
+    seconds: float,
+    start_at: Any,
+    go: Any,
+    ready: Any,
+    results: Any,
+    seed: int,
+) -> None:
+    results.put(run(_senders(base, sockets, rate, seconds, start_at, go, ready, seed)))
+
+
+async def _senders(
+    base: str,
+    sockets: list[tuple[int, str, float, float]],
+    rate: float,
+    seconds: float,
+    start_at: Any,
+    go: Any,
+    ready: Any,
+    seed: int,
+) -> dict[str, int]:
+    """One load-generator process: its sockets offer `rate` frames/s together, round robin in
+    20 ms ticks, each socket within 100 m of its home (bench 2's movement: an r7 cell rarely
+    changes, as in a real city, where bench 3's frames jump across the city)."""
+    rng = random.Random(seed)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+        conns = []
+        for uid, token, lat, lng in sockets:
+            ws = await session.ws_connect(f"{base}/ws/assistant/{uid}/?token={token}")
+            await ws.receive()
+            frames = []
+            for _ in range(4):
+                la, ln = near(rng, lat, lng, 100.0)
+                frames.append(f'{{"type":"location","lat":{la!r},"lng":{ln!r}}}')
+            conns.append((ws, frames))
+        ready.put(len(conns))
+        await asyncio.get_running_loop().run_in_executor(None, go.wait)
+        t0 = start_at.value
+        await asyncio.sleep(max(0.0, t0 - time.monotonic()))
+        tick, owed, i, sent = 0.02, 0.0, 0, 0
+        next_at = t0
+        while next_at < t0 + seconds:
+            owed += rate * tick
+            while owed >= 1:
+                ws, frames = conns[i % len(conns)]
+                with contextlib.suppress(ConnectionError, RuntimeError):
+                    await ws.send_str(frames[(i // len(conns)) % 4])
+                    sent += 1
+                i += 1
+                owed -= 1
+            next_at += tick
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+        for ws, _ in conns:
+            await ws.close()
+    return {"sent": sent}
+
+
+def _cpu(pids: list[int]) -> float:
+    return sum(cpu_seconds(p) for p in pids)
+
+
+async def _window(
+    server: Server, conn: asyncpg.Connection, seconds: float, load: Any = None
+) -> dict[str, float]:
+    """Server and cluster CPU seconds spent while `load` (a coroutine, or nothing) runs `seconds`."""
+    spids, dpids = server.pids(), await cluster_processes(conn)
+    s0, d0, t0 = _cpu(spids), _cpu(dpids), time.monotonic()
+    served = await load if load is not None else 0
+    if load is None:
+        await asyncio.sleep(seconds)
+    elapsed = time.monotonic() - t0
+    # A backend that connected meanwhile is counted from its start (its whole CPU is this window's).
+    new = [p for p in await cluster_processes(conn) if p not in dpids]
+    return {
+        "elapsed": elapsed,
+        "server": _cpu(spids) - s0,
+        "database": _cpu(dpids) - d0 + _cpu(new),
+        "served": float(served),
+    }
+
+
+async def _rest(
+    server: Server,
+    tokens: dict[int, str],
+    homes: list[tuple[float, float]],
+    rate: float,
+    seconds: float,
+) -> int:
+    """Open-loop update-location requests at `rate`/s, round robin over the tokens; the answered."""
+    rng = random.Random(11)
+    ids = list(tokens)
+    done = 0
+    async with aiohttp.ClientSession() as session:
+
+        async def one(k: int) -> None:
+            nonlocal done
+            uid = ids[k]
+            lat, lng = near(rng, *homes[k], 100.0)
+            async with session.post(
+                f"{server.base}/api/profile/update-location/",
+                json={"lat": lat, "lng": lng},
+                headers={"Authorization": f"Bearer {tokens[uid]}"},
+            ) as resp:
+                await resp.read()
+                if resp.status == 200:
+                    done += 1
+
+        t0, n, tasks = time.monotonic(), 0, []
+        while (at := t0 + n / rate) < t0 + seconds:
+            await asyncio.sleep(max(0.0, at - time.monotonic()))
+            tasks.append(asyncio.create_task(one(n % len(ids))))
+            n += 1
+        await asyncio.gather(*tasks)
+    return done
+
+
+async def _frames(
+    server: Server,
+    tokens: dict[int, str],
+    homes: list[tuple[float, float]],
+    *,
+    rate: float,
+    seconds: float,
+    procs: int,
+) -> tuple[Any, Any, list[Any], Any]:
+    """Start the sender processes (connected, waiting for `go`)."""
+    ctx = mp.get_context("spawn")
+    ready, results, go = ctx.Queue(), ctx.Queue(), ctx.Event()
+    start_at = ctx.Value("d", 0.0)
+    ids = list(tokens)
+    per = -(-len(ids) // procs)
+    workers = []
+    for k in range(procs):
+        chunk = [(u, tokens[u], *homes[j]) for j, u in enumerate(ids) if j // per == k]
+        share = rate * len(chunk) / len(ids)
+        args = (server.base, chunk, share, seconds, start_at, go, ready, results, k)
+        workers.append(ctx.Process(target=sender_process, args=args))
+    for w in workers:
+        w.start()
+    for _ in workers:
+        await asyncio.to_thread(ready.get, True, 180)
+    return go, start_at, workers, results
+
+
+async def measure(name: str, checkout: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """One round of one checkout: the three windows, and the cost of a frame and of a request."""
+    settings = Settings.from_env()
+    url = await bench_database(settings, suffix=f"_frames_{name}")
+    await migrate_url(url, checkout / "sql")
+    await populate(url, args.assistants)
+    rng = random.Random(4)
+    homes = [random_point(rng) for _ in range(args.sockets)]
+    ids, _ = await add_extras(url, args.assistants, assistants=homes)
+    tokens = tokens_for(settings, ids)
+    env = {"PYTHONPATH": str(checkout), "DISPATCH_SQL_DIR": str(checkout / "sql")}
+    conn = await asyncpg.connect(url)
+    try:
+        async with Server(url, workers=args.workers, env=env) as server:
+            go, start_at, workers, results = await _frames(
+                server, tokens, homes, rate=args.rate, seconds=args.seconds + 1, procs=args.procs
+            )
+            await asyncio.sleep(1.0)
+            idle = await _window(server, conn, args.seconds)
+            start_at.value = time.monotonic() + 0.2
+            go.set()
+            await asyncio.sleep(1.2)  # the first second unmeasured: pools fill, caches warm
+
+            async def frames_load() -> int:
+                outs = [await asyncio.to_thread(results.get, True, 120) for _ in workers]
+                return sum(o["sent"] for o in outs)
+
+            busy = await _window(server, conn, args.seconds, frames_load())
+            busy["served"] *= args.seconds / (args.seconds + 1)  # the unmeasured first second
+            for w in workers:
+                w.join(timeout=10)
+            await asyncio.sleep(1.0)
+            rest = await _window(
+                server,
+                conn,
+                args.seconds,
+                _rest(server, tokens, homes, args.rest_rate, args.seconds),
+            )
+    finally:
+        await conn.close()
+
+    def per_item(window: dict[str, float]) -> dict[str, float]:
+        scale = window["elapsed"] / idle["elapsed"]
+        return {
+            f"{part}_us": round(
+                (window[part] - idle[part] * scale) / max(window["served"], 1) * 1e6, 1
+            )
+            for part in ("server", "database")
+        } | {"served_per_s": round(window["served"] / window["elapsed"], 1)}
+
+    return {
+        "idle_cpu_per_s": {
+            part: round(idle[part] / idle["elapsed"], 3) for part in ("server", "database")
+        },
+        "frame": per_item(busy),
+        "rest": per_item(rest),
+    }
+
+
+def _median_range(values: list[float]) -> dict[str, float]:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+async def main_async(args: argparse.Namespace) -> dict[str, Any]:
+    variants = [v.split("=", 1) for v in args.variant] or [["this", str(HERE)]]
+    rounds: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in variants}
+    for r in range(args.rounds):
+        order = variants if r % 2 == 0 else variants[::-1]
+        for name, path in order:
+            say(f"round {r + 1}: {name} ({path})")
+            got = await measure(name, Path(path).resolve(), args)
+            say(
+                f"  frame: server {got['frame']['server_us']} µs, PostgreSQL "
+                f"{got['frame']['database_us']} µs ({got['frame']['served_per_s']}/s); "
+                f"REST: server {got['rest']['server_us']} µs, PostgreSQL "
+                f"{got['rest']['database_us']} µs ({got['rest']['served_per_s']}/s)"
+            )
+            rounds[name].append(got)
+    summary: dict[str, Any] = {}
+    for name, runs in rounds.items():
+        summary[name] = {
+            kind: {
+                part: _median_range([run_[kind][part] for run_ in runs])
+                for part in ("server_us", "database_us", "served_per_s")
+            }
+            for kind in ("frame", "rest")
+        }
+        for kind in ("frame", "rest"):
+            s = summary[name][kind]
+            say(
+                f"{name} {kind}: server {s['server_us']['median']} µs "
+                f"({s['server_us']['min']}-{s['server_us']['max']}), PostgreSQL "
+                f"{s['database_us']['median']} µs "
+                f"({s['database_us']['min']}-{s['database_us']['max']}), median of {len(runs)}"
+            )
+    return {"summary": summary, "rounds": rounds}
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--assistants", type=int, default=100_000, help="positioned assistants")
+    parser.add_argument("--sockets", type=int, default=1000, help="connected assistants")
+    parser.add_argument("--rate", type=int, default=2000, help="location frames per second")
+    parser.add_argument("--rest-rate", type=int, default=200, help="update-location requests/s")
+    parser.add_argument("--seconds", type=float, default=8.0, help="each window's length")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--procs", type=int, default=2, help="load-generator processes")
+    parser.add_argument("--workers", type=int, default=2, help="server processes (WORKERS)")
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME=CHECKOUT",
+        help="a checkout to measure (repeat for A/B; default: this one)",
+    )
+    args = parser.parse_args(argv)
+    os.environ.setdefault("DISPATCH_LOG_LEVEL", "WARNING")
+    figures = run(main_async(args))
+    path = write_result("frame_cost", vars(args), figures)
+    say(f"wrote {path}")
+    return figures
+
+
+if __name__ == "__main__":
+    main()

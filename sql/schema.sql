@@ -6714,7 +6714,7 @@ CREATE TABLE dispatch.positions (
 -- Name: TABLE positions; Type: COMMENT; Schema: dispatch; Owner: -
 --
 
-COMMENT ON TABLE dispatch.positions IS 'One row per user, updated in place: the latest known position with its H3 cells (computed by the application with the h3 package, stored as bigint). Writers date a position at most at the statement''s time: a telematics point ahead of the clock must not make later fixes look older.';
+COMMENT ON TABLE dispatch.positions IS 'One row per user, updated in place: the latest known position with its H3 cells (computed by the application with the h3 package, stored as bigint). Writers date a position at most at the statement''s time: a telematics point ahead of the clock must not make later fixes look older. Every move rewrites every index (geog changes, so no update is HOT): only the primary key and the two GiST indexes that matching and nearby lists read are kept; the H3 columns are read by whole-table aggregates only, never by index.';
 
 --
 -- Name: COLUMN positions.matchable; Type: COMMENT; Schema: dispatch; Owner: -
@@ -8310,24 +8310,6 @@ CREATE INDEX position_history_default_recorded_at_idx ON dispatch.position_histo
 --
 
 CREATE INDEX positions_geog_idx ON dispatch.positions USING gist (geog);
-
---
--- Name: positions_h3_r7_idx; Type: INDEX; Schema: dispatch; Owner: -
---
-
-CREATE INDEX positions_h3_r7_idx ON dispatch.positions USING btree (h3_r7);
-
---
--- Name: positions_h3_r8_idx; Type: INDEX; Schema: dispatch; Owner: -
---
-
-CREATE INDEX positions_h3_r8_idx ON dispatch.positions USING btree (h3_r8);
-
---
--- Name: positions_h3_r9_idx; Type: INDEX; Schema: dispatch; Owner: -
---
-
-CREATE INDEX positions_h3_r9_idx ON dispatch.positions USING btree (h3_r9);
 
 --
 -- Name: positions_matchable_geog_idx; Type: INDEX; Schema: dispatch; Owner: -

@@ -253,6 +253,27 @@ async def measure(name: str, checkout: Path, args: argparse.Namespace) -> dict[s
     }
 
 
+def rows(figures: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The summary's rows (for the manual): per checkout, a frame's and a request's CPU."""
+    out = []
+    for name, s in figures["summary"].items():
+        for kind, what, target in (
+            ("frame", "a WebSocket location frame", "≤ 50 µs each"),
+            ("rest", "a POST /api/profile/update-location/", ""),
+        ):
+            server, database = s[kind]["server_us"], s[kind]["database_us"]
+            ok = server["median"] <= 50 and database["median"] <= 50
+            out.append(
+                (
+                    f"{name}: server / PostgreSQL CPU of {what}, µs (median, range)",
+                    f"{server['median']} ({server['min']}-{server['max']}) / "
+                    f"{database['median']} ({database['min']}-{database['max']})",
+                    f"{target}: {'met' if ok else '**MISSED**'}" if target else "",
+                )
+            )
+    return out
+
+
 def _median_range(values: list[float]) -> dict[str, float]:
     return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 

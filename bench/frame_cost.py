@@ -30,8 +30,6 @@ import asyncpg
 from bench.common import (
     Server,
     add_extras,
-    bench_database,
-    cluster_processes,
     cpu_seconds,
     populate,
     random_point,
@@ -42,7 +40,9 @@ from bench.common import (
 )
 from bench.dispatch_load import near
 from dispatch.core.config import Settings
+from dispatch.runtime.devdb import database_url
 from dispatch.runtime.migrate import migrate_url
+from dispatch.runtime.testdb import database_name, with_database
 
 HERE = Path(__file__).resolve().parent.parent
 
@@ -111,22 +111,52 @@ def _cpu(pids: list[int]) -> float:
     return sum(cpu_seconds(p) for p in pids)
 
 
+def _reaped_cpu(pid: int) -> float:
+    """CPU of a process's children that have exited (cutime + cstime), seconds."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+
+
+def _parent(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+async def _cluster(conn: asyncpg.Connection) -> dict[int, str]:
+    """The cluster's processes (this monitoring connection excluded) and their kind."""
+    rows = await conn.fetch(
+        "SELECT pid, backend_type FROM pg_stat_activity WHERE pid <> pg_backend_pid()"
+    )
+    return {r["pid"]: r["backend_type"] for r in rows}
+
+
 async def _window(
     server: Server, conn: asyncpg.Connection, seconds: float, load: Any = None
-) -> dict[str, float]:
-    """Server and cluster CPU seconds spent while `load` (a coroutine, or nothing) runs `seconds`."""
-    spids, dpids = server.pids(), await cluster_processes(conn)
-    s0, d0, t0 = _cpu(spids), _cpu(dpids), time.monotonic()
+) -> dict[str, Any]:
+    """Server and cluster CPU seconds spent while `load` (a coroutine, or nothing) runs `seconds`.
+    The cluster's: its live processes' and, through the postmaster's children counts, those that
+    exited meanwhile (autovacuum workers come and go), by kind of process."""
+    postmaster = _parent(await conn.fetchval("SELECT pg_backend_pid()"))
+    spids, kinds = server.pids(), await _cluster(conn)
+    s0, r0, t0 = _cpu(spids), _reaped_cpu(postmaster), time.monotonic()
+    d0 = {p: cpu_seconds(p) for p in kinds}
     served = await load if load is not None else 0
     if load is None:
         await asyncio.sleep(seconds)
     elapsed = time.monotonic() - t0
-    # A backend that connected meanwhile is counted from its start (its whole CPU is this window's).
-    new = [p for p in await cluster_processes(conn) if p not in dpids]
+    by_kind: dict[str, float] = {}
+    now = await _cluster(conn)
+    for pid, kind in now.items():  # a process started meanwhile counts from its start
+        by_kind[kind] = by_kind.get(kind, 0.0) + cpu_seconds(pid) - d0.get(pid, 0.0)
+    gone = sum(d0[p] for p in d0 if p not in now)
+    by_kind["exited"] = _reaped_cpu(postmaster) - r0 - gone
     return {
         "elapsed": elapsed,
         "server": _cpu(spids) - s0,
-        "database": _cpu(dpids) - d0 + _cpu(new),
+        "database": sum(by_kind.values()),
+        "database_by_kind": by_kind,
         "served": float(served),
     }
 
@@ -194,11 +224,26 @@ async def _frames(
     return go, start_at, workers, results
 
 
+async def _database(settings: Settings, suffix: str, sql_dir: Path) -> str:
+    """`<db><suffix>` beside the database in use, created if needed and migrated from `sql_dir`
+    (the checkout's own SQL: bench_database would migrate it from this one's)."""
+    main = database_url(settings.db)
+    name = database_name(main) + suffix
+    admin = await asyncpg.connect(with_database(main, "postgres"))
+    try:
+        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    url = with_database(main, name)
+    await migrate_url(url, sql_dir)
+    return url
+
+
 async def measure(name: str, checkout: Path, args: argparse.Namespace) -> dict[str, Any]:
     """One round of one checkout: the three windows, and the cost of a frame and of a request."""
     settings = Settings.from_env()
-    url = await bench_database(settings, suffix=f"_frames_{name}")
-    await migrate_url(url, checkout / "sql")
+    url = await _database(settings, f"_frames_{name}", checkout / "sql")
     await populate(url, args.assistants)
     rng = random.Random(4)
     homes = [random_point(rng) for _ in range(args.sockets)]
@@ -235,7 +280,7 @@ async def measure(name: str, checkout: Path, args: argparse.Namespace) -> dict[s
     finally:
         await conn.close()
 
-    def per_item(window: dict[str, float]) -> dict[str, float]:
+    def per_item(window: dict[str, Any]) -> dict[str, float]:
         scale = window["elapsed"] / idle["elapsed"]
         return {
             f"{part}_us": round(
@@ -244,12 +289,23 @@ async def measure(name: str, checkout: Path, args: argparse.Namespace) -> dict[s
             for part in ("server", "database")
         } | {"served_per_s": round(window["served"] / window["elapsed"], 1)}
 
+    def by_kind(window: dict[str, Any]) -> dict[str, float]:
+        scale = window["elapsed"] / idle["elapsed"]
+        kinds = window["database_by_kind"]
+        return {
+            k: round(
+                (v - idle["database_by_kind"].get(k, 0.0) * scale) / max(window["served"], 1) * 1e6,
+                1,
+            )
+            for k, v in kinds.items()
+        }
+
     return {
         "idle_cpu_per_s": {
             part: round(idle[part] / idle["elapsed"], 3) for part in ("server", "database")
         },
-        "frame": per_item(busy),
-        "rest": per_item(rest),
+        "frame": per_item(busy) | {"database_by_kind_us": by_kind(busy)},
+        "rest": per_item(rest) | {"database_by_kind_us": by_kind(rest)},
     }
 
 
@@ -288,7 +344,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             got = await measure(name, Path(path).resolve(), args)
             say(
                 f"  frame: server {got['frame']['server_us']} µs, PostgreSQL "
-                f"{got['frame']['database_us']} µs ({got['frame']['served_per_s']}/s); "
+                f"{got['frame']['database_us']} µs ({got['frame']['served_per_s']}/s: "
+                f"{got['frame']['database_by_kind_us']}); "
                 f"REST: server {got['rest']['server_us']} µs, PostgreSQL "
                 f"{got['rest']['database_us']} µs ({got['rest']['served_per_s']}/s)"
             )

@@ -19,6 +19,7 @@ import contextlib
 import multiprocessing as mp
 import os
 import random
+import re
 import statistics
 import time
 from pathlib import Path
@@ -240,16 +241,28 @@ async def _database(settings: Settings, suffix: str, sql_dir: Path) -> str:
     return url
 
 
-async def measure(name: str, checkout: Path, args: argparse.Namespace) -> dict[str, Any]:
+async def measure(
+    name: str, checkout: Path, args: argparse.Namespace, extra_env: dict[str, str]
+) -> dict[str, Any]:
     """One round of one checkout: the three windows, and the cost of a frame and of a request."""
     settings = Settings.from_env()
-    url = await _database(settings, f"_frames_{name}", checkout / "sql")
+    # One database per checkout (variants of one checkout share it), migrated from its SQL.
+    url = await _database(
+        settings, "_frames_" + re.sub(r"\W", "_", checkout.name), checkout / "sql"
+    )
     await populate(url, args.assistants)
     rng = random.Random(4)
     homes = [random_point(rng) for _ in range(args.sockets)]
     ids, _ = await add_extras(url, args.assistants, assistants=homes)
     tokens = tokens_for(settings, ids)
-    env = {"PYTHONPATH": str(checkout), "DISPATCH_SQL_DIR": str(checkout / "sql")}
+    conn = await asyncpg.connect(url)
+    try:  # what autovacuum would otherwise do to a fresh population during the windows
+        await conn.execute(
+            "VACUUM (ANALYZE) dispatch.users, dispatch.assistants, dispatch.positions"
+        )
+    finally:
+        await conn.close()
+    env = {"PYTHONPATH": str(checkout), "DISPATCH_SQL_DIR": str(checkout / "sql"), **extra_env}
     conn = await asyncpg.connect(url)
     try:
         async with Server(url, workers=args.workers, env=env) as server:
@@ -336,12 +349,15 @@ def _median_range(values: list[float]) -> dict[str, float]:
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     variants = [v.split("=", 1) for v in args.variant] or [["this", str(HERE)]]
+    # NAME=CHECKOUT,KEY=VALUE,...: the server's environment for that variant
+    envs = {name: dict(kv.split("=", 1) for kv in spec.split(",")[1:]) for name, spec in variants}
+    variants = [[name, spec.split(",")[0]] for name, spec in variants]
     rounds: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in variants}
     for r in range(args.rounds):
         order = variants if r % 2 == 0 else variants[::-1]
         for name, path in order:
             say(f"round {r + 1}: {name} ({path})")
-            got = await measure(name, Path(path).resolve(), args)
+            got = await measure(name, Path(path).resolve(), args, envs[name])
             say(
                 f"  frame: server {got['frame']['server_us']} µs, PostgreSQL "
                 f"{got['frame']['database_us']} µs ({got['frame']['served_per_s']}/s: "
@@ -386,8 +402,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "--variant",
         action="append",
         default=[],
-        metavar="NAME=CHECKOUT",
-        help="a checkout to measure (repeat for A/B; default: this one)",
+        metavar="NAME=CHECKOUT[,KEY=VALUE...]",
+        help="a checkout to measure, with settings for its server (repeat for A/B; default: "
+        "this one)",
     )
     args = parser.parse_args(argv)
     os.environ.setdefault("DISPATCH_LOG_LEVEL", "WARNING")

@@ -265,7 +265,7 @@ async def measure(
     env = {"PYTHONPATH": str(checkout), "DISPATCH_SQL_DIR": str(checkout / "sql"), **extra_env}
     conn = await asyncpg.connect(url)
     try:
-        async with Server(url, workers=args.workers, env=env) as server:
+        async with Server(url, workers=args.workers, env=env, cwd=str(checkout)) as server:
             go, start_at, workers, results = await _frames(
                 server, tokens, homes, rate=args.rate, seconds=args.seconds + 1, procs=args.procs
             )

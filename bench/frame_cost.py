@@ -262,7 +262,13 @@ async def measure(
         )
     finally:
         await conn.close()
-    env = {"PYTHONPATH": str(checkout), "DISPATCH_SQL_DIR": str(checkout / "sql"), **extra_env}
+    env = {
+        "PYTHONPATH": str(checkout),
+        "DISPATCH_SQL_DIR": str(checkout / "sql"),
+        # the tokens above: another checkout would make its own local secret
+        "DISPATCH_JWT_SECRET": settings.auth.secret(),
+        **extra_env,
+    }
     conn = await asyncpg.connect(url)
     try:
         async with Server(url, workers=args.workers, env=env, cwd=str(checkout)) as server:

@@ -343,7 +343,7 @@ def rows(figures: dict[str, Any]) -> list[tuple[str, str, str]]:
                     f"{name}: server / PostgreSQL CPU of {what}, µs (median, range)",
                     f"{server['median']} ({server['min']}-{server['max']}) / "
                     f"{database['median']} ({database['min']}-{database['max']})",
-                    f"{target}: {'met' if ok else '**MISSED**'}" if target else "",
+                    f"{target}: {'met' if ok else 'MISSED'}" if target else "",
                 )
             )
     return out

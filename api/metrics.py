@@ -1,8 +1,8 @@
 """Prometheus metrics at /metrics (prometheus-client, multiprocess mode under WORKERS=N): requests
 and latency per route, open sockets per channel kind, pool usage, database errors, the event path
 (delivery lag of a probe event through the real bus, listeners connected and down, reconnections,
-table reads, frames published, the unpublished backlog), and offers sent/declined/expired (from the
-database)."""
+table reads, frames published, the unpublished backlog), location frames written, coalesced and
+dropped, and offers sent/declined/expired (from the database)."""
 
 from __future__ import annotations
 
@@ -31,12 +31,13 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from api.describe import PUBLIC, describe
-from api.keys import BUS, HUB, OWN_POOL, POOL, PUBLISHER, SETTINGS
+from api.keys import BATCHER, BUS, HUB, OWN_POOL, POOL, PUBLISHER, SETTINGS
 from api.ws.hub import Peer
 from dispatch.core.db import CONNECTION_LOST, database_unavailable
 from dispatch.core.errors import AuthenticationError, from_postgres
 from dispatch.events.listener import EventBus
 from dispatch.events.publisher import Publisher
+from dispatch.positions.store import PositionBatcher
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,16 @@ PUBLISHED = Counter(
     "dispatch_events_published",
     "Frames numbered (given their seq) by this node's publishers.",
 )
+# The location batcher's counts (dispatch/positions/store.py), copied the same way: every frame a
+# socket delivered ends in exactly one outcome once its batch is written.
+LOCATION_FRAMES = Counter(
+    "dispatch_location_frames",
+    "WebSocket location frames by outcome: written (a user's newest frame of a batch, stored), "
+    "coalesced (replaced by a newer frame of the same user before its batch was written), dropped "
+    "(the backlog was full or the database failed).",
+    ["outcome"],
+)
+LOCATION_OUTCOMES = ("written", "coalesced", "dropped")
 
 OFFER_STATES = ("declined", "expired")
 # The database-wide figures (the same on every node), read at most every _DATABASE_CACHE_S.
@@ -128,11 +139,19 @@ def route_label(request: web.Request) -> str:
 
 
 class EventPathFigures:
-    """Copies a process's listener and publisher counts into the metrics above (counters by the
-    difference since the last copy)."""
+    """Copies a process's listener, publisher and location batcher counts into the metrics above
+    (counters by the difference since the last copy)."""
 
     def __init__(self) -> None:
         self._seen = {"connects": 0, "reads": 0, "published": 0}
+        self._frames = dict.fromkeys(LOCATION_OUTCOMES, 0)
+
+    def update_frames(self, batcher: PositionBatcher) -> None:
+        for outcome in LOCATION_OUTCOMES:
+            now = getattr(batcher, outcome)
+            if now > self._frames[outcome]:
+                LOCATION_FRAMES.labels(outcome).inc(now - self._frames[outcome])
+            self._frames[outcome] = now
 
     def update(self, bus: EventBus, publisher: Publisher) -> None:
         LISTENERS_UP.set(1 if bus.connected.is_set() else 0)
@@ -151,9 +170,11 @@ EVENT_PATH = web.AppKey("metrics_event_path", EventPathFigures)
 
 
 def update_event_path(app: web.Application) -> None:
-    bus, publisher = app.get(BUS), app.get(PUBLISHER)
+    bus, publisher, batcher = app.get(BUS), app.get(PUBLISHER), app.get(BATCHER)
     if bus is not None and publisher is not None:
         app[EVENT_PATH].update(bus, publisher)
+    if batcher is not None:
+        app[EVENT_PATH].update_frames(batcher)
 
 
 def update_pool(pool: Any) -> None:

@@ -294,7 +294,13 @@ class Server:
     """`dispatch serve` in a subprocess, as `make run` starts it, with RSS sampling of its processes."""
 
     def __init__(
-        self, url: str, *, workers: int, port: int | None = None, env: dict[str, str] | None = None
+        self,
+        url: str,
+        *,
+        workers: int,
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+        cwd: str | None = None,
     ):
         import socket
 
@@ -317,6 +323,9 @@ class Server:
             "DISPATCH_LOCATION_HISTORY_S": "0",
             **(env or {}),
         }
+        # `python -m api` puts its working directory first on sys.path: another checkout's server
+        # (bench 10) runs from that checkout, or this one's code would be imported.
+        self._cwd = cwd
         self.proc: subprocess.Popen[bytes] | None = None
 
     async def __aenter__(self) -> Server:
@@ -327,6 +336,7 @@ class Server:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "api", "serve", "--workers", str(self.workers)],
             env=self._env,
+            cwd=self._cwd,
         )
         # A loaded shared machine can take a while to import and fork the workers.
         deadline = time.monotonic() + 180

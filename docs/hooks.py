@@ -145,10 +145,11 @@ def _figures(doc: dict[str, Any] | None) -> dict[str, Any]:
 def bench() -> str:
     """The latest result of every benchmark, one section each (they may come from different runs)."""
     from bench import __main__ as suite
+    from bench import frame_cost
 
     m, d, i = (_load(n) for n in ("matching", "dispatch", "ingest"))
     dn, dd, fl, ab = (_load(n) for n in ("density", "dense", "floor", "ablate"))
-    rd, dr = (_load(n) for n in ("roads", "dense_roads"))
+    rd, dr, fc = (_load(n) for n in ("roads", "dense_roads", "frame_cost"))
     empty: dict[str, Any] = {"results": []}
 
     def matching_rows() -> list[Any]:
@@ -216,6 +217,7 @@ def bench() -> str:
             dr,
             lambda: suite.dense_roads_rows(_figures(dr)),
         ),
+        _section("10. What a location update costs", fc, lambda: frame_cost.rows(_figures(fc))),
     ]
     return "\n".join(parts)
 
@@ -233,6 +235,9 @@ def _table_tolerant(
     i.setdefault("history", {"by_day": [], "rows_before": 0, "rows_after": 0})
     i["telematics"]["latency"].setdefault("p50_ms", None)
     i["telematics"]["latency"].setdefault("p99_ms", None)
+    ws = i["websocket"] = dict(i["websocket"])
+    for key in ("coalesced", "dropped", "unexplained"):  # before the frames were accounted for
+        ws.setdefault(key, "?")
     rows: list[tuple[str, str, str]] = suite.table(m, d, i)
     if "telematics" in missing:
         rows = [r for r in rows if not r[0].startswith("Telematics")]

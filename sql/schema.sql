@@ -4156,37 +4156,40 @@ BEGIN
     IF NOT FOUND OR feed.ran_at > clock_timestamp() - make_interval(secs => min_interval_s) THEN
         RETURN 0;
     END IF;
-    SELECT max(p.updated_at), count(*) INTO upto, n
-      FROM dispatch.positions p JOIN dispatch.assistants a ON a.user_id = p.user_id
-     WHERE p.updated_at > feed.published_to;
+    -- One scan of the positions, in one statement (one snapshot): the moved assistants, the
+    -- newest time among them (where the next run starts) and their frames, per_frame assistants
+    -- to a frame (thousands of moves a second make tens of frames, not thousands). States are
+    -- set-based, not dispatch.assistant_state per row.
+    WITH moved AS MATERIALIZED (
+        SELECT p.user_id, p.geog, p.updated_at,
+               CASE WHEN NOT a.is_active OR u.is_disabled THEN 'offline'
+                    WHEN busy.assistant_id IS NOT NULL THEN 'busy'
+                    WHEN offered.assistant_id IS NOT NULL THEN 'offered'
+                    ELSE 'idle' END AS state
+        FROM dispatch.positions p
+        JOIN dispatch.assistants a ON a.user_id = p.user_id
+        JOIN dispatch.users u ON u.id = p.user_id
+        LEFT JOIN (SELECT DISTINCT r.assistant_id FROM dispatch.assistance_requests r
+                    WHERE r.status IN ('accepted', 'ongoing')) busy
+               ON busy.assistant_id = p.user_id
+        LEFT JOIN (SELECT DISTINCT o.assistant_id FROM dispatch.offers o
+                    WHERE o.state = 'open' AND o.expires_at > now()) offered
+               ON offered.assistant_id = p.user_id
+        WHERE p.updated_at > feed.published_to
+    ), chunked AS (
+        SELECT m.*, (row_number() OVER (ORDER BY m.user_id) - 1) / greatest(per_frame, 1) AS chunk
+        FROM moved m
+    )
+    SELECT (SELECT max(m.updated_at) FROM moved m), (SELECT count(*) FROM moved m),
+           array_agg('dispatch'::text), array_agg(f.frame)
+      INTO upto, n, topics, frames
+      FROM (SELECT jsonb_build_object('type', 'positions', 'assistants', jsonb_agg(
+                       jsonb_build_object('assistant_id', c.user_id,
+                                          'lat', ST_Y(c.geog::geometry), 'lng', ST_X(c.geog::geometry),
+                                          'state', c.state, 'at', dispatch.iso_utc(c.updated_at))
+                       ORDER BY c.user_id)) AS frame
+              FROM chunked c GROUP BY c.chunk) f;
     IF n > 0 THEN
-        -- States set-based (not dispatch.assistant_state per row), and per_frame assistants to a
-        -- frame: thousands of moves a second make tens of frames, not thousands.
-        WITH moved AS (
-            SELECT p.user_id, p.geog, p.updated_at,
-                   CASE WHEN NOT a.is_active OR u.is_disabled THEN 'offline'
-                        WHEN busy.assistant_id IS NOT NULL THEN 'busy'
-                        WHEN offered.assistant_id IS NOT NULL THEN 'offered'
-                        ELSE 'idle' END AS state,
-                   (row_number() OVER (ORDER BY p.user_id) - 1) / greatest(per_frame, 1) AS chunk
-            FROM dispatch.positions p
-            JOIN dispatch.assistants a ON a.user_id = p.user_id
-            JOIN dispatch.users u ON u.id = p.user_id
-            LEFT JOIN (SELECT DISTINCT r.assistant_id FROM dispatch.assistance_requests r
-                        WHERE r.status IN ('accepted', 'ongoing')) busy
-                   ON busy.assistant_id = p.user_id
-            LEFT JOIN (SELECT DISTINCT o.assistant_id FROM dispatch.offers o
-                        WHERE o.state = 'open' AND o.expires_at > now()) offered
-                   ON offered.assistant_id = p.user_id
-            WHERE p.updated_at > feed.published_to AND p.updated_at <= upto
-        )
-        SELECT array_agg('dispatch'::text), array_agg(f.frame) INTO topics, frames
-        FROM (SELECT jsonb_build_object('type', 'positions', 'assistants', jsonb_agg(
-                         jsonb_build_object('assistant_id', m.user_id,
-                                            'lat', ST_Y(m.geog::geometry), 'lng', ST_X(m.geog::geometry),
-                                            'state', m.state, 'at', dispatch.iso_utc(m.updated_at))
-                         ORDER BY m.user_id)) AS frame
-              FROM moved m GROUP BY m.chunk) f;
         PERFORM dispatch.emit_many(topics, frames);
     END IF;
     UPDATE dispatch.fleet_feed SET published_to = coalesce(upto, published_to), ran_at = clock_timestamp();
@@ -6828,7 +6831,7 @@ CREATE TABLE dispatch.positions (
 -- Name: TABLE positions; Type: COMMENT; Schema: dispatch; Owner: -
 --
 
-COMMENT ON TABLE dispatch.positions IS 'One row per user, updated in place: the latest known position with its H3 cells (computed by the application with the h3 package, stored as bigint). Writers date a position at most at the statement''s time: a telematics point ahead of the clock must not make later fixes look older.';
+COMMENT ON TABLE dispatch.positions IS 'One row per user, updated in place: the latest known position with its H3 cells (computed by the application with the h3 package, stored as bigint). Writers date a position at most at the statement''s time: a telematics point ahead of the clock must not make later fixes look older. Every move rewrites every index (geog changes, so no update is HOT): only the primary key and the two GiST indexes that matching and nearby lists read are kept; the H3 columns are read by whole-table aggregates only, never by index.';
 
 --
 -- Name: COLUMN positions.matchable; Type: COMMENT; Schema: dispatch; Owner: -
@@ -8436,24 +8439,6 @@ CREATE INDEX position_history_default_recorded_at_idx ON dispatch.position_histo
 --
 
 CREATE INDEX positions_geog_idx ON dispatch.positions USING gist (geog);
-
---
--- Name: positions_h3_r7_idx; Type: INDEX; Schema: dispatch; Owner: -
---
-
-CREATE INDEX positions_h3_r7_idx ON dispatch.positions USING btree (h3_r7);
-
---
--- Name: positions_h3_r8_idx; Type: INDEX; Schema: dispatch; Owner: -
---
-
-CREATE INDEX positions_h3_r8_idx ON dispatch.positions USING btree (h3_r8);
-
---
--- Name: positions_h3_r9_idx; Type: INDEX; Schema: dispatch; Owner: -
---
-
-CREATE INDEX positions_h3_r9_idx ON dispatch.positions USING btree (h3_r9);
 
 --
 -- Name: positions_matchable_geog_idx; Type: INDEX; Schema: dispatch; Owner: -

@@ -100,37 +100,40 @@ BEGIN
     IF NOT FOUND OR feed.ran_at > clock_timestamp() - make_interval(secs => min_interval_s) THEN
         RETURN 0;
     END IF;
-    SELECT max(p.updated_at), count(*) INTO upto, n
-      FROM dispatch.positions p JOIN dispatch.assistants a ON a.user_id = p.user_id
-     WHERE p.updated_at > feed.published_to;
+    -- One scan of the positions, in one statement (one snapshot): the moved assistants, the
+    -- newest time among them (where the next run starts) and their frames, per_frame assistants
+    -- to a frame (thousands of moves a second make tens of frames, not thousands). States are
+    -- set-based, not dispatch.assistant_state per row.
+    WITH moved AS MATERIALIZED (
+        SELECT p.user_id, p.geog, p.updated_at,
+               CASE WHEN NOT a.is_active OR u.is_disabled THEN 'offline'
+                    WHEN busy.assistant_id IS NOT NULL THEN 'busy'
+                    WHEN offered.assistant_id IS NOT NULL THEN 'offered'
+                    ELSE 'idle' END AS state
+        FROM dispatch.positions p
+        JOIN dispatch.assistants a ON a.user_id = p.user_id
+        JOIN dispatch.users u ON u.id = p.user_id
+        LEFT JOIN (SELECT DISTINCT r.assistant_id FROM dispatch.assistance_requests r
+                    WHERE r.status IN ('accepted', 'ongoing')) busy
+               ON busy.assistant_id = p.user_id
+        LEFT JOIN (SELECT DISTINCT o.assistant_id FROM dispatch.offers o
+                    WHERE o.state = 'open' AND o.expires_at > now()) offered
+               ON offered.assistant_id = p.user_id
+        WHERE p.updated_at > feed.published_to
+    ), chunked AS (
+        SELECT m.*, (row_number() OVER (ORDER BY m.user_id) - 1) / greatest(per_frame, 1) AS chunk
+        FROM moved m
+    )
+    SELECT (SELECT max(m.updated_at) FROM moved m), (SELECT count(*) FROM moved m),
+           array_agg('dispatch'::text), array_agg(f.frame)
+      INTO upto, n, topics, frames
+      FROM (SELECT jsonb_build_object('type', 'positions', 'assistants', jsonb_agg(
+                       jsonb_build_object('assistant_id', c.user_id,
+                                          'lat', ST_Y(c.geog::geometry), 'lng', ST_X(c.geog::geometry),
+                                          'state', c.state, 'at', dispatch.iso_utc(c.updated_at))
+                       ORDER BY c.user_id)) AS frame
+              FROM chunked c GROUP BY c.chunk) f;
     IF n > 0 THEN
-        -- States set-based (not dispatch.assistant_state per row), and per_frame assistants to a
-        -- frame: thousands of moves a second make tens of frames, not thousands.
-        WITH moved AS (
-            SELECT p.user_id, p.geog, p.updated_at,
-                   CASE WHEN NOT a.is_active OR u.is_disabled THEN 'offline'
-                        WHEN busy.assistant_id IS NOT NULL THEN 'busy'
-                        WHEN offered.assistant_id IS NOT NULL THEN 'offered'
-                        ELSE 'idle' END AS state,
-                   (row_number() OVER (ORDER BY p.user_id) - 1) / greatest(per_frame, 1) AS chunk
-            FROM dispatch.positions p
-            JOIN dispatch.assistants a ON a.user_id = p.user_id
-            JOIN dispatch.users u ON u.id = p.user_id
-            LEFT JOIN (SELECT DISTINCT r.assistant_id FROM dispatch.assistance_requests r
-                        WHERE r.status IN ('accepted', 'ongoing')) busy
-                   ON busy.assistant_id = p.user_id
-            LEFT JOIN (SELECT DISTINCT o.assistant_id FROM dispatch.offers o
-                        WHERE o.state = 'open' AND o.expires_at > now()) offered
-                   ON offered.assistant_id = p.user_id
-            WHERE p.updated_at > feed.published_to AND p.updated_at <= upto
-        )
-        SELECT array_agg('dispatch'::text), array_agg(f.frame) INTO topics, frames
-        FROM (SELECT jsonb_build_object('type', 'positions', 'assistants', jsonb_agg(
-                         jsonb_build_object('assistant_id', m.user_id,
-                                            'lat', ST_Y(m.geog::geometry), 'lng', ST_X(m.geog::geometry),
-                                            'state', m.state, 'at', dispatch.iso_utc(m.updated_at))
-                         ORDER BY m.user_id)) AS frame
-              FROM moved m GROUP BY m.chunk) f;
         PERFORM dispatch.emit_many(topics, frames);
     END IF;
     UPDATE dispatch.fleet_feed SET published_to = coalesce(upto, published_to), ran_at = clock_timestamp();

@@ -92,6 +92,8 @@ async def test_metrics_across_two_workers(settings, throwaway_db):
                 token = auth_header(settings, assistant)["Authorization"].split()[1]
                 ws = await session.ws_connect(f"{base}/ws/assistant/{assistant.id}/?token={token}")
                 await ws.receive_json(timeout=5)
+                for lat in (36.75, 36.751, 36.752):  # likely one batch: two coalesced
+                    await ws.send_json({"type": "location", "lat": lat, "lng": 3.06})
                 await asyncio.sleep(1.0)  # a few probes in each worker
                 got = await scrape(session, base)
                 health = ("route", "/api/health/")
@@ -134,6 +136,13 @@ async def test_metrics_across_two_workers(settings, throwaway_db):
                 assert got[("dispatch_event_table_reads_total", ())] >= 2  # one after each connect
                 assert got[("dispatch_events_published_total", ())] >= 4  # statuses and offer
                 assert 0 <= got[("dispatch_event_log_unpublished", ())] <= 4
+                # Every location frame in exactly one outcome.
+                frames = {
+                    o: got.get(("dispatch_location_frames_total", (("outcome", o),)), 0)
+                    for o in ("written", "coalesced", "dropped")
+                }
+                assert frames["written"] >= 1 and frames["dropped"] == 0
+                assert frames["written"] + frames["coalesced"] == 3
                 await ws.close()
                 await asyncio.sleep(0.3)
                 got = await scrape(session, base)

@@ -13,10 +13,9 @@ import asyncpg
 import pytest
 
 from dispatch.core.db import init_connection
-from dispatch.runtime.testdb import clone_database, drop_database
 from tests.support.assist import PICKUP
 from tests.support.factories import User, auth_header, create_user
-from tests.support.offers import Server, configure, offer_of, open_feeds
+from tests.support.offers import Server, configure, offer_of, open_feeds, served_city
 
 # The straight line runs at 20 km/h (straight_line_speed_kmh): the 1800 s cap is 10 km. Batches
 # every second; a request without a taker in 3 batches goes to the rounds, whose first round
@@ -52,15 +51,8 @@ async def assign(url: str) -> None:
 @pytest.fixture(scope="module")
 def city(template_url: str) -> Iterator[tuple[str, Server]]:
     """One server; each scenario plays in its own area, 2 degrees (~220 km) from the others."""
-    url = asyncio.run(clone_database(template_url, "dispatch_assignment_serve"))
-    asyncio.run(assign(url))
-    server = Server(url)
-    server.start()
-    try:
-        yield url, server
-    finally:
-        server.stop()
-        asyncio.run(drop_database(url))
+    with served_city(template_url, "dispatch_assignment_serve", assign) as served:
+        yield served
 
 
 _areas = iter(range(1, 100))

@@ -11,10 +11,18 @@ import asyncpg
 import pytest
 
 from dispatch.core.db import init_connection
-from dispatch.runtime.testdb import clone_database, drop_database
 from tests.support.assist import PICKUP
 from tests.support.factories import User, auth_header, create_user, token_of
-from tests.support.offers import SETTINGS, Feed, Server, configure, offer_of, open_feeds, withdrawn
+from tests.support.offers import (
+    SETTINGS,
+    Feed,
+    Server,
+    configure,
+    offer_of,
+    open_feeds,
+    served_city,
+    withdrawn,
+)
 from tests.support.servers import node
 
 # The deadline-to-next-round lag allowed; the driver polls every 250 ms, but this machine is shared.
@@ -24,15 +32,8 @@ LAG_S = 2.0
 @pytest.fixture(scope="module")
 def city(template_url: str) -> Iterator[tuple[str, Server]]:
     """One server for the scenarios below; each scenario plays in its own area, far apart."""
-    url = asyncio.run(clone_database(template_url, "dispatch_offers_serve"))
-    asyncio.run(configure(url))
-    server = Server(url)
-    server.start()
-    try:
-        yield url, server
-    finally:
-        server.stop()
-        asyncio.run(drop_database(url))
+    with served_city(template_url, "dispatch_offers_serve", configure) as served:
+        yield served
 
 
 _areas = iter(range(1, 100))

@@ -9,11 +9,13 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import aiohttp
 import asyncpg
 
+from dispatch.runtime.testdb import clone_database, drop_database
 from tests.support.factories import User, token_of
 from tests.support.servers import free_port, spawn, stop, wait_healthy
 
@@ -57,6 +59,23 @@ class Server:
                 os.killpg(self._proc.pid, signal.SIGKILL)
             self._proc.wait()
             self._proc = None
+
+
+@contextlib.contextmanager
+def served_city(
+    template_url: str, name: str, setup: Callable[[str], Awaitable[None]]
+) -> Iterator[tuple[str, Server]]:
+    """A copy of the template database set up by `setup`, with `dispatch serve --workers 2` on
+    it, for a module's scenarios (each plays in its own area); both go afterwards."""
+    url = asyncio.run(clone_database(template_url, name))
+    asyncio.run(setup(url))
+    server = Server(url)
+    server.start()
+    try:
+        yield url, server
+    finally:
+        server.stop()
+        asyncio.run(drop_database(url))
 
 
 async def configure(url: str) -> None:

@@ -11,7 +11,7 @@
 --
 -- P: the middle of e2 (20.01, 10.005); Q: the middle of e4 (20.00, 10.005).
 BEGIN;
-SELECT plan(49);
+SELECT plan(52);
 
 INSERT INTO roads.regions (id, name, source, sha256, edges, vertices, area, area_km2)
 OVERRIDING SYSTEM VALUE
@@ -261,6 +261,54 @@ SELECT is(roads.coverage(-1, 60), NULL, 'coverage of an unknown zone: NULL');
 SELECT throws_ok($$SELECT roads.coverage(1, -1)$$, 'DP009', NULL, 'coverage: negative seconds are DP009');
 SELECT throws_ok($$SELECT roads.isochrone(10.005, 20.01, NULL)$$, 'DP009', NULL,
                  'isochrone: NULL seconds are DP009');
+
+-- An assignment batch by road (dispatch.assignment_pairs): R1 at Q, R2 at P; A1 a quarter up e4
+-- from A, A2 a quarter up the one-way e2 from B. One routing call for the batch; when the batch's
+-- box is over roads_max_edges but each request's own is not, one call a request, same times.
+UPDATE dispatch.assistants SET is_active = false WHERE user_id = 9101;
+UPDATE dispatch.settings SET value = '"assignment"' WHERE key = 'offer_policy';
+INSERT INTO dispatch.users (id, role, name, phone_number) OVERRIDING SYSTEM VALUE
+VALUES (9201, 'client', 'R1', '+19201'), (9202, 'client', 'R2', '+19202'),
+       (9211, 'assistant', 'A1', '+19211'), (9212, 'assistant', 'A2', '+19212');
+INSERT INTO dispatch.assistants (user_id, service_type, vehicle_type, driving_license_cat,
+    driving_license_num, driving_license_expiry, vehicle_registration_num, is_active)
+VALUES (9211, 'towing', 'light', 'c', 'x', current_date + 10, 1, true),
+       (9212, 'towing', 'light', 'c', 'x', current_date + 10, 1, true);
+INSERT INTO dispatch.positions (user_id, geog, h3_r7, h3_r8, h3_r9)
+VALUES (9211, pg_temp.pt(20.00, 10.0025)::geography, 0, 0, 0),
+       (9212, pg_temp.pt(20.01, 10.0025)::geography, 0, 0, 0);
+SELECT (dispatch.request_assistance(9201, 10.005, 20.00, 0) -> 'assistance' ->> 'id')::bigint AS r1
+\gset
+SELECT (dispatch.request_assistance(9202, 10.005, 20.01, 0) -> 'assistance' ->> 'id')::bigint AS r2
+\gset
+SELECT results_eq(
+    format($$SELECT assistance_id = %s, assistant_id, pg_temp.r(cost_s), eta_source
+               FROM dispatch.assignment_pairs(ARRAY[%s, %s]::bigint[], 'towing')
+              ORDER BY 1 DESC, 2$$, :r1, :r1, :r2),
+    $$VALUES (true, 9211::bigint, 22.500000, 'road'), (true, 9212::bigint, 175.000000, 'road'),
+             (false, 9211::bigint, 122.500000, 'road'), (false, 9212::bigint, 20.000000, 'road')$$,
+    'assignment_pairs by road: A1 -> Q 22.5 along e4, A2 -> Q 60 + 70 + 45, A1 -> P 22.5 + 60 + '
+    '40, A2 -> P 20 along e2');
+-- R1 was offered to A2 before, R2 to A1: each request keeps one candidate, and their boxes are
+-- thin where the batch's covers the square's middle.
+INSERT INTO dispatch.offers (assistance_id, assistant_id, round, distance_m, sent_at, expires_at,
+                             state, closed_at)
+VALUES (:r1, 9212, 1, 1, now() - interval '1 min', now() - interval '30 s', 'declined', now()),
+       (:r2, 9211, 1, 1, now() - interval '1 min', now() - interval '30 s', 'declined', now());
+UPDATE dispatch.settings SET value = '10' WHERE key = 'roads_box_margin_m';
+UPDATE dispatch.settings SET value = '0.05' WHERE key = 'roads_max_edges';
+SELECT ok(roads.routing_box(ARRAY[pg_temp.pt(20.00, 10.005), pg_temp.pt(20.01, 10.005),
+                                  pg_temp.pt(20.00, 10.0025), pg_temp.pt(20.01, 10.0025)]) IS NULL
+          AND roads.routing_box(ARRAY[pg_temp.pt(20.00, 10.005), pg_temp.pt(20.00, 10.0025)])
+              IS NOT NULL,
+          'the batch''s box is over the budget, each request''s is not');
+SELECT results_eq(
+    format($$SELECT assistance_id = %s, assistant_id, pg_temp.r(cost_s), eta_source
+               FROM dispatch.assignment_pairs(ARRAY[%s, %s]::bigint[], 'towing')
+              ORDER BY 1 DESC, 2$$, :r1, :r1, :r2),
+    $$VALUES (true, 9211::bigint, 22.500000, 'road'), (false, 9212::bigint, 20.000000, 'road')$$,
+    'over the batch''s budget, one routing call a request: the same road times');
+UPDATE dispatch.settings SET value = :'budget' WHERE key = 'roads_max_edges';
 
 SELECT ok(NOT EXISTS (
     SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace

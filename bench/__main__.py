@@ -301,6 +301,19 @@ def table(m: dict[str, Any], d: dict[str, Any], i: dict[str, Any]) -> list[tuple
             f"p99 ≤ 250 ms: {verdict(st['n'] > 0 and st['p99_ms'] <= TARGETS['ingest_staleness_p99_ms'])}",
         )
     )
+    if "requests" in ws:
+        q = ws["requests"]
+        rows.append(
+            (
+                f"Ingest: meanwhile {q['offered_per_s']:g} assistance requests/s, HTTP p50 / p99 ms; "
+                "errors",
+                f"{q['latency']['p50_ms']} / {q['latency']['p99_ms']}; {q['errors']}",
+                "p99 ≤ 50 ms: "
+                + verdict(
+                    q["latency"]["n"] > 0 and q["latency"]["p99_ms"] <= 50 and not q["errors"]
+                ),
+            )
+        )
     rest = i["rest"]
     rows.append(
         (

@@ -15,12 +15,14 @@ import math
 import multiprocessing as mp
 import random
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
 import asyncpg
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench import dispatch_load
 from bench.common import (
     Server,
     add_extras,
@@ -124,10 +126,14 @@ async def ws_ingest(
     procs: int,
     rate: int,
     seconds: float,
+    clients: Sequence[int] = (),
+    requests_per_s: float = 0,
 ) -> dict[str, Any]:
     """`procs` load-generator processes share the load sockets and offer `rate` frames/s; in this
     process, probe sockets each send one frame at a time and a poller reads their positions
-    back from SQL every 10 ms: the staleness is frame sent -> position visible to a new query."""
+    back from SQL every 10 ms: the staleness is frame sent -> position visible to a new query.
+    With `requests_per_s`, bench 2's HTTP process asks for assistance meanwhile (open loop, each
+    request cancelled once answered) as `clients`: its HTTP latency is reported beside."""
     probes = 20
     tokens = tokens_for(settings, ids)
     load_ids, probe_ids = ids[:-probes], ids[-probes:]
@@ -145,9 +151,31 @@ async def ws_ingest(
                 args=(server.base, chunk, share, seconds, start_at, go, ready, results, k),
             )
         )
-    for w in workers:
+    asking = []
+    if requests_per_s and clients:
+        spots = [random_point(random.Random(9)) for _ in range(25)]
+        client_tokens = tokens_for(settings, clients, "client")
+        asking.append(
+            ctx.Process(
+                target=dispatch_load.http_process,
+                args=(
+                    server.base,
+                    [(c, client_tokens[c]) for c in clients],
+                    spots,
+                    requests_per_s,
+                    start_at,
+                    go,
+                    seconds,
+                    ready,
+                    results,
+                    98,
+                    dispatch_load.PICKUP_RADIUS_M,
+                ),
+            )
+        )
+    for w in workers + asking:
         w.start()
-    for _ in workers:
+    for _ in workers + asking:
         await asyncio.to_thread(ready.get, True, 120)
     conn = await asyncpg.connect(url)
     before = await conn.fetchval(
@@ -201,8 +229,10 @@ async def ws_ingest(
     polling = asyncio.create_task(poller())
     async with aiohttp.ClientSession() as session:
         await asyncio.gather(*(probe(session, uid, stop) for uid in probe_ids))
-    outs = [await asyncio.to_thread(results.get, True, 60) for _ in workers]
-    for w in workers:
+    got = [await asyncio.to_thread(results.get, True, 60) for _ in workers + asking]
+    outs = [o for o in got if not isinstance(o, tuple)]
+    http = next((o[1] for o in got if isinstance(o, tuple)), None)
+    for w in workers + asking:
         w.join(timeout=10)
     await asyncio.sleep(0.5)  # the last batch
     done.set()
@@ -236,6 +266,19 @@ async def ws_ingest(
         "unexplained": offered - stored - outcomes["coalesced"] - outcomes["dropped"],
         "server_written": outcomes["written"],  # cross-check: the servers' count of stored
         "staleness": summary_ms(staleness),
+        **({"requests": requests_beside(http, requests_per_s)} if http is not None else {}),
+    }
+
+
+def requests_beside(http: dict[str, Any], rate: float) -> dict[str, Any]:
+    """The assistance requests asked during the ingest: HTTP latency and errors."""
+    return {
+        "offered_per_s": rate,
+        "sent": len(http["sent"]),
+        "latency": summary_ms([s for _, s in http["http_latency"]]),
+        "errors": sum(http["errors"].values()),
+        "cancel_failures": http["cancel_failures"],
+        "skipped": http["skipped"],
     }
 
 
@@ -359,8 +402,11 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     await populate(url, args.assistants)
     rng = random.Random(2)
     # The senders are bench users beside the population, so the matching population stays as is.
-    ids, _ = await add_extras(
-        url, args.assistants, assistants=[random_point(rng) for _ in range(args.sockets + 20)]
+    ids, clients = await add_extras(
+        url,
+        args.assistants,
+        assistants=[random_point(rng) for _ in range(args.sockets + 20)],
+        clients=args.clients if args.requests_per_s else 0,
     )
     async with Server(url, workers=args.workers, env=METRICS_ENV) as server:
         say(
@@ -375,6 +421,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             procs=args.procs,
             rate=args.rate,
             seconds=args.seconds,
+            clients=clients,
+            requests_per_s=args.requests_per_s,
         )
         say(
             f"  sent {ws['sent'] + ws['probe_frames']} ({ws['sent_per_s']}/s) = stored "
@@ -382,6 +430,12 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             f"{ws['dropped']} + unexplained {ws['unexplained']}; staleness p50 "
             f"{ws['staleness']['p50_ms']} ms p99 {ws['staleness']['p99_ms']} ms"
         )
+        if "requests" in ws:
+            q = ws["requests"]
+            say(
+                f"  meanwhile {q['offered_per_s']:g} requests/s: HTTP p50 {q['latency']['p50_ms']}"
+                f" ms p99 {q['latency']['p99_ms']} ms, errors {q['errors']}"
+            )
         say(f"REST ingest: {args.rest_concurrency} concurrent clients for {args.rest_seconds:g} s")
         rest = await rest_ingest(
             server, settings, ids[: args.rest_concurrency], seconds=args.rest_seconds
@@ -417,6 +471,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--rate", type=int, default=10_000, help="offered frames per second")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--procs", type=int, default=3, help="load-generator processes")
+    parser.add_argument(
+        "--requests-per-s",
+        dest="requests_per_s",
+        type=float,
+        default=50,
+        help="assistance requests asked during the WebSocket ingest (0: none)",
+    )
+    parser.add_argument("--clients", type=int, default=300, help="clients taking turns to ask")
     parser.add_argument("--rest-concurrency", type=int, default=32, help="REST clients")
     parser.add_argument("--rest-seconds", type=float, default=5.0, help="REST run length")
     parser.add_argument("--workers", type=int, default=2, help="server processes (WORKERS)")

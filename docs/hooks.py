@@ -89,10 +89,17 @@ def _since(commit: str) -> str:
     if head is None or known is None or known.returncode != 0 or not head.stdout.strip():
         return " (That commit is not in this checkout's history.)"
     count = _git("rev-list", "--count", f"{commit}..HEAD")
-    changed = _git("diff", "--quiet", commit, "HEAD", "--", "dispatch", "api", "sql", "bench")
+    # bench/results is what a run writes, not code: committing a run's figures changes no build.
+    changed = _git(
+        "diff", "--quiet", commit, "HEAD", "--", "dispatch", "api", "sql", "bench",
+        ":(exclude)bench/results",
+    )  # fmt: skip
     n = count.stdout.strip() if count else "?"
     if changed is not None and changed.returncode == 0:
-        return " The code (dispatch/, api/, sql/, bench/) is unchanged from it to this build."
+        return (
+            " The code (dispatch/, api/, sql/, bench/ but its results) is unchanged from it to "
+            "this build."
+        )
     return (
         f" **An older build**: {n} commits before this one (`{head.stdout.strip()}`), with code "
         "changed since; these figures are that build's, not this one's."

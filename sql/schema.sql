@@ -901,7 +901,6 @@ DECLARE
     t_req    bigint[] := '{}';
     t_who    bigint[] := '{}';
     t_s      double precision[] := '{}';
-    one      bigint;
 BEGIN
     -- Every candidate pair within reach (the straight line's, or the widest round's where a graph
     -- covers the pickup), without anyone offered this request before (declined, let it expire:
@@ -945,14 +944,13 @@ BEGIN
          WHERE m.seconds IS NOT NULL;
     ELSIF r_ids IS NOT NULL THEN
         -- The whole batch's box is over the routing budget: each request with its own candidates.
-        FOREACH one IN ARRAY r_ids LOOP
+        FOR i IN 1 .. cardinality(r_ids) LOOP
             SELECT array_agg(u.w ORDER BY u.w), array_agg(u.g ORDER BY u.w) INTO a_ids, a_geo
-              FROM unnest(c_req, c_who, c_geo) u(r, w, g) WHERE u.r = one;
-            SELECT t_req || array_agg(one), t_who || array_agg(a_ids[m.place]),
+              FROM unnest(c_req, c_who, c_geo) u(r, w, g) WHERE u.r = r_ids[i];
+            SELECT t_req || array_agg(r_ids[i]), t_who || array_agg(a_ids[m.place]),
                    t_s || array_agg(m.seconds)
               INTO t_req, t_who, t_s
-              FROM dispatch.road_times_matrix(ARRAY(SELECT q.pickup FROM dispatch.assistance_requests q
-                                                     WHERE q.id = one), a_geo) m
+              FROM dispatch.road_times_matrix(ARRAY[r_geo[i]], a_geo) m
              WHERE m.seconds IS NOT NULL;
         END LOOP;
     END IF;
@@ -977,7 +975,7 @@ $$;
 -- Name: FUNCTION assignment_pairs(request_ids bigint[], area text); Type: COMMENT; Schema: dispatch; Owner: -
 --
 
-COMMENT ON FUNCTION dispatch.assignment_pairs(request_ids bigint[], area text) IS 'The candidate pairs of a batch: for each request, every idle eligible assistant of the area''s service type who holds no open offer and was never offered that request, with the travel time cost_s (road seconds where a graph covers the pickup, dispatch.road_times; else the straight-line ETA), eta_source and distance_m; pairs over assignment_cost_cap_s are left out.';
+COMMENT ON FUNCTION dispatch.assignment_pairs(request_ids bigint[], area text) IS 'The candidate pairs of a batch: for each request, every idle eligible assistant of the area''s service type who holds no open offer and was never offered that request, with the travel time cost_s (road seconds where a graph covers the pickup, from one dispatch.road_times_matrix call for the batch; else the straight-line ETA), eta_source and distance_m; pairs over assignment_cost_cap_s are left out, and of the rest each request keeps its R cheapest (R: the number of requests), which hold the optimum.';
 
 --
 -- Name: assignment_problems(integer, double precision); Type: FUNCTION; Schema: dispatch; Owner: -

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import multiprocessing as mp
 import os
 import random
@@ -40,72 +39,13 @@ from bench.common import (
     write_result,
 )
 from bench.dispatch_load import near
+from bench.ingest import location_frame, sender_process
 from dispatch.core.config import Settings
 from dispatch.runtime.devdb import database_url
 from dispatch.runtime.migrate import migrate_url
 from dispatch.runtime.testdb import database_name, with_database
 
 HERE = Path(__file__).resolve().parent.parent
-
-
-def sender_process(
-    base: str,
-    sockets: list[tuple[int, str, float, float]],
-    rate: float,
-    seconds: float,
-    start_at: Any,
-    go: Any,
-    ready: Any,
-    results: Any,
-    seed: int,
-) -> None:
-    results.put(run(_senders(base, sockets, rate, seconds, start_at, go, ready, seed)))
-
-
-async def _senders(
-    base: str,
-    sockets: list[tuple[int, str, float, float]],
-    rate: float,
-    seconds: float,
-    start_at: Any,
-    go: Any,
-    ready: Any,
-    seed: int,
-) -> dict[str, int]:
-    """One load-generator process: its sockets offer `rate` frames/s together, round robin in
-    20 ms ticks, each socket within 100 m of its home (bench 2's movement: an r7 cell rarely
-    changes, as in a real city, where bench 3's frames jump across the city)."""
-    rng = random.Random(seed)
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
-        conns = []
-        for uid, token, lat, lng in sockets:
-            ws = await session.ws_connect(f"{base}/ws/assistant/{uid}/?token={token}")
-            await ws.receive()
-            frames = []
-            for _ in range(4):
-                la, ln = near(rng, lat, lng, 100.0)
-                frames.append(f'{{"type":"location","lat":{la!r},"lng":{ln!r}}}')
-            conns.append((ws, frames))
-        ready.put(len(conns))
-        await asyncio.get_running_loop().run_in_executor(None, go.wait)
-        t0 = start_at.value
-        await asyncio.sleep(max(0.0, t0 - time.monotonic()))
-        tick, owed, i, sent = 0.02, 0.0, 0, 0
-        next_at = t0
-        while next_at < t0 + seconds:
-            owed += rate * tick
-            while owed >= 1:
-                ws, frames = conns[i % len(conns)]
-                with contextlib.suppress(ConnectionError, RuntimeError):
-                    await ws.send_str(frames[(i // len(conns)) % 4])
-                    sent += 1
-                i += 1
-                owed -= 1
-            next_at += tick
-            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
-        for ws, _ in conns:
-            await ws.close()
-    return {"sent": sent}
 
 
 def _cpu(pids: list[int]) -> float:
@@ -214,9 +154,16 @@ async def _frames(
     per = -(-len(ids) // procs)
     workers = []
     for k in range(procs):
-        chunk = [(u, tokens[u], *homes[j]) for j, u in enumerate(ids) if j // per == k]
+        rng = random.Random(k)
+        # Each socket within 100 m of its home (bench 2's movement: an r7 cell rarely changes, as
+        # in a real city, where bench 3's frames jump across the city).
+        chunk = [
+            (u, tokens[u], [location_frame(*near(rng, *homes[j], 100.0)) for _ in range(4)])
+            for j, u in enumerate(ids)
+            if j // per == k
+        ]
         share = rate * len(chunk) / len(ids)
-        args = (server.base, chunk, share, seconds, start_at, go, ready, results, k)
+        args = (server.base, chunk, share, seconds, start_at, go, ready, results)
         workers.append(ctx.Process(target=sender_process, args=args))
     for w in workers:
         w.start()

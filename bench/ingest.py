@@ -40,41 +40,44 @@ from dispatch.core.config import Settings
 
 def sender_process(
     base: str,
-    sockets: list[tuple[int, str]],
+    sockets: list[tuple[int, str, list[str]]],
     rate: float,
     seconds: float,
     start_at: Any,
     go: Any,
     ready: Any,
     results: Any,
-    seed: int,
 ) -> None:
-    results.put(run(_senders(base, sockets, rate, seconds, start_at, go, ready, seed)))
+    results.put(run(_senders(base, sockets, rate, seconds, start_at, go, ready)))
+
+
+def location_frame(lat: float, lng: float) -> str:
+    return f'{{"type":"location","lat":{lat!r},"lng":{lng!r}}}'
+
+
+def jumping_frames(rng: random.Random, n: int = 8) -> list[str]:
+    """`n` location frames anywhere in the city: a socket sending them jumps across it."""
+    return [location_frame(*random_point(rng)) for _ in range(n)]
 
 
 async def _senders(
     base: str,
-    sockets: list[tuple[int, str]],
+    sockets: list[tuple[int, str, list[str]]],
     rate: float,
     seconds: float,
     start_at: Any,
     go: Any,
     ready: Any,
-    seed: int,
-) -> dict[str, int]:
-    """One load-generator process: its sockets offer `rate` frames/s together, sent in 20 ms
-    ticks round robin (a socket sends several frames per tick when the rate asks for it)."""
-    rng = random.Random(seed)
-    frames = []
-    for _ in range(512):
-        lat, lng = random_point(rng)
-        frames.append(f'{{"type":"location","lat":{lat!r},"lng":{lng!r}}}')
+) -> dict[str, Any]:
+    """One load-generator process (bench 3 and bench 10): its sockets offer `rate` frames/s
+    together, sent in 20 ms ticks round robin (a socket sends several frames per tick when the
+    rate asks for it), each socket cycling through its own frames."""
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         conns = []
-        for uid, token in sockets:
+        for uid, token, frames in sockets:
             ws = await session.ws_connect(f"{base}/ws/assistant/{uid}/?token={token}")
             await ws.receive()
-            conns.append(ws)
+            conns.append((ws, frames))
         ready.put(len(conns))
         await asyncio.get_running_loop().run_in_executor(None, go.wait)
         t0 = start_at.value
@@ -84,8 +87,9 @@ async def _senders(
         while next_at < t0 + seconds:
             owed += rate * tick
             while owed >= 1:
+                ws, frames = conns[i % len(conns)]
                 try:
-                    await conns[i % len(conns)].send_str(frames[i % len(frames)])
+                    await ws.send_str(frames[(i // len(conns)) % len(frames)])
                     sent += 1
                 except (ConnectionError, RuntimeError):
                     errors += 1
@@ -94,7 +98,7 @@ async def _senders(
             next_at += tick
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
         finished = time.monotonic()
-        for ws in conns:
+        for ws, _ in conns:
             await ws.close()
     return {"sent": sent, "errors": errors, "late_s": max(0.0, finished - (t0 + seconds))}
 
@@ -143,12 +147,13 @@ async def ws_ingest(
     per = math.ceil(len(load_ids) / procs)
     workers = []
     for k in range(procs):
-        chunk = [(u, tokens[u]) for u in load_ids[k * per : (k + 1) * per]]
+        rng = random.Random(k)
+        chunk = [(u, tokens[u], jumping_frames(rng)) for u in load_ids[k * per : (k + 1) * per]]
         share = rate * len(chunk) / len(load_ids)
         workers.append(
             ctx.Process(
                 target=sender_process,
-                args=(server.base, chunk, share, seconds, start_at, go, ready, results, k),
+                args=(server.base, chunk, share, seconds, start_at, go, ready, results),
             )
         )
     asking = []
